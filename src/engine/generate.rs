@@ -1,0 +1,253 @@
+//! The generation loop: prefill a turn, then ask the sampler for one token at a time and stream it.
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::chat::{render_turn, PromptKind};
+use super::error::EngineError;
+use super::gguf::GgufFile;
+use super::model::{Gemma3Model, KvCache};
+use super::tokenizer::{StreamDecoder, Tokenizer};
+
+/// Prompts are prefilled in slices of this many tokens so that a cancel is seen quickly and a huge
+/// paste never needs activations for all of it at once.
+const PREFILL_CHUNK: usize = 256;
+
+pub struct Engine {
+    pub model: Gemma3Model,
+    pub tokenizer: Tokenizer,
+    pub path: PathBuf,
+    pub file_size: u64,
+    pub load_time: Duration,
+}
+
+/// One conversation: what is in the KV cache, and tokens shown to the user but not yet fed back.
+pub struct Session {
+    pub cache: KvCache,
+    pub tokens: Vec<u32>,
+    pending: Vec<u32>,
+    pub turns: usize,
+}
+
+impl Session {
+    /// Tokens the conversation holds, including the last reply's unfed tail.
+    pub fn context_used(&self) -> usize {
+        self.cache.len() + self.pending.len()
+    }
+
+    pub fn reset(&mut self) {
+        self.cache.clear();
+        self.tokens.clear();
+        self.pending.clear();
+        self.turns = 0;
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinishReason {
+    /// The model ended its turn.
+    EndOfTurn,
+    MaxTokens,
+    Cancelled,
+    ContextFull,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GenerationStats {
+    pub prompt_ids: Vec<u32>,
+    pub generated_ids: Vec<u32>,
+    pub prefill_ms: f64,
+    /// From the call to the first generated token (prefill plus the first sampling step).
+    pub ttft_ms: f64,
+    pub decode_ms: f64,
+    pub finish: FinishReason,
+}
+
+impl GenerationStats {
+    pub fn prefill_tok_s(&self) -> f64 {
+        rate(self.prompt_ids.len(), self.prefill_ms)
+    }
+
+    /// Tokens after the first over the time after the first: the steady decode rate.
+    pub fn decode_tok_s(&self) -> f64 {
+        rate(self.generated_ids.len().saturating_sub(1), self.decode_ms)
+    }
+}
+
+fn rate(n: usize, ms: f64) -> f64 {
+    if ms > 0.0 {
+        n as f64 * 1000.0 / ms
+    } else {
+        0.0
+    }
+}
+
+/// Picks the next token from a step's logits, given the conversation so far.
+pub type SampleFn<'a> = dyn FnMut(Vec<f32>, &[u32]) -> Result<u32, EngineError> + 'a;
+
+/// What the loop reports while it runs.
+pub enum GenEvent<'a> {
+    PrefillDone { prompt_tokens: usize, ms: f64 },
+    Token { id: u32, text: &'a str },
+}
+
+pub enum StepControl {
+    Continue,
+    Stop,
+}
+
+impl Engine {
+    pub fn load(path: &Path, threads: usize) -> Result<Self, EngineError> {
+        let start = Instant::now();
+        let gguf = GgufFile::open(path)?;
+        let model = Gemma3Model::load(&gguf, threads)?;
+        let tokenizer = Tokenizer::from_gguf(&gguf)?;
+        if tokenizer.vocab_size() != model.cfg.vocab_size {
+            return Err(EngineError::BadTokenizer(format!(
+                "{} tokens but the embedding has {} rows",
+                tokenizer.vocab_size(),
+                model.cfg.vocab_size
+            )));
+        }
+        Ok(Self {
+            model,
+            tokenizer,
+            path: path.to_path_buf(),
+            file_size: gguf.map.len() as u64,
+            load_time: start.elapsed(),
+        })
+    }
+
+    pub fn new_session(&self, context: usize) -> Session {
+        Session {
+            cache: self.model.new_cache(context),
+            tokens: Vec::new(),
+            pending: Vec::new(),
+            turns: 0,
+        }
+    }
+
+    /// The tokens a prompt adds to `session` (BOS first in an empty conversation).
+    pub fn prompt_tokens(&self, session: &Session, prompt: &PromptKind) -> Vec<u32> {
+        let text = render_turn(prompt, session.turns);
+        let fresh = session.tokens.is_empty();
+        let mut ids = session.pending.clone();
+        ids.extend(self.tokenizer.encode(&text, fresh, true));
+        ids
+    }
+
+    /// Prefills `prompt` and generates up to `max_tokens`, calling `sample(logits, history)` for each
+    /// token and `on_event` as things happen. On an error or a cancel during prefill the session is
+    /// left as it was before the call.
+    pub fn generate(
+        &self,
+        session: &mut Session,
+        prompt: &PromptKind,
+        max_tokens: usize,
+        cancel: &AtomicBool,
+        sample: &mut SampleFn<'_>,
+        on_event: &mut dyn FnMut(GenEvent<'_>) -> StepControl,
+    ) -> Result<GenerationStats, EngineError> {
+        let start = Instant::now();
+        let ids = self.prompt_tokens(session, prompt);
+        let start_len = session.cache.len();
+        if start_len + ids.len() >= session.cache.capacity() {
+            return Err(EngineError::ContextFull(session.cache.capacity()));
+        }
+        let prompt_ids: Vec<u32> = ids[session.pending.len()..].to_vec();
+        let mut stats = GenerationStats {
+            prompt_ids,
+            generated_ids: Vec::new(),
+            prefill_ms: 0.0,
+            ttft_ms: 0.0,
+            decode_ms: 0.0,
+            finish: FinishReason::MaxTokens,
+        };
+        let mut logits = Vec::new();
+        for chunk in ids.chunks(PREFILL_CHUNK) {
+            if cancel.load(Ordering::Relaxed) {
+                session.cache.truncate(start_len);
+                stats.finish = FinishReason::Cancelled;
+                return Ok(stats);
+            }
+            logits = match self.model.forward(chunk, &mut session.cache) {
+                Ok(l) => l,
+                Err(e) => {
+                    session.cache.truncate(start_len);
+                    return Err(e);
+                }
+            };
+        }
+        session.pending.clear();
+        // The pending tail was already counted in `tokens` when it was generated.
+        session.tokens.extend_from_slice(&stats.prompt_ids);
+        if matches!(prompt, PromptKind::Chat { .. }) {
+            session.turns += 1;
+        }
+        stats.prefill_ms = ms(start.elapsed());
+        if let StepControl::Stop = on_event(GenEvent::PrefillDone {
+            prompt_tokens: ids.len(),
+            ms: stats.prefill_ms,
+        }) {
+            stats.finish = FinishReason::Cancelled;
+            return Ok(stats);
+        }
+        let mut decoder = StreamDecoder::default();
+        let mut first_at = None;
+        while stats.generated_ids.len() < max_tokens {
+            if cancel.load(Ordering::Relaxed) {
+                stats.finish = FinishReason::Cancelled;
+                break;
+            }
+            let id = sample(logits, &session.tokens)?;
+            if first_at.is_none() {
+                first_at = Some(Instant::now());
+                stats.ttft_ms = ms(start.elapsed());
+            }
+            if self.tokenizer.is_eog(id) {
+                stats.finish = FinishReason::EndOfTurn;
+                break;
+            }
+            stats.generated_ids.push(id);
+            session.tokens.push(id);
+            let text = decoder.push(&self.tokenizer, id);
+            let stop = matches!(
+                on_event(GenEvent::Token { id, text: &text }),
+                StepControl::Stop
+            );
+            if stop {
+                session.pending.push(id);
+                stats.finish = FinishReason::Cancelled;
+                break;
+            }
+            if stats.generated_ids.len() >= max_tokens {
+                session.pending.push(id);
+                break;
+            }
+            if session.cache.len() + 1 >= session.cache.capacity() {
+                session.pending.push(id);
+                stats.finish = FinishReason::ContextFull;
+                break;
+            }
+            logits = self.model.forward(&[id], &mut session.cache)?;
+        }
+        let tail = decoder.finish();
+        if !tail.is_empty() {
+            on_event(GenEvent::Token {
+                id: u32::MAX,
+                text: &tail,
+            });
+        }
+        if let Some(t) = first_at {
+            stats.decode_ms = ms(t.elapsed());
+        }
+        Ok(stats)
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}

@@ -1,0 +1,19 @@
+//! The Gemma 3 engine: GGUF loading, the SentencePiece tokenizer and the forward pass on candle's
+//! quantized kernels. `Engine` bundles them with a conversation (`Session`) and a generation loop
+//! that asks a caller-supplied sampler for each token, so the sampling actor, the CLI and the tests
+//! all drive the same code.
+pub mod chat;
+pub mod config;
+pub mod error;
+pub mod generate;
+pub mod gguf;
+pub mod model;
+pub mod quant;
+pub mod tokenizer;
+
+pub use chat::PromptKind;
+pub use config::Gemma3Config;
+pub use error::EngineError;
+pub use generate::{Engine, FinishReason, GenEvent, GenerationStats, Session, StepControl};
+pub use model::{Gemma3Model, KvCache};
+pub use tokenizer::{StreamDecoder, Tokenizer};

@@ -1,0 +1,472 @@
+//! The Gemma 3 forward pass, after llama.cpp's `src/models/gemma3.cpp`.
+//!
+//! Per layer: RMS norm, Q/K/V projections, per-head RMS norms on Q and K, NEOX RoPE (base 1e6 on the
+//! global layers, 1e4 on the sliding-window ones), grouped-query attention over the KV cache (a window
+//! of 512 positions on sliding layers), the output projection, a post-attention norm and residual, then
+//! a GELU(tanh)-gated FFN between a pre- and a post-norm and a second residual. The matrices stay
+//! quantized in the mapped file; activations are f32 and small, so the glue is plain Rust over slices.
+use std::path::Path;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use super::config::Gemma3Config;
+use super::error::EngineError;
+use super::gguf::GgufFile;
+use super::quant::QWeight;
+
+struct Layer {
+    attn_norm: Vec<f32>,
+    wq: QWeight,
+    wk: QWeight,
+    wv: QWeight,
+    wo: QWeight,
+    q_norm: Vec<f32>,
+    k_norm: Vec<f32>,
+    post_attn_norm: Vec<f32>,
+    ffn_norm: Vec<f32>,
+    gate: QWeight,
+    up: QWeight,
+    down: QWeight,
+    post_ffn_norm: Vec<f32>,
+    sliding: bool,
+    rope_base: f64,
+    rope_scale: f64,
+}
+
+pub struct Gemma3Model {
+    pub cfg: Gemma3Config,
+    embed: QWeight,
+    /// `None` when the output head is tied to the token embedding (as in every Gemma 3).
+    output: Option<QWeight>,
+    output_norm: Vec<f32>,
+    layers: Vec<Layer>,
+    pool: Arc<rayon::ThreadPool>,
+    weight_bytes: usize,
+}
+
+/// Keys and values of every past position, per layer: `[position][kv_head][head_dim]`.
+pub struct KvCache {
+    k: Vec<Vec<f32>>,
+    v: Vec<Vec<f32>>,
+    len: usize,
+    capacity: usize,
+    kv_width: usize,
+}
+
+impl KvCache {
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    /// Forgets every position from `len` on (to roll back an unfinished turn).
+    pub fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+}
+
+impl Gemma3Model {
+    pub fn load(gguf: &GgufFile, threads: usize) -> Result<Self, EngineError> {
+        let cfg = Gemma3Config::from_gguf(gguf)?;
+        let d = cfg.embedding_length;
+        let (hd, nh, nkv, ff) = (
+            cfg.head_dim,
+            cfg.head_count,
+            cfg.head_count_kv,
+            cfg.feed_forward_length,
+        );
+        let norm = |name: &str, len: usize| QWeight::load(gguf, name, 1, len)?.to_f32_vec();
+        let mut weight_bytes = 0;
+        let mut mat = |name: &str, rows: usize, cols: usize| {
+            let w = QWeight::load(gguf, name, rows, cols)?;
+            weight_bytes += w.size_in_bytes();
+            Ok::<_, EngineError>(w)
+        };
+        let embed = mat("token_embd.weight", cfg.vocab_size, d)?;
+        let output = if gguf.tensors.contains_key("output.weight") {
+            Some(mat("output.weight", cfg.vocab_size, d)?)
+        } else {
+            None
+        };
+        let mut layers = Vec::with_capacity(cfg.block_count);
+        for il in 0..cfg.block_count {
+            let n = |s: &str| format!("blk.{il}.{s}.weight");
+            let sliding = cfg.is_sliding(il);
+            layers.push(Layer {
+                attn_norm: norm(&n("attn_norm"), d)?,
+                wq: mat(&n("attn_q"), nh * hd, d)?,
+                wk: mat(&n("attn_k"), nkv * hd, d)?,
+                wv: mat(&n("attn_v"), nkv * cfg.value_dim, d)?,
+                wo: mat(&n("attn_output"), d, nh * cfg.value_dim)?,
+                q_norm: norm(&n("attn_q_norm"), hd)?,
+                k_norm: norm(&n("attn_k_norm"), hd)?,
+                post_attn_norm: norm(&n("post_attention_norm"), d)?,
+                ffn_norm: norm(&n("ffn_norm"), d)?,
+                gate: mat(&n("ffn_gate"), ff, d)?,
+                up: mat(&n("ffn_up"), ff, d)?,
+                down: mat(&n("ffn_down"), d, ff)?,
+                post_ffn_norm: norm(&n("post_ffw_norm"), d)?,
+                sliding,
+                rope_base: if sliding {
+                    cfg.rope_base_local
+                } else {
+                    cfg.rope_base_global
+                },
+                rope_scale: if sliding { 1.0 } else { cfg.rope_freq_scale },
+            });
+        }
+        let output_norm = norm("output_norm.weight", d)?;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.max(1))
+            .thread_name(|i| format!("gemma-forward-{i}"))
+            .build()
+            .map_err(|e| EngineError::Kernel(format!("cannot start worker threads: {e}")))?;
+        Ok(Self {
+            cfg,
+            embed,
+            output,
+            output_norm,
+            layers,
+            pool: Arc::new(pool),
+            weight_bytes,
+        })
+    }
+
+    pub fn load_path(path: &Path, threads: usize) -> Result<Self, EngineError> {
+        Self::load(&GgufFile::open(path)?, threads)
+    }
+
+    pub fn threads(&self) -> usize {
+        self.pool.current_num_threads()
+    }
+
+    pub fn weight_bytes(&self) -> usize {
+        self.weight_bytes
+    }
+
+    /// A cache for up to `capacity` positions (clamped to the model's context length). Its memory is
+    /// reserved but untouched pages cost nothing until the conversation reaches them.
+    pub fn new_cache(&self, capacity: usize) -> KvCache {
+        let capacity = capacity.clamp(1, self.cfg.context_length.max(1));
+        let kv_width = self.cfg.head_count_kv * self.cfg.head_dim;
+        let per_layer = capacity * kv_width;
+        KvCache {
+            k: (0..self.layers.len())
+                .map(|_| vec![0f32; per_layer])
+                .collect(),
+            v: (0..self.layers.len())
+                .map(|_| vec![0f32; per_layer])
+                .collect(),
+            len: 0,
+            capacity,
+            kv_width,
+        }
+    }
+
+    /// Runs `tokens` after what the cache holds and returns the logits of the last one.
+    pub fn forward(&self, tokens: &[u32], cache: &mut KvCache) -> Result<Vec<f32>, EngineError> {
+        if tokens.is_empty() {
+            return Err(EngineError::Kernel("forward called with no tokens".into()));
+        }
+        if cache.len + tokens.len() > cache.capacity {
+            return Err(EngineError::ContextFull(cache.capacity));
+        }
+        if let Some(&bad) = tokens.iter().find(|&&t| t as usize >= self.cfg.vocab_size) {
+            return Err(EngineError::BadToken(bad));
+        }
+        self.pool.install(|| self.forward_inner(tokens, cache))
+    }
+
+    fn forward_inner(&self, tokens: &[u32], cache: &mut KvCache) -> Result<Vec<f32>, EngineError> {
+        let cfg = &self.cfg;
+        let d = cfg.embedding_length;
+        let m = tokens.len();
+        let p0 = cache.len;
+        let mut x = vec![0f32; m * d];
+        let scale = (d as f32).sqrt();
+        for (i, &t) in tokens.iter().enumerate() {
+            let row = &mut x[i * d..(i + 1) * d];
+            self.embed.row_to_f32(t as usize, row)?;
+            row.iter_mut().for_each(|v| *v *= scale);
+        }
+        let n_layers = self.layers.len();
+        for (il, layer) in self.layers.iter().enumerate() {
+            // Only the last position's logits are wanted: after the last layer's attention, which
+            // needs every position, the rest of the work is done for the last row alone.
+            let keep_last = il == n_layers - 1 && m > 1;
+            x = self.layer_forward(layer, il, x, m, p0, cache, keep_last)?;
+        }
+        cache.len = p0 + m;
+        let last = &x[x.len() - d..];
+        let mut h = vec![0f32; d];
+        rms_norm(last, &self.output_norm, cfg.rms_eps, &mut h);
+        let head = self.output.as_ref().unwrap_or(&self.embed);
+        let mut logits = vec![0f32; cfg.vocab_size];
+        head.matmul(&h, 1, &mut logits)?;
+        if let Some(cap) = cfg.final_logit_softcap {
+            logits.iter_mut().for_each(|l| *l = (*l / cap).tanh() * cap);
+        }
+        Ok(logits)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn layer_forward(
+        &self,
+        layer: &Layer,
+        il: usize,
+        x: Vec<f32>,
+        m: usize,
+        p0: usize,
+        cache: &mut KvCache,
+        keep_last: bool,
+    ) -> Result<Vec<f32>, EngineError> {
+        let cfg = &self.cfg;
+        let (d, hd, nh, nkv) = (
+            cfg.embedding_length,
+            cfg.head_dim,
+            cfg.head_count,
+            cfg.head_count_kv,
+        );
+        let vd = cfg.value_dim;
+        let mut h = vec![0f32; m * d];
+        for i in 0..m {
+            rms_norm(
+                &x[i * d..(i + 1) * d],
+                &layer.attn_norm,
+                cfg.rms_eps,
+                &mut h[i * d..(i + 1) * d],
+            );
+        }
+        let mut q = vec![0f32; m * nh * hd];
+        let mut k = vec![0f32; m * nkv * hd];
+        let mut v = vec![0f32; m * nkv * vd];
+        layer.wq.matmul(&h, m, &mut q)?;
+        layer.wk.matmul(&h, m, &mut k)?;
+        layer.wv.matmul(&h, m, &mut v)?;
+        let mut tmp = vec![0f32; hd];
+        for i in 0..m {
+            let pos = p0 + i;
+            let (cos, sin) = rope_table(pos, hd, layer.rope_base, layer.rope_scale);
+            for head in q[i * nh * hd..(i + 1) * nh * hd].chunks_mut(hd) {
+                tmp.copy_from_slice(head);
+                rms_norm(&tmp, &layer.q_norm, cfg.rms_eps, head);
+                apply_rope(head, &cos, &sin);
+                head.iter_mut().for_each(|e| *e *= cfg.attention_scale);
+            }
+            for head in k[i * nkv * hd..(i + 1) * nkv * hd].chunks_mut(hd) {
+                tmp.copy_from_slice(head);
+                rms_norm(&tmp, &layer.k_norm, cfg.rms_eps, head);
+                apply_rope(head, &cos, &sin);
+            }
+        }
+        let w = cache.kv_width;
+        cache.k[il][p0 * w..(p0 + m) * w].copy_from_slice(&k);
+        cache.v[il][p0 * w..(p0 + m) * w].copy_from_slice(&v);
+        let window = if layer.sliding {
+            cfg.sliding_window
+        } else {
+            usize::MAX
+        };
+        let rows: Vec<usize> = if keep_last {
+            vec![m - 1]
+        } else {
+            (0..m).collect()
+        };
+        let mut attn = vec![0f32; rows.len() * nh * vd];
+        attention(
+            &q,
+            &cache.k[il],
+            &cache.v[il],
+            &rows,
+            p0,
+            (nh, nkv, hd, vd),
+            window,
+            &mut attn,
+        );
+        let mr = rows.len();
+        let mut o = vec![0f32; mr * d];
+        layer.wo.matmul(&attn, mr, &mut o)?;
+        // The residual stream, restricted to the rows still needed.
+        let mut resid: Vec<f32> = if keep_last {
+            x[(m - 1) * d..].to_vec()
+        } else {
+            x
+        };
+        let mut normed = vec![0f32; d];
+        for i in 0..mr {
+            let row = &o[i * d..(i + 1) * d];
+            rms_norm(row, &layer.post_attn_norm, cfg.rms_eps, &mut normed);
+            add_into(&mut resid[i * d..(i + 1) * d], &normed);
+        }
+        let mut hn = vec![0f32; mr * d];
+        for i in 0..mr {
+            rms_norm(
+                &resid[i * d..(i + 1) * d],
+                &layer.ffn_norm,
+                cfg.rms_eps,
+                &mut hn[i * d..(i + 1) * d],
+            );
+        }
+        let ff = cfg.feed_forward_length;
+        let mut g = vec![0f32; mr * ff];
+        let mut u = vec![0f32; mr * ff];
+        layer.gate.matmul(&hn, mr, &mut g)?;
+        layer.up.matmul(&hn, mr, &mut u)?;
+        g.iter_mut()
+            .zip(&u)
+            .for_each(|(g, u)| *g = gelu_tanh(*g) * u);
+        let mut f = vec![0f32; mr * d];
+        layer.down.matmul(&g, mr, &mut f)?;
+        for i in 0..mr {
+            rms_norm(
+                &f[i * d..(i + 1) * d],
+                &layer.post_ffn_norm,
+                cfg.rms_eps,
+                &mut normed,
+            );
+            add_into(&mut resid[i * d..(i + 1) * d], &normed);
+        }
+        Ok(resid)
+    }
+}
+
+/// Causal attention of the query `rows` (indices into this step's tokens, at positions `p0 + row`)
+/// over the cached keys and values; `window` limits how far back a sliding layer looks.
+#[allow(clippy::too_many_arguments)]
+fn attention(
+    q: &[f32],
+    k_cache: &[f32],
+    v_cache: &[f32],
+    rows: &[usize],
+    p0: usize,
+    (nh, nkv, hd, vd): (usize, usize, usize, usize),
+    window: usize,
+    out: &mut [f32],
+) {
+    let group = nh / nkv;
+    out.par_chunks_mut(vd)
+        .enumerate()
+        .for_each_init(Vec::new, |scores, (idx, dst)| {
+            let (ri, head) = (idx / nh, idx % nh);
+            let row = rows[ri];
+            let pos = p0 + row;
+            let kvh = head / group;
+            let qv = &q[(row * nh + head) * hd..(row * nh + head + 1) * hd];
+            let start = (pos + 1).saturating_sub(window);
+            scores.clear();
+            let mut max = f32::NEG_INFINITY;
+            for j in start..=pos {
+                let kv = &k_cache[(j * nkv + kvh) * hd..(j * nkv + kvh + 1) * hd];
+                let s = dot(qv, kv);
+                max = max.max(s);
+                scores.push(s);
+            }
+            let mut sum = 0f32;
+            for s in scores.iter_mut() {
+                *s = (*s - max).exp();
+                sum += *s;
+            }
+            dst.fill(0.0);
+            for (j, s) in (start..=pos).zip(scores.iter()) {
+                let w = s / sum;
+                let vv = &v_cache[(j * nkv + kvh) * vd..(j * nkv + kvh + 1) * vd];
+                dst.iter_mut().zip(vv).for_each(|(o, v)| *o += w * v);
+            }
+        });
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    // Eight independent sums let the compiler vectorise the loop.
+    let mut acc = [0f32; 8];
+    let chunks = a.len() / 8;
+    for c in 0..chunks {
+        for l in 0..8 {
+            acc[l] += a[c * 8 + l] * b[c * 8 + l];
+        }
+    }
+    let mut s: f32 = acc.iter().sum();
+    for i in chunks * 8..a.len() {
+        s += a[i] * b[i];
+    }
+    s
+}
+
+pub(crate) fn rms_norm(x: &[f32], w: &[f32], eps: f32, out: &mut [f32]) {
+    let ss: f64 = x.iter().map(|&v| (v as f64) * (v as f64)).sum();
+    let scale = 1.0 / ((ss / x.len() as f64) as f32 + eps).sqrt();
+    for ((o, &v), &g) in out.iter_mut().zip(x).zip(w) {
+        *o = v * scale * g;
+    }
+}
+
+fn add_into(dst: &mut [f32], src: &[f32]) {
+    dst.iter_mut().zip(src).for_each(|(d, s)| *d += s);
+}
+
+fn gelu_tanh(x: f32) -> f32 {
+    const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+    0.5 * x * (1.0 + (SQRT_2_OVER_PI * x * (1.0 + 0.044_715 * x * x)).tanh())
+}
+
+/// cos/sin of the NEOX rotation angles at `pos` for a head of `hd` dimensions.
+fn rope_table(pos: usize, hd: usize, base: f64, scale: f64) -> (Vec<f32>, Vec<f32>) {
+    let half = hd / 2;
+    let mut cos = Vec::with_capacity(half);
+    let mut sin = Vec::with_capacity(half);
+    for i in 0..half {
+        let theta = pos as f64 * scale * base.powf(-2.0 * i as f64 / hd as f64);
+        cos.push(theta.cos() as f32);
+        sin.push(theta.sin() as f32);
+    }
+    (cos, sin)
+}
+
+/// NEOX RoPE: element i rotates with element i + hd/2.
+fn apply_rope(head: &mut [f32], cos: &[f32], sin: &[f32]) {
+    let half = head.len() / 2;
+    for i in 0..half {
+        let (a, b) = (head[i], head[i + half]);
+        head[i] = a * cos[i] - b * sin[i];
+        head[i + half] = a * sin[i] + b * cos[i];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rope_at_position_zero_is_identity() {
+        let (c, s) = rope_table(0, 8, 10_000.0, 1.0);
+        let mut v: Vec<f32> = (0..8).map(|i| i as f32).collect();
+        apply_rope(&mut v, &c, &s);
+        assert_eq!(v, (0..8).map(|i| i as f32).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn rms_norm_gives_unit_rms() {
+        let x = [3.0f32, -4.0, 0.0, 5.0];
+        let mut out = [0f32; 4];
+        rms_norm(&x, &[1.0; 4], 0.0, &mut out);
+        let rms = (out.iter().map(|v| v * v).sum::<f32>() / 4.0).sqrt();
+        assert!((rms - 1.0).abs() < 1e-5);
+    }
+
+    #[test]
+    fn gelu_matches_known_values() {
+        assert!((gelu_tanh(1.0) - 0.841_192).abs() < 1e-4);
+        assert!(gelu_tanh(-10.0).abs() < 1e-4);
+    }
+}

@@ -1,0 +1,7 @@
+//! gemma-tui: a terminal dashboard for running, tuning and measuring a local Gemma 3 model.
+//!
+//! The modules follow the message flow: `engine` is the model itself (GGUF, tokenizer, forward pass),
+//! `sampling` the pure sampler chain, `actors` the actix actors that own engine and state, `app` the
+//! pure dashboard state and key handling, `ui` the ratatui panes that draw it, `models` the model cache.
+pub mod engine;
+pub mod models;
