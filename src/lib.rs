@@ -2,6 +2,13 @@
 //!
 //! The modules follow the message flow: `engine` is the model itself (GGUF, tokenizer, forward pass),
 //! `sampling` the pure sampler chain, `actors` the actix actors that own engine and state, `app` the
-//! pure dashboard state and key handling, `ui` the ratatui panes that draw it, `models` the model cache.
+//! pure dashboard state and key handling, `ui` the ratatui panes that draw it, `models` the model
+//! cache, `cli` and `run` the command line and the terminal loop.
+pub mod actors;
+pub mod app;
 pub mod engine;
+pub mod logging;
 pub mod models;
+pub mod runtime;
+pub mod sampling;
+pub mod ui;

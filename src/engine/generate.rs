@@ -1,6 +1,5 @@
 //! The generation loop: prefill a turn, then ask the sampler for one token at a time and stream it.
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -147,7 +146,7 @@ impl Engine {
         session: &mut Session,
         prompt: &PromptKind,
         max_tokens: usize,
-        cancel: &AtomicBool,
+        cancelled: &dyn Fn() -> bool,
         sample: &mut SampleFn<'_>,
         on_event: &mut dyn FnMut(GenEvent<'_>) -> StepControl,
     ) -> Result<GenerationStats, EngineError> {
@@ -168,7 +167,7 @@ impl Engine {
         };
         let mut logits = Vec::new();
         for chunk in ids.chunks(PREFILL_CHUNK) {
-            if cancel.load(Ordering::Relaxed) {
+            if cancelled() {
                 session.cache.truncate(start_len);
                 stats.finish = FinishReason::Cancelled;
                 return Ok(stats);
@@ -198,7 +197,7 @@ impl Engine {
         let mut decoder = StreamDecoder::default();
         let mut first_at = None;
         while stats.generated_ids.len() < max_tokens {
-            if cancel.load(Ordering::Relaxed) {
+            if cancelled() {
                 stats.finish = FinishReason::Cancelled;
                 break;
             }

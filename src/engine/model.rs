@@ -271,6 +271,10 @@ impl Gemma3Model {
                 apply_rope(head, &cos, &sin);
             }
         }
+        // llama.cpp keeps the KV cache in f16; rounding to it keeps our attention on its numbers.
+        for e in k.iter_mut().chain(v.iter_mut()) {
+            *e = half::f16::from_f32(*e).to_f32();
+        }
         let w = cache.kv_width;
         cache.k[il][p0 * w..(p0 + m) * w].copy_from_slice(&k);
         cache.v[il][p0 * w..(p0 + m) * w].copy_from_slice(&v);

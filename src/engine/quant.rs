@@ -246,7 +246,38 @@ impl QWeight {
     pub fn matmul(&self, x: &[f32], m: usize, out: &mut [f32]) -> Result<(), EngineError> {
         debug_assert_eq!(x.len(), m * self.cols);
         debug_assert_eq!(out.len(), m * self.rows);
-        with_block_type!(self.kind, T => matmul_blocks::<T>(self.blocks::<T>(), self.rows, self.cols, x, m, out))
+        let k = self.cols;
+        if self.kind == QKind::Q8_0 {
+            return matmul_blocks::<BlockQ8_0>(
+                self.blocks(),
+                self.rows,
+                k,
+                x,
+                m,
+                out,
+                super::kernels::dot_q8_0_q8_0,
+            );
+        }
+        if self.kind == QKind::Q5_0 {
+            return matmul_blocks::<BlockQ5_0>(
+                self.blocks(),
+                self.rows,
+                k,
+                x,
+                m,
+                out,
+                super::kernels::dot_q5_0_q8_0,
+            );
+        }
+        with_block_type!(self.kind, T => matmul_blocks::<T>(
+            self.blocks::<T>(),
+            self.rows,
+            k,
+            x,
+            m,
+            out,
+            |w: &[T], xq: &[<T as GgmlType>::VecDotType]| T::vec_dot(k, w, xq).unwrap_or(f32::NAN),
+        ))
     }
 }
 
@@ -263,6 +294,7 @@ fn matmul_blocks<T: GgmlType>(
     x: &[f32],
     m: usize,
     out: &mut [f32],
+    dot: impl Fn(&[T], &[T::VecDotType]) -> f32 + Sync,
 ) -> Result<(), EngineError> {
     let bpr = k / T::BLCK_SIZE;
     let xbpr = k.div_ceil(T::VecDotType::BLCK_SIZE);
@@ -275,20 +307,28 @@ fn matmul_blocks<T: GgmlType>(
                 std::slice::from_raw_parts_mut(dst.as_mut_ptr() as *mut BlockQ8K, dst.len())
             };
             quantize_q8k(src, dst);
+        } else if T::VecDotType::DTYPE == candle_core::quantized::GgmlDType::Q8_0 {
+            // SAFETY: the dtype says VecDotType is BlockQ8_0.
+            let dst = unsafe {
+                std::slice::from_raw_parts_mut(dst.as_mut_ptr() as *mut BlockQ8_0, dst.len())
+            };
+            quantize_q8_0(src, dst);
         } else {
             T::VecDotType::from_float(src, dst)?;
         }
     }
     let dst = SharedOut(out.as_mut_ptr());
     // Columns in chunks: each task owns a set of output features for every activation row.
-    let chunk = if m == 1 { 64 } else { 16 };
+    // Enough tasks to balance the threads, few enough that scheduling stays negligible.
+    let tasks = rayon::current_num_threads() * 8;
+    let chunk = n.div_ceil(tasks).clamp(16, 1024);
     (0..n.div_ceil(chunk)).into_par_iter().for_each(|c| {
         // Capture the whole wrapper (not its raw pointer field) so the closure is Send.
         let dst = &dst;
         for j in c * chunk..((c + 1) * chunk).min(n) {
             let wrow = &w[j * bpr..(j + 1) * bpr];
             for r in 0..m {
-                let v = T::vec_dot(k, wrow, &xq[r * xbpr..(r + 1) * xbpr]).unwrap_or(f32::NAN);
+                let v = dot(wrow, &xq[r * xbpr..(r + 1) * xbpr]);
                 // SAFETY: (r, j) is written by exactly this task, and r < m, j < n.
                 unsafe { *dst.0.add(r * n + j) = v };
             }
@@ -336,6 +376,31 @@ fn quantize_q8k(xs: &[f32], ys: &mut [BlockQ8K]) {
                 base.add(4 + QK_K),
                 2 * (QK_K / 16),
             );
+        }
+    }
+}
+
+/// ggml's `quantize_row_q8_0` as its x86 SIMD path computes it: `id = 127 / amax` and round half
+/// to even. candle computes `1 / (amax / 127)` and rounds half away from zero; the last-bit
+/// differences flip int8 roundings that this model then amplifies.
+fn quantize_q8_0(xs: &[f32], ys: &mut [BlockQ8_0]) {
+    const QK: usize = 32;
+    const _: () = assert!(std::mem::size_of::<BlockQ8_0>() == 2 + QK);
+    for (i, y) in ys.iter_mut().enumerate() {
+        let xs = &xs[i * QK..(i + 1) * QK];
+        let amax = xs.iter().fold(0f32, |m, x| m.max(x.abs()));
+        let d = amax / 127.0;
+        let id = if amax != 0.0 { 127.0 / amax } else { 0.0 };
+        let mut qs = [0i8; QK];
+        for (q, &x) in qs.iter_mut().zip(xs) {
+            *q = (x * id).round_ties_even() as i8;
+        }
+        // SAFETY: BlockQ8_0 is repr(C) { d: f16, qs: [i8; 32] } (size asserted above).
+        unsafe {
+            let base = y as *mut BlockQ8_0 as *mut u8;
+            let bits = f16::from_f32(d).to_bits().to_le_bytes();
+            std::ptr::copy_nonoverlapping(bits.as_ptr(), base, 2);
+            std::ptr::copy_nonoverlapping(qs.as_ptr() as *const u8, base.add(2), QK);
         }
     }
 }

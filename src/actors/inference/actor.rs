@@ -1,0 +1,209 @@
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix::{Actor, Addr, Handler, SyncArbiter, SyncContext};
+
+use super::messages::{Generate, LoadModel, ModelSource, ResetConversation};
+use crate::actors::messages::{EngineEvent, ModelSummary, ReplyStats};
+use crate::actors::metrics::{MetricsActor, ReplyFinished, TokenObserved};
+use crate::actors::sampling::{SampleNext, SamplingActor};
+use crate::engine::{Engine, EngineError, GenEvent, Session, StepControl};
+use crate::models;
+
+pub type EngineSink = Arc<dyn Fn(EngineEvent) + Send + Sync>;
+
+pub struct InferenceActor {
+    sink: EngineSink,
+    sampler: Addr<SamplingActor>,
+    metrics: Option<Addr<MetricsActor>>,
+    /// Requests up to this id are cancelled; set from the UI thread without going through the
+    /// mailbox, which is busy while a reply is generated.
+    cancelled_upto: Arc<AtomicU64>,
+    loaded: Option<(Engine, Session)>,
+}
+
+/// What the dashboard holds: the actor's address and the cancel switch.
+#[derive(Clone)]
+pub struct InferenceHandle {
+    pub addr: Addr<InferenceActor>,
+    cancelled_upto: Arc<AtomicU64>,
+}
+
+impl InferenceHandle {
+    /// Starts the actor on its own thread.
+    pub fn start(
+        sink: EngineSink,
+        sampler: Addr<SamplingActor>,
+        metrics: Option<Addr<MetricsActor>>,
+    ) -> Self {
+        let cancelled_upto = Arc::new(AtomicU64::new(0));
+        let flag = cancelled_upto.clone();
+        let addr = SyncArbiter::start(1, move || InferenceActor {
+            sink: sink.clone(),
+            sampler: sampler.clone(),
+            metrics: metrics.clone(),
+            cancelled_upto: flag.clone(),
+            loaded: None,
+        });
+        Self {
+            addr,
+            cancelled_upto,
+        }
+    }
+
+    /// Cancels `request` (and any earlier one) at the next token or prefill slice.
+    pub fn cancel(&self, request: u64) {
+        self.cancelled_upto.fetch_max(request, Ordering::SeqCst);
+    }
+}
+
+impl Actor for InferenceActor {
+    type Context = SyncContext<Self>;
+}
+
+impl Handler<LoadModel> for InferenceActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: LoadModel, _: &mut SyncContext<Self>) {
+        let sink = self.sink.clone();
+        let path = match msg.source {
+            ModelSource::Path(p) => p,
+            ModelSource::Default => {
+                let pulled = models::pull_default(&mut |p| {
+                    sink(EngineEvent::LoadProgress {
+                        fraction: p.fraction() * 0.9,
+                        message: p.message(),
+                    })
+                });
+                match pulled {
+                    Ok(p) => p,
+                    Err(e) => return sink(EngineEvent::LoadFailed(e.to_string())),
+                }
+            }
+        };
+        sink(EngineEvent::LoadProgress {
+            fraction: 0.95,
+            message: format!("loading {}", path.display()),
+        });
+        match Engine::load(&path, msg.threads) {
+            Ok(engine) => {
+                let session = engine.new_session(msg.context);
+                let summary = summarize(&engine, &session);
+                tracing::info!(model = %summary.name, load_ms = summary.load_ms, "model loaded");
+                self.loaded = Some((engine, session));
+                sink(EngineEvent::Loaded(summary));
+            }
+            Err(e) => {
+                tracing::error!("loading {} failed: {e}", path.display());
+                sink(EngineEvent::LoadFailed(format!("{}: {e}", path.display())));
+            }
+        }
+    }
+}
+
+pub fn summarize(engine: &Engine, session: &Session) -> ModelSummary {
+    let cfg = &engine.model.cfg;
+    ModelSummary {
+        name: cfg.name.clone(),
+        path: engine.path.display().to_string(),
+        architecture: "gemma3".into(),
+        quantization: cfg.quantization_name(),
+        file_size: engine.file_size,
+        context_length: cfg.context_length,
+        context_size: session.cache.capacity(),
+        threads: engine.model.threads(),
+        load_ms: engine.load_time.as_secs_f64() * 1000.0,
+    }
+}
+
+impl Handler<Generate> for InferenceActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Generate, _: &mut SyncContext<Self>) {
+        let sink = self.sink.clone();
+        let request = msg.request;
+        let Some((engine, session)) = self.loaded.as_mut() else {
+            return sink(EngineEvent::Failed {
+                request,
+                error: "no model is loaded".into(),
+            });
+        };
+        let flag = self.cancelled_upto.clone();
+        let cancelled = move || flag.load(Ordering::SeqCst) >= request;
+        let sampler = self.sampler.clone();
+        let metrics = self.metrics.clone();
+        let prompt_tokens = engine.prompt_tokens(session, &msg.prompt).len();
+        sink(EngineEvent::PrefillStarted {
+            request,
+            prompt_tokens,
+        });
+        let result = engine.generate(
+            session,
+            &msg.prompt,
+            msg.max_tokens,
+            &cancelled,
+            &mut |logits, _history| {
+                futures::executor::block_on(sampler.send(SampleNext { logits }))
+                    .map_err(|e| EngineError::Kernel(format!("sampling actor: {e}")))?
+                    .map_err(|e| EngineError::Kernel(e.to_string()))
+            },
+            &mut |event| {
+                if let GenEvent::Token { text, .. } = event {
+                    if let Some(m) = &metrics {
+                        m.do_send(TokenObserved { at: Instant::now() });
+                    }
+                    if !text.is_empty() {
+                        sink(EngineEvent::Token {
+                            request,
+                            text: text.to_string(),
+                        });
+                    }
+                }
+                if cancelled() {
+                    StepControl::Stop
+                } else {
+                    StepControl::Continue
+                }
+            },
+        );
+        match result {
+            Ok(stats) => {
+                if let Some(m) = &self.metrics {
+                    m.do_send(ReplyFinished {
+                        ttft_ms: stats.ttft_ms,
+                    });
+                }
+                sink(EngineEvent::Finished {
+                    request,
+                    reason: stats.finish,
+                    stats: ReplyStats {
+                        prompt_tokens: stats.prompt_ids.len(),
+                        generated_tokens: stats.generated_ids.len(),
+                        ttft_ms: stats.ttft_ms,
+                        prefill_tok_s: stats.prefill_tok_s(),
+                        decode_tok_s: stats.decode_tok_s(),
+                    },
+                    context_used: session.context_used(),
+                });
+            }
+            Err(e) => {
+                tracing::warn!(request, "generation failed: {e}");
+                sink(EngineEvent::Failed {
+                    request,
+                    error: e.to_string(),
+                });
+            }
+        }
+    }
+}
+
+impl Handler<ResetConversation> for InferenceActor {
+    type Result = ();
+
+    fn handle(&mut self, _: ResetConversation, _: &mut SyncContext<Self>) {
+        if let Some((_, session)) = self.loaded.as_mut() {
+            session.reset();
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! The inference actor: owns the model and the conversation's KV cache on its own thread (a
+//! `SyncArbiter`), so the forward pass never blocks the async executor or the UI.
+mod actor;
+mod messages;
+
+pub use actor::{EngineSink, InferenceActor, InferenceHandle};
+pub use messages::{Generate, LoadModel, ModelSource, ResetConversation};

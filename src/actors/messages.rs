@@ -1,0 +1,76 @@
+//! What the actors tell the dashboard. The App folds these into its state; panes only read state.
+use crate::engine::FinishReason;
+
+/// Facts about the loaded model, for the status bar and `model info`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModelSummary {
+    pub name: String,
+    pub path: String,
+    pub architecture: String,
+    pub quantization: String,
+    pub file_size: u64,
+    /// The model's trained context length.
+    pub context_length: usize,
+    /// The context this session allocated (KV cache positions).
+    pub context_size: usize,
+    pub threads: usize,
+    pub load_ms: f64,
+}
+
+/// Timing of one finished reply.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReplyStats {
+    pub prompt_tokens: usize,
+    pub generated_tokens: usize,
+    pub ttft_ms: f64,
+    pub prefill_tok_s: f64,
+    pub decode_tok_s: f64,
+}
+
+/// Events from the inference actor, in the order they happen for a request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EngineEvent {
+    /// Fetching or loading the model; `fraction` in 0..=1 for a gauge.
+    LoadProgress {
+        fraction: f64,
+        message: String,
+    },
+    Loaded(ModelSummary),
+    LoadFailed(String),
+    /// The prompt of `request` is being prefilled.
+    PrefillStarted {
+        request: u64,
+        prompt_tokens: usize,
+    },
+    /// A piece of the reply (whole UTF-8 characters).
+    Token {
+        request: u64,
+        text: String,
+    },
+    Finished {
+        request: u64,
+        reason: FinishReason,
+        stats: ReplyStats,
+        /// Tokens the conversation now holds in the KV cache.
+        context_used: usize,
+    },
+    Failed {
+        request: u64,
+        error: String,
+    },
+}
+
+/// One sample of the metrics actor (about 4 per second).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MetricsSnapshot {
+    /// Seconds since the dashboard started.
+    pub t: f64,
+    /// Tokens per second over the last second (0 when idle).
+    pub token_rate: f64,
+    /// Time to first token of the last reply, in ms.
+    pub last_ttft_ms: Option<f64>,
+    pub rss_bytes: u64,
+    /// Process CPU use in percent of one core (200% = two cores busy).
+    pub cpu_percent: f32,
+    pub total_tokens: u64,
+}

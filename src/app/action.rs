@@ -1,0 +1,406 @@
+//! Named actions and the keymap that turns key presses into them.
+//!
+//! The help overlay is generated from [`Keymap::bindings`], so a binding added here documents itself.
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+/// Which pane has keyboard focus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Focus {
+    #[default]
+    Input,
+    Chat,
+    Log,
+}
+
+impl Focus {
+    pub fn name(self) -> &'static str {
+        match self {
+            Focus::Input => "input",
+            Focus::Chat => "chat",
+            Focus::Log => "log",
+        }
+    }
+}
+
+/// Where a binding applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyContext {
+    /// Whatever has focus.
+    Global,
+    /// The message input.
+    Input,
+    /// The chat or the log pane.
+    Panes,
+    /// The chat pane only.
+    Chat,
+}
+
+impl KeyContext {
+    /// All contexts, in the order the help overlay lists them.
+    pub const ALL: [KeyContext; 4] = [
+        KeyContext::Global,
+        KeyContext::Input,
+        KeyContext::Panes,
+        KeyContext::Chat,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyContext::Global => "Anywhere",
+            KeyContext::Input => "Input",
+            KeyContext::Panes => "Chat & log panes",
+            KeyContext::Chat => "Chat pane",
+        }
+    }
+
+    /// Whether a binding in this context applies when `focus` has focus.
+    pub fn applies_to(self, focus: Focus) -> bool {
+        match self {
+            KeyContext::Global => true,
+            KeyContext::Input => focus == Focus::Input,
+            KeyContext::Panes => matches!(focus, Focus::Chat | Focus::Log),
+            KeyContext::Chat => focus == Focus::Chat,
+        }
+    }
+
+    /// Lookup order: the most specific context wins.
+    fn specificity(self) -> u8 {
+        match self {
+            KeyContext::Chat => 0,
+            KeyContext::Input => 1,
+            KeyContext::Panes => 2,
+            KeyContext::Global => 3,
+        }
+    }
+}
+
+/// Everything a key can do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    Send,
+    NewLine,
+    CancelGeneration,
+    Quit,
+    ForceQuitArm,
+    ToggleHelp,
+    FocusNext,
+    FocusPrev,
+    ScrollUp,
+    ScrollDown,
+    PageUp,
+    PageDown,
+    ScrollToTop,
+    ScrollToBottom,
+    ClearConversation,
+    ToggleLog,
+}
+
+impl Action {
+    pub const ALL: [Action; 16] = [
+        Action::Send,
+        Action::NewLine,
+        Action::CancelGeneration,
+        Action::Quit,
+        Action::ForceQuitArm,
+        Action::ToggleHelp,
+        Action::FocusNext,
+        Action::FocusPrev,
+        Action::ScrollUp,
+        Action::ScrollDown,
+        Action::PageUp,
+        Action::PageDown,
+        Action::ScrollToTop,
+        Action::ScrollToBottom,
+        Action::ClearConversation,
+        Action::ToggleLog,
+    ];
+
+    /// A stable identifier (for a future keymap.toml).
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Send => "send",
+            Action::NewLine => "new_line",
+            Action::CancelGeneration => "cancel_generation",
+            Action::Quit => "quit",
+            Action::ForceQuitArm => "force_quit",
+            Action::ToggleHelp => "toggle_help",
+            Action::FocusNext => "focus_next",
+            Action::FocusPrev => "focus_prev",
+            Action::ScrollUp => "scroll_up",
+            Action::ScrollDown => "scroll_down",
+            Action::PageUp => "page_up",
+            Action::PageDown => "page_down",
+            Action::ScrollToTop => "scroll_to_top",
+            Action::ScrollToBottom => "scroll_to_bottom",
+            Action::ClearConversation => "clear_conversation",
+            Action::ToggleLog => "toggle_log",
+        }
+    }
+
+    /// One line for the help overlay.
+    pub fn description(self) -> &'static str {
+        match self {
+            Action::Send => "Send the message",
+            Action::NewLine => "Insert a new line",
+            Action::CancelGeneration => "Stop the reply being generated",
+            Action::Quit => "Quit",
+            Action::ForceQuitArm => "Quit (press twice; the first also stops a reply)",
+            Action::ToggleHelp => "Show or hide this help",
+            Action::FocusNext => "Focus the next pane",
+            Action::FocusPrev => "Focus the previous pane",
+            Action::ScrollUp => "Scroll up one line",
+            Action::ScrollDown => "Scroll down one line",
+            Action::PageUp => "Scroll up one page",
+            Action::PageDown => "Scroll down one page",
+            Action::ScrollToTop => "Scroll to the top",
+            Action::ScrollToBottom => "Scroll to the bottom (follow new text)",
+            Action::ClearConversation => "New conversation (clears the chat)",
+            Action::ToggleLog => "Show or hide the log pane",
+        }
+    }
+}
+
+/// A key press with the modifiers that matter, normalised so that terminals agree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KeyChord {
+    pub code: KeyCode,
+    pub modifiers: KeyModifiers,
+}
+
+impl KeyChord {
+    pub const fn new(code: KeyCode, modifiers: KeyModifiers) -> Self {
+        Self { code, modifiers }
+    }
+
+    pub const fn plain(code: KeyCode) -> Self {
+        Self::new(code, KeyModifiers::NONE)
+    }
+
+    /// Normalise a crossterm event: only Ctrl/Alt/Shift count; Shift is implied by the character of a
+    /// `Char` key (`?` arrives with or without SHIFT depending on the terminal) and by `BackTab`;
+    /// Ctrl+letter is case-insensitive.
+    pub fn from_event(key: &KeyEvent) -> Self {
+        let mut modifiers =
+            key.modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT);
+        let code = match key.code {
+            KeyCode::Char(c) => {
+                modifiers.remove(KeyModifiers::SHIFT);
+                if modifiers.contains(KeyModifiers::CONTROL) {
+                    KeyCode::Char(c.to_ascii_lowercase())
+                } else {
+                    KeyCode::Char(c)
+                }
+            }
+            KeyCode::BackTab => {
+                modifiers.remove(KeyModifiers::SHIFT);
+                KeyCode::BackTab
+            }
+            other => other,
+        };
+        Self { code, modifiers }
+    }
+
+    /// A label such as "Ctrl-C", "Alt-Enter", "Shift-Tab", "PgUp", "?".
+    pub fn label(&self) -> String {
+        let mut out = String::new();
+        if self.modifiers.contains(KeyModifiers::CONTROL) {
+            out.push_str("Ctrl-");
+        }
+        if self.modifiers.contains(KeyModifiers::ALT) {
+            out.push_str("Alt-");
+        }
+        if self.modifiers.contains(KeyModifiers::SHIFT) {
+            out.push_str("Shift-");
+        }
+        let key = match self.code {
+            KeyCode::Char(' ') => "Space".to_string(),
+            KeyCode::Char(c) if self.modifiers.contains(KeyModifiers::CONTROL) => {
+                c.to_ascii_uppercase().to_string()
+            }
+            KeyCode::Char(c) => c.to_string(),
+            KeyCode::Enter => "Enter".into(),
+            KeyCode::Esc => "Esc".into(),
+            KeyCode::Tab => "Tab".into(),
+            KeyCode::BackTab => "Shift-Tab".into(),
+            KeyCode::Backspace => "Backspace".into(),
+            KeyCode::Up => "Up".into(),
+            KeyCode::Down => "Down".into(),
+            KeyCode::Left => "Left".into(),
+            KeyCode::Right => "Right".into(),
+            KeyCode::PageUp => "PgUp".into(),
+            KeyCode::PageDown => "PgDn".into(),
+            KeyCode::Home => "Home".into(),
+            KeyCode::End => "End".into(),
+            KeyCode::F(n) => format!("F{n}"),
+            other => format!("{other:?}"),
+        };
+        out.push_str(&key);
+        out
+    }
+}
+
+/// One entry of the keymap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Binding {
+    pub context: KeyContext,
+    pub key: KeyChord,
+    pub action: Action,
+}
+
+/// Maps (focus, key) to an [`Action`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keymap {
+    bindings: Vec<Binding>,
+}
+
+impl Default for Keymap {
+    fn default() -> Self {
+        use KeyCode as K;
+        use KeyContext as C;
+        const CTRL: KeyModifiers = KeyModifiers::CONTROL;
+        const ALT: KeyModifiers = KeyModifiers::ALT;
+        const SHIFT: KeyModifiers = KeyModifiers::SHIFT;
+        const NONE: KeyModifiers = KeyModifiers::NONE;
+        let table: &[(KeyContext, KeyCode, KeyModifiers, Action)] = &[
+            (C::Global, K::F(1), NONE, Action::ToggleHelp),
+            (C::Global, K::Esc, NONE, Action::CancelGeneration),
+            (C::Global, K::Char('c'), CTRL, Action::ForceQuitArm),
+            (C::Global, K::Tab, NONE, Action::FocusNext),
+            (C::Global, K::BackTab, NONE, Action::FocusPrev),
+            (C::Global, K::Char('l'), CTRL, Action::ClearConversation),
+            (C::Global, K::Char('g'), CTRL, Action::ToggleLog),
+            (C::Input, K::Enter, NONE, Action::Send),
+            (C::Input, K::Enter, ALT, Action::NewLine),
+            (C::Input, K::Enter, SHIFT, Action::NewLine),
+            (C::Input, K::PageUp, NONE, Action::PageUp),
+            (C::Input, K::PageDown, NONE, Action::PageDown),
+            (C::Panes, K::Char('?'), NONE, Action::ToggleHelp),
+            (C::Panes, K::Up, NONE, Action::ScrollUp),
+            (C::Panes, K::Down, NONE, Action::ScrollDown),
+            (C::Panes, K::PageUp, NONE, Action::PageUp),
+            (C::Panes, K::PageDown, NONE, Action::PageDown),
+            (C::Panes, K::Home, NONE, Action::ScrollToTop),
+            (C::Panes, K::End, NONE, Action::ScrollToBottom),
+            (C::Chat, K::Char('q'), NONE, Action::Quit),
+        ];
+        Self {
+            bindings: table
+                .iter()
+                .map(|&(context, code, modifiers, action)| Binding {
+                    context,
+                    key: KeyChord::new(code, modifiers),
+                    action,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl Keymap {
+    pub fn new(bindings: Vec<Binding>) -> Self {
+        Self { bindings }
+    }
+
+    /// The action for `key` when `focus` has focus; `None` for key releases and unbound keys.
+    pub fn lookup(&self, focus: Focus, key: &KeyEvent) -> Option<Action> {
+        if key.kind == KeyEventKind::Release {
+            return None;
+        }
+        let chord = KeyChord::from_event(key);
+        self.bindings
+            .iter()
+            .filter(|b| b.key == chord && b.context.applies_to(focus))
+            .min_by_key(|b| b.context.specificity())
+            .map(|b| b.action)
+    }
+
+    pub fn raw_bindings(&self) -> &[Binding] {
+        &self.bindings
+    }
+
+    /// (context, key label, action) for every binding, grouped by context in [`KeyContext::ALL`] order.
+    pub fn bindings(&self) -> Vec<(KeyContext, String, Action)> {
+        KeyContext::ALL
+            .iter()
+            .flat_map(|&ctx| {
+                self.bindings
+                    .iter()
+                    .filter(move |b| b.context == ctx)
+                    .map(|b| (b.context, b.key.label(), b.action))
+            })
+            .collect()
+    }
+
+    /// The first key label bound to `action` (for hints such as "Esc cancels").
+    pub fn label_for(&self, action: Action) -> Option<String> {
+        self.bindings
+            .iter()
+            .find(|b| b.action == action)
+            .map(|b| b.key.label())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(code: KeyCode, m: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, m)
+    }
+
+    #[test]
+    fn every_action_is_bound_and_described() {
+        let km = Keymap::default();
+        for a in Action::ALL {
+            assert!(km.label_for(a).is_some(), "{} unbound", a.name());
+            assert!(!a.description().is_empty());
+        }
+    }
+
+    #[test]
+    fn lookup_respects_focus() {
+        let km = Keymap::default();
+        let q = key(KeyCode::Char('q'), KeyModifiers::NONE);
+        assert_eq!(km.lookup(Focus::Chat, &q), Some(Action::Quit));
+        assert_eq!(km.lookup(Focus::Input, &q), None);
+        assert_eq!(km.lookup(Focus::Log, &q), None);
+        let help = key(KeyCode::Char('?'), KeyModifiers::SHIFT);
+        assert_eq!(km.lookup(Focus::Chat, &help), Some(Action::ToggleHelp));
+        assert_eq!(km.lookup(Focus::Input, &help), None);
+        let f1 = key(KeyCode::F(1), KeyModifiers::NONE);
+        assert_eq!(km.lookup(Focus::Input, &f1), Some(Action::ToggleHelp));
+        let enter = key(KeyCode::Enter, KeyModifiers::NONE);
+        assert_eq!(km.lookup(Focus::Input, &enter), Some(Action::Send));
+        let alt_enter = key(KeyCode::Enter, KeyModifiers::ALT);
+        assert_eq!(km.lookup(Focus::Input, &alt_enter), Some(Action::NewLine));
+        let ctrl_c = key(
+            KeyCode::Char('C'),
+            KeyModifiers::CONTROL | KeyModifiers::SHIFT,
+        );
+        assert_eq!(km.lookup(Focus::Log, &ctrl_c), Some(Action::ForceQuitArm));
+        let backtab = key(KeyCode::BackTab, KeyModifiers::SHIFT);
+        assert_eq!(km.lookup(Focus::Chat, &backtab), Some(Action::FocusPrev));
+    }
+
+    #[test]
+    fn labels() {
+        assert_eq!(
+            KeyChord::new(KeyCode::Char('c'), KeyModifiers::CONTROL).label(),
+            "Ctrl-C"
+        );
+        assert_eq!(
+            KeyChord::new(KeyCode::Enter, KeyModifiers::ALT).label(),
+            "Alt-Enter"
+        );
+        assert_eq!(KeyChord::plain(KeyCode::PageUp).label(), "PgUp");
+        assert_eq!(KeyChord::plain(KeyCode::BackTab).label(), "Shift-Tab");
+    }
+
+    #[test]
+    fn releases_are_ignored() {
+        let km = Keymap::default();
+        let mut k = key(KeyCode::Enter, KeyModifiers::NONE);
+        k.kind = KeyEventKind::Release;
+        assert_eq!(km.lookup(Focus::Input, &k), None);
+    }
+}

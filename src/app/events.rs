@@ -1,0 +1,37 @@
+//! Everything the dashboard reacts to: keys, pastes, resizes, and what the actors report.
+use crate::actors::messages::{EngineEvent, MetricsSnapshot};
+
+/// One input to [`crate::app::AppState::handle`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum AppEvent {
+    Key(crossterm::event::KeyEvent),
+    /// Bracketed paste: the whole pasted text at once.
+    Paste(String),
+    /// The terminal was resized to (columns, rows).
+    Resize(u16, u16),
+    Engine(EngineEvent),
+    Metrics(MetricsSnapshot),
+    Log(LogLine),
+}
+
+/// One tracing record, forwarded to the log pane (the terminal belongs to the TUI).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    pub level: tracing::Level,
+    pub target: String,
+    pub message: String,
+}
+
+impl LogLine {
+    pub fn new(
+        level: tracing::Level,
+        target: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            level,
+            target: target.into(),
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! The pure dashboard: state, the chat turn state machine, named actions and the keymap.
+//! No IO here: the event loop feeds [`AppEvent`]s to [`AppState::handle`] and carries out the
+//! returned [`Effect`]s.
+pub mod action;
+pub mod chat;
+pub mod events;
+pub mod state;
+
+#[cfg(test)]
+mod tests;
+
+pub use action::{Action, Binding, Focus, KeyChord, KeyContext, Keymap};
+pub use chat::{ChatMessage, EngineStatus, Role, CANCELLED_MARK};
+pub use events::{AppEvent, LogLine};
+pub use state::{
+    new_input, AppState, Effect, MetricsHistory, ScrollState, StatusMessage, CTRL_C_WINDOW,
+    MAX_INPUT_BYTES,
+};

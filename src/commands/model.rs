@@ -1,0 +1,101 @@
+//! `gemma-tui model pull|list|info`.
+use std::path::PathBuf;
+
+use gemma_tui::engine::gguf::GgufFile;
+use gemma_tui::engine::Gemma3Config;
+use gemma_tui::models::{self, PullProgress};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+
+use super::CommandError;
+use crate::cli::{Cli, ModelCommand};
+
+pub fn run(cli: &Cli, cmd: &ModelCommand) -> Result<(), CommandError> {
+    match cmd {
+        ModelCommand::Pull => {
+            let path = pull_with_progress_bar()?;
+            println!("{}", path.display());
+            Ok(())
+        }
+        ModelCommand::List => {
+            let installed =
+                models::list_installed().map_err(|e| CommandError::Io(format!("{e:#}")))?;
+            if installed.is_empty() {
+                println!(
+                    "no models in {} (run `gemma-tui model pull`)",
+                    models::models_dir().display()
+                );
+            }
+            for m in installed {
+                println!(
+                    "{:<40} {:>8.1} MB  {}",
+                    m.name,
+                    m.size_bytes as f64 / 1e6,
+                    m.path.display()
+                );
+            }
+            Ok(())
+        }
+        ModelCommand::Info { path, json } => {
+            let path: PathBuf = path
+                .clone()
+                .or_else(|| cli.model.clone())
+                .unwrap_or_else(models::default_model_path);
+            info(&path, *json)
+        }
+    }
+}
+
+fn info(path: &std::path::Path, as_json: bool) -> Result<(), CommandError> {
+    let bad =
+        |e: gemma_tui::engine::EngineError| CommandError::Model(format!("{}: {e}", path.display()));
+    let gguf = GgufFile::open(path).map_err(bad)?;
+    let cfg = Gemma3Config::from_gguf(&gguf).map_err(bad)?;
+    let size = gguf.map.len() as u64;
+    if as_json {
+        let v = json!({
+            "name": cfg.name,
+            "path": path.display().to_string(),
+            "size_bytes": size,
+            "architecture": "gemma3",
+            "quantization": cfg.quantization_name(),
+            "context_length": cfg.context_length,
+            "config": cfg,
+        });
+        println!("{v}");
+    } else {
+        println!("name          {}", cfg.name);
+        println!("path          {}", path.display());
+        println!("size          {:.1} MB", size as f64 / 1e6);
+        println!("architecture  gemma3");
+        println!("quantization  {}", cfg.quantization_name());
+        println!("context       {} tokens", cfg.context_length);
+        println!(
+            "layers        {} (embedding {}, heads {}/{} kv, head dim {}, ffn {})",
+            cfg.block_count,
+            cfg.embedding_length,
+            cfg.head_count,
+            cfg.head_count_kv,
+            cfg.head_dim,
+            cfg.feed_forward_length
+        );
+        println!("vocabulary    {} tokens", cfg.vocab_size);
+    }
+    Ok(())
+}
+
+/// Fetches the default model with a progress bar on stderr.
+pub fn pull_with_progress_bar() -> Result<PathBuf, CommandError> {
+    let bar = ProgressBar::new(1000);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{bar:40}] {percent:>3}% {msg}")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    let result = models::pull_default(&mut |p: PullProgress| {
+        bar.set_position((p.fraction() * 1000.0) as u64);
+        bar.set_message(p.message());
+    });
+    bar.finish_and_clear();
+    result.map_err(|e| CommandError::Model(format!("cannot fetch the default model: {e}")))
+}

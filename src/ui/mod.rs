@@ -1,0 +1,31 @@
+//! Drawing: `draw` lays the panes out and renders them from `AppState`. No IO, no terminal setup.
+pub mod layout;
+pub mod panes;
+pub mod theme;
+pub mod wrap;
+
+use ratatui::Frame;
+
+use crate::app::AppState;
+
+/// Draw the whole dashboard. `state` is mutable only for scroll bookkeeping and the input widget.
+pub fn draw(frame: &mut Frame, state: &mut AppState) {
+    let area = frame.area();
+    if area.area() == 0 {
+        return;
+    }
+    let areas = layout::compute(area, state.show_log, |w| {
+        panes::input::wanted_rows(state, w)
+    });
+    panes::chat::render(frame, areas.chat, state);
+    panes::input::render(frame, areas.input, state);
+    panes::graphs::render_token_rate(frame, areas.token_chart, state);
+    panes::graphs::render_system(frame, areas.system_chart, state);
+    if state.show_log {
+        panes::log::render(frame, areas.log, state);
+    }
+    panes::status::render(frame, areas.status, state);
+    if state.show_help {
+        panes::help::render(frame, area, &state.keymap);
+    }
+}

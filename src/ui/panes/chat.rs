@@ -1,0 +1,117 @@
+//! The conversation: wrapped messages with role labels, a streaming cursor, scrolling.
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+use ratatui::Frame;
+
+use crate::app::{AppState, ChatMessage, EngineStatus, Focus};
+use crate::ui::theme;
+use crate::ui::wrap::{sanitize, wrap};
+
+/// Shown at the end of a message that is still streaming.
+pub const STREAM_CURSOR: char = '▍';
+
+fn stats_line(m: &ChatMessage) -> Option<String> {
+    let s = m.stats.as_ref()?;
+    let mut parts = vec![format!("{} tokens", s.generated_tokens)];
+    if s.decode_tok_s > 0.0 {
+        parts.push(format!("{:.1} tok/s", s.decode_tok_s));
+    }
+    if s.ttft_ms > 0.0 {
+        parts.push(format!("ttft {:.0} ms", s.ttft_ms));
+    }
+    if s.prefill_tok_s > 0.0 {
+        parts.push(format!(
+            "prefill {} tok @ {:.0} tok/s",
+            s.prompt_tokens, s.prefill_tok_s
+        ));
+    }
+    Some(parts.join(" · "))
+}
+
+/// All lines of the conversation wrapped to `width`.
+pub fn chat_lines(state: &AppState, width: u16) -> Vec<Line<'static>> {
+    let width = usize::from(width.max(1));
+    let mut lines = Vec::new();
+    for (i, m) in state.messages.iter().enumerate() {
+        if i > 0 {
+            lines.push(Line::default());
+        }
+        let mut header = vec![Span::styled(m.role.label(), theme::role(m.role))];
+        if m.streaming && m.text.is_empty() {
+            let what = match state.engine {
+                EngineStatus::Prefill => " reading the prompt…",
+                _ => " thinking…",
+            };
+            header.push(Span::styled(what, theme::dim()));
+        }
+        lines.push(Line::from(header));
+        let mut text = sanitize(&m.text);
+        if m.streaming {
+            text.push(STREAM_CURSOR);
+        }
+        if !text.is_empty() {
+            let style = theme::body(m.role);
+            lines.extend(
+                wrap(&text, width)
+                    .into_iter()
+                    .map(|l| Line::styled(l, style)),
+            );
+        }
+        if let Some(s) = stats_line(m) {
+            lines.extend(
+                wrap(&s, width)
+                    .into_iter()
+                    .map(|l| Line::styled(l, theme::dim())),
+            );
+        }
+    }
+    lines
+}
+
+fn empty_hint(state: &AppState) -> Vec<Line<'static>> {
+    let help = state
+        .keymap
+        .label_for(crate::app::Action::ToggleHelp)
+        .unwrap_or_else(|| "F1".into());
+    let mut v = vec![
+        Line::default(),
+        Line::styled("  Say something to Gemma.", theme::dim()),
+        Line::styled(format!("  {help} lists the keys."), theme::dim()),
+    ];
+    if let EngineStatus::Loading { message, .. } = &state.engine {
+        v.push(Line::styled(
+            format!("  {}", sanitize(message)),
+            theme::dim(),
+        ));
+    }
+    v
+}
+
+pub fn render(frame: &mut Frame, area: Rect, state: &mut AppState) {
+    if area.area() == 0 {
+        return;
+    }
+    let focused = state.focus == Focus::Chat;
+    let mut title = vec![Span::styled(" Chat ", theme::title(focused))];
+    if !state.chat_scroll.follow {
+        title.push(Span::styled("↑ scrolled · End follows ", theme::dim()));
+    }
+    let block = Block::bordered()
+        .title(Line::from(title))
+        .border_style(theme::border(focused));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if inner.area() == 0 {
+        return;
+    }
+    let lines = if state.messages.is_empty() {
+        empty_hint(state)
+    } else {
+        chat_lines(state, inner.width)
+    };
+    let height = usize::from(inner.height);
+    let top = state.chat_scroll.resolve(lines.len(), height);
+    let visible: Vec<Line> = lines.into_iter().skip(top).take(height).collect();
+    frame.render_widget(Paragraph::new(visible), inner);
+}

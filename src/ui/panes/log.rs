@@ -1,0 +1,42 @@
+//! The log pane (Ctrl-G): tracing records, newest at the bottom.
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+use ratatui::Frame;
+
+use crate::app::{AppState, Focus};
+use crate::ui::{theme, wrap::sanitize};
+
+pub fn render(frame: &mut Frame, area: Rect, state: &mut AppState) {
+    if area.area() == 0 {
+        return;
+    }
+    let focused = state.focus == Focus::Log;
+    let block = Block::bordered()
+        .title(Line::styled(
+            format!(" Log ({}) ", state.logs.len()),
+            theme::title(focused),
+        ))
+        .border_style(theme::border(focused));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if inner.area() == 0 {
+        return;
+    }
+    let height = usize::from(inner.height);
+    let top = state.log_scroll.resolve(state.logs.len(), height);
+    let lines: Vec<Line> = state
+        .logs
+        .iter()
+        .skip(top)
+        .take(height)
+        .map(|l| {
+            Line::from(vec![
+                Span::styled(format!("{:<5} ", l.level), theme::log_level(l.level)),
+                Span::styled(format!("{}: ", l.target), theme::dim()),
+                Span::raw(sanitize(&l.message).replace('\n', " ⏎ ")),
+            ])
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}

@@ -1,0 +1,7 @@
+//! One file per pane. Each `render` reads the state (and updates scroll bookkeeping).
+pub mod chat;
+pub mod graphs;
+pub mod help;
+pub mod input;
+pub mod log;
+pub mod status;

@@ -1,0 +1,71 @@
+//! The one-line status bar: model, engine state, context use, token rate, transient messages.
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use crate::app::{Action, AppState, EngineStatus};
+use crate::ui::{theme, wrap::sanitize};
+
+/// The pieces of the status bar, left to right (also used by tests).
+pub fn status_text(state: &AppState) -> Vec<String> {
+    let model = state
+        .model
+        .as_ref()
+        .map_or_else(|| "no model".to_string(), |m| m.name.clone());
+    let ctx = match state.model.as_ref().map(|m| m.context_size) {
+        Some(n) if n > 0 => format!("ctx {}/{}", state.context_used, n),
+        _ => format!("ctx {}", state.context_used),
+    };
+    let rate = state.metrics.latest.as_ref().map_or(0.0, |s| s.token_rate);
+    let mut parts = vec![model, state.engine.label(), ctx, format!("{rate:.1} tok/s")];
+    if let Some(s) = &state.status {
+        parts.push(sanitize(&s.text).replace('\n', " "));
+    } else if let EngineStatus::Failed(e) = &state.engine {
+        parts.push(sanitize(e).replace('\n', " "));
+    } else if let EngineStatus::Loading { message, .. } = &state.engine {
+        parts.push(sanitize(message).replace('\n', " "));
+    }
+    parts
+}
+
+pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
+    if area.area() == 0 {
+        return;
+    }
+    let parts = status_text(state);
+    let sep = Span::styled(" │ ", theme::dim());
+    let mut spans = vec![Span::raw(" ")];
+    for (i, p) in parts.into_iter().enumerate() {
+        if i > 0 {
+            spans.push(sep.clone());
+        }
+        let style = match i {
+            0 => theme::status_bar().add_modifier(Modifier::BOLD),
+            1 => match state.engine {
+                EngineStatus::Failed(_) => theme::status_bar().fg(theme::ERROR),
+                EngineStatus::Idle => theme::status_bar(),
+                _ => theme::status_bar().fg(theme::ACCENT),
+            },
+            4 => theme::status_bar().fg(theme::SYSTEM),
+            _ => theme::status_bar(),
+        };
+        spans.push(Span::styled(p, style));
+    }
+    let help = state
+        .keymap
+        .label_for(Action::ToggleHelp)
+        .unwrap_or_default();
+    let hint = format!("{help} help ");
+    let used: usize = spans.iter().map(|s| s.width()).sum();
+    let room = usize::from(area.width).saturating_sub(used);
+    if room > hint.len() {
+        spans.push(Span::raw(" ".repeat(room - hint.len())));
+        spans.push(Span::styled(hint, theme::dim()));
+    }
+    frame.render_widget(
+        Paragraph::new(Line::from(spans)).style(theme::status_bar()),
+        area,
+    );
+}

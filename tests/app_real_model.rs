@@ -1,0 +1,117 @@
+//! The dashboard driven through its real actors and the real model: key events in, streamed text
+//! out in the chat pane (rendered with ratatui's TestBackend).
+mod common;
+
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use gemma_tui::actors::inference::ModelSource;
+use gemma_tui::actors::messages::EngineEvent;
+use gemma_tui::app::{AppEvent, AppState, EngineStatus, Role};
+use gemma_tui::runtime::{apply_effect, start_actors, RunOptions};
+use gemma_tui::sampling::SamplerParams;
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+fn key(code: KeyCode) -> AppEvent {
+    AppEvent::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn screen(terminal: &Terminal<TestBackend>) -> String {
+    let buf = terminal.backend().buffer();
+    let mut s = String::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            s.push_str(buf[(x, y)].symbol());
+        }
+        s.push('\n');
+    }
+    s
+}
+
+#[test]
+fn typed_message_streams_a_reply_into_the_chat_pane() {
+    let system = actix::System::with_tokio_rt(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+    });
+    system.block_on(async {
+        let opts = RunOptions {
+            model: ModelSource::Path(common::model_path()),
+            threads: 2,
+            context: 1024,
+            max_tokens: 24,
+            sampler: SamplerParams::greedy(),
+            system_prompt: None,
+        };
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let actors = start_actors(tx.clone(), &opts);
+        let mut state = AppState::new();
+        let mut terminal = Terminal::new(TestBackend::new(110, 32)).unwrap();
+        let mut last_request = 0;
+        let mut sent = false;
+        let mut tokens_seen = 0;
+        let mut metrics_seen = 0;
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let finished = loop {
+            assert!(Instant::now() < deadline, "no reply within 120 s");
+            let event = tokio::time::timeout(Duration::from_secs(60), rx.recv())
+                .await
+                .expect("an event")
+                .expect("channel open");
+            let done = matches!(&event, AppEvent::Engine(EngineEvent::Finished { .. }));
+            match &event {
+                AppEvent::Engine(EngineEvent::Token { .. }) => tokens_seen += 1,
+                AppEvent::Engine(EngineEvent::LoadFailed(e)) => panic!("load failed: {e}"),
+                AppEvent::Metrics(_) => metrics_seen += 1,
+                _ => {}
+            }
+            for effect in state.handle(event, Instant::now()) {
+                apply_effect(effect, &actors, &opts, &mut last_request);
+            }
+            terminal
+                .draw(|f| gemma_tui::ui::draw(f, &mut state))
+                .unwrap();
+            if !sent && state.engine == EngineStatus::Idle {
+                // Type "Hi" and press Enter, as a user would.
+                for ev in [
+                    key(KeyCode::Char('H')),
+                    key(KeyCode::Char('i')),
+                    key(KeyCode::Enter),
+                ] {
+                    tx.send(ev).unwrap();
+                }
+                sent = true;
+            }
+            if done {
+                break state.messages.clone();
+            }
+        };
+        assert!(
+            tokens_seen >= 2,
+            "the reply streamed token by token ({tokens_seen} events)"
+        );
+        let reply = finished
+            .iter()
+            .rfind(|m| m.role == Role::Assistant)
+            .unwrap();
+        assert!(!reply.streaming);
+        assert!(reply.text.trim().len() >= 2, "reply {:?}", reply.text);
+        let shown = screen(&terminal);
+        assert!(shown.contains("Hi"), "{shown}");
+        // The reply's first word is on screen in the chat pane (compared without white space: a
+        // wide character is followed by a blank cell in the buffer).
+        let squash = |s: &str| s.split_whitespace().collect::<String>();
+        let first_words = reply.text.split_whitespace().next().unwrap().to_string();
+        assert!(
+            squash(&shown).contains(&first_words),
+            "{first_words:?} not in\n{shown}"
+        );
+        assert!(state.context_used > 0);
+        assert!(metrics_seen > 0, "the metrics actor reported");
+        actix::System::current().stop();
+    });
+}

@@ -1,0 +1,111 @@
+//! The headless commands, run as a user would: the release binary on the real default model.
+mod common;
+
+use std::process::{Command, Output};
+
+fn gemma(args: &[&str]) -> Output {
+    let log_dir = tempfile::tempdir().unwrap();
+    Command::new(env!("CARGO_BIN_EXE_gemma-tui"))
+        .args(args)
+        .env("GEMMA_TUI_LOG_DIR", log_dir.path())
+        .env("GEMMA_TUI_MODEL", common::model_path())
+        .output()
+        .expect("run gemma-tui")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn ask_json_greedy_matches_llama_cpp() {
+    let reference = common::reference();
+    // "def fibonacci(n):": llama.cpp's own top-2 margin never falls below 0.25 on it.
+    let case = &reference.generations[2];
+    let model = common::model_path();
+    let out = gemma(&[
+        "--model",
+        model.to_str().unwrap(),
+        "ask",
+        "--raw",
+        "--temp",
+        "0",
+        "--max-tokens",
+        "24",
+        "--json",
+        &case.prompt,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let ids: Vec<u32> = serde_json::from_value(v["generated_ids"].clone()).unwrap();
+    assert_eq!(ids, case.greedy_ids[..24]);
+    let prompt_ids: Vec<u32> = serde_json::from_value(v["prompt_ids"].clone()).unwrap();
+    assert_eq!(prompt_ids, case.prompt_ids);
+    assert!(case.greedy_text.starts_with(v["text"].as_str().unwrap()));
+    assert!(v["timings"]["decode_tok_s"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn ask_streams_a_chat_reply_to_stdout() {
+    let out = gemma(&["ask", "--seed", "1", "--max-tokens", "12", "Say hello."]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.trim().len() > 3, "reply {text:?}");
+    assert!(!text.contains("<end_of_turn>"));
+}
+
+#[test]
+fn missing_and_bad_models_give_one_clear_line_and_exit_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let garbage = dir.path().join("garbage.gguf");
+    std::fs::write(&garbage, b"this is not a model at all").unwrap();
+    let truncated = dir.path().join("truncated.gguf");
+    let real = std::fs::read(common::model_path()).unwrap();
+    std::fs::write(&truncated, &real[..4 << 20]).unwrap();
+    let missing = dir.path().join("missing.gguf");
+    for (path, needle) in [
+        (&garbage, "not a GGUF file"),
+        (&truncated, "truncated"),
+        (&missing, "does not exist"),
+    ] {
+        let out = gemma(&["--model", path.to_str().unwrap(), "ask", "hi"]);
+        assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains(needle), "{path:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+}
+
+#[test]
+fn model_info_reports_the_default_model() {
+    let out = gemma(&["model", "info", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["architecture"], "gemma3");
+    assert_eq!(v["quantization"], "Q4_K_M");
+    assert_eq!(v["context_length"], 32768);
+    assert_eq!(v["size_bytes"], 253_113_024u64);
+}
+
+#[test]
+fn bench_quick_reports_speed_and_memory() {
+    let out = gemma(&[
+        "bench",
+        "--quick",
+        "--json",
+        "--prompt-tokens",
+        "32",
+        "--gen-tokens",
+        "16",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["prompt_tokens"], 32);
+    assert_eq!(v["runs"], 2);
+    for key in ["prefill_tok_s", "decode_tok_s"] {
+        let runs = v[key].as_array().unwrap();
+        assert_eq!(runs.len(), 2);
+        assert!(runs.iter().all(|r| r.as_f64().unwrap() > 0.0));
+    }
+    assert!(v["peak_rss_mb"].as_f64().unwrap() > 100.0);
+}

@@ -1,0 +1,249 @@
+//! Rendering tests on ratatui's TestBackend: content at a normal size, no panic at any small size,
+//! and a help overlay that documents every binding of the keymap.
+use std::time::Instant;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use gemma_tui::actors::messages::{EngineEvent, MetricsSnapshot, ModelSummary, ReplyStats};
+use gemma_tui::app::{AppEvent, AppState, Effect, Keymap, LogLine};
+use gemma_tui::engine::FinishReason;
+use gemma_tui::ui;
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+fn render(state: &mut AppState, w: u16, h: u16) -> String {
+    let mut term = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+    term.draw(|f| ui::draw(f, state)).expect("draw");
+    let buf = term.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn key(code: KeyCode) -> AppEvent {
+    AppEvent::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+/// A state with a model, one finished exchange, one streaming reply, metrics and logs.
+fn busy_state() -> AppState {
+    let now = Instant::now();
+    let mut s = AppState::new();
+    s.handle(
+        AppEvent::Engine(EngineEvent::Loaded(ModelSummary {
+            name: "gemma-3-270m-q4".into(),
+            context_size: 4096,
+            ..Default::default()
+        })),
+        now,
+    );
+    let send = |s: &mut AppState, text: &str| -> u64 {
+        s.handle(AppEvent::Paste(text.into()), now);
+        match s.handle(key(KeyCode::Enter), now).as_slice() {
+            [Effect::Generate { request, .. }] => *request,
+            other => panic!("{other:?}"),
+        }
+    };
+    let r1 = send(&mut s, "What is the capital of France?");
+    s.handle(
+        AppEvent::Engine(EngineEvent::Token {
+            request: r1,
+            text: "The capital of France is Paris.".into(),
+        }),
+        now,
+    );
+    s.handle(
+        AppEvent::Engine(EngineEvent::Finished {
+            request: r1,
+            reason: FinishReason::EndOfTurn,
+            stats: ReplyStats {
+                prompt_tokens: 12,
+                generated_tokens: 8,
+                ttft_ms: 87.0,
+                prefill_tok_s: 640.0,
+                decode_tok_s: 48.5,
+            },
+            context_used: 123,
+        }),
+        now,
+    );
+    let r2 = send(&mut s, "And of Italy?");
+    s.handle(
+        AppEvent::Engine(EngineEvent::Token {
+            request: r2,
+            text: "Rome".into(),
+        }),
+        now,
+    );
+    for i in 0..200 {
+        s.handle(
+            AppEvent::Metrics(MetricsSnapshot {
+                t: f64::from(i) * 0.25,
+                token_rate: 40.0 + f64::from(i % 7),
+                last_ttft_ms: Some(87.0),
+                rss_bytes: (380 + i as u64 / 4) << 20,
+                cpu_percent: 150.0,
+                total_tokens: i as u64,
+            }),
+            now,
+        );
+    }
+    for i in 0..30 {
+        s.handle(
+            AppEvent::Log(LogLine::new(
+                tracing::Level::INFO,
+                "gemma_tui::engine",
+                format!("step {i}"),
+            )),
+            now,
+        );
+    }
+    s
+}
+
+#[test]
+fn renders_conversation_status_and_charts() {
+    let mut s = busy_state();
+    let screen = render(&mut s, 120, 40);
+    for needle in [
+        "What is the capital of France?",
+        "The capital of France is Paris.",
+        "And of Italy?",
+        "Rome▍",
+        "You",
+        "Gemma",
+        "gemma-3-270m-q4",
+        "ctx 123/4096",
+        "generating",
+        "tok/s",
+        "tokens/s",
+        "ttft 87 ms",
+        "memory",
+        "cpu",
+        "Enter send",
+        "Alt-Enter",
+    ] {
+        assert!(screen.contains(needle), "{needle:?} missing from\n{screen}");
+    }
+    // The log pane is hidden until Ctrl-G.
+    assert!(!screen.contains("step 29"));
+    s.handle(
+        AppEvent::Key(KeyEvent::new(KeyCode::Char('g'), KeyModifiers::CONTROL)),
+        Instant::now(),
+    );
+    let screen = render(&mut s, 120, 40);
+    assert!(screen.contains("step 29"), "log missing from\n{screen}");
+}
+
+#[test]
+fn narrow_terminal_drops_the_right_column() {
+    let mut s = busy_state();
+    let screen = render(&mut s, 60, 20);
+    assert!(screen.contains("Rome"));
+    assert!(!screen.contains("tokens/s"));
+    assert!(screen.contains("ctx 123/4096"));
+}
+
+#[test]
+fn never_panics_at_small_sizes() {
+    let mut busy = busy_state();
+    let mut empty = AppState::new();
+    for w in 1..=60u16 {
+        for h in 1..=20u16 {
+            render(&mut busy, w, h);
+            render(&mut empty, w, h);
+        }
+    }
+    // Help and log shown too.
+    busy.show_help = true;
+    busy.show_log = true;
+    for w in 1..=60u16 {
+        for h in 1..=20u16 {
+            render(&mut busy, w, h);
+        }
+    }
+    for (w, h) in [(0, 0), (0, 10), (10, 0), (1000, 1), (1, 300), (300, 120)] {
+        render(&mut busy, w, h);
+    }
+}
+
+#[test]
+fn scrolled_chat_keeps_its_place_while_streaming() {
+    let now = Instant::now();
+    let mut s = busy_state();
+    let request = s.running.expect("streaming");
+    for i in 0..100 {
+        s.handle(
+            AppEvent::Engine(EngineEvent::Token {
+                request,
+                text: format!("\nline {i}"),
+            }),
+            now,
+        );
+    }
+    let screen = render(&mut s, 120, 40);
+    assert!(screen.contains("line 99▍"), "not following:\n{screen}");
+    // Focus the chat and scroll up a page: new tokens no longer move the view.
+    s.handle(key(KeyCode::Tab), now);
+    s.handle(key(KeyCode::PageUp), now);
+    let before = render(&mut s, 120, 40);
+    assert!(!before.contains("line 99"));
+    s.handle(
+        AppEvent::Engine(EngineEvent::Token {
+            request,
+            text: "\nline 100".into(),
+        }),
+        now,
+    );
+    let after = render(&mut s, 120, 40);
+    assert!(!after.contains("line 100"));
+    s.handle(key(KeyCode::End), now);
+    let bottom = render(&mut s, 120, 40);
+    assert!(bottom.contains("line 100▍"));
+}
+
+#[test]
+fn help_overlay_lists_every_binding() {
+    let mut s = busy_state();
+    s.handle(key(KeyCode::F(1)), Instant::now());
+    assert!(s.show_help);
+    let screen = render(&mut s, 140, 60);
+    let bindings = Keymap::default().bindings();
+    assert!(!bindings.is_empty());
+    for (ctx, label, action) in bindings {
+        assert!(
+            screen.contains(action.description()),
+            "{:?} ({}) missing from help:\n{screen}",
+            action.description(),
+            action.name()
+        );
+        assert!(screen.contains(&label), "key {label} missing from help");
+        assert!(
+            screen.contains(ctx.name()),
+            "context {} missing",
+            ctx.name()
+        );
+    }
+}
+
+#[test]
+fn huge_paste_renders_quickly() {
+    let now = Instant::now();
+    for text in ["word ".repeat(1 << 20), "a line of text\n".repeat(1 << 17)] {
+        let mut s = busy_state();
+        let start = Instant::now();
+        s.handle(AppEvent::Paste(text), now);
+        for _ in 0..3 {
+            let screen = render(&mut s, 120, 40);
+            assert!(screen.contains("Message"));
+        }
+        s.handle(key(KeyCode::Char('x')), now);
+        render(&mut s, 120, 40);
+        let took = start.elapsed();
+        assert!(took.as_secs_f64() < 5.0, "paste + renders took {took:?}");
+        assert!(s.input_text().len() <= gemma_tui::app::MAX_INPUT_BYTES);
+    }
+}
