@@ -187,9 +187,23 @@ pub fn run_tui(opts: RunOptions) -> anyhow::Result<()> {
         // restores the terminal before the panic message is printed.
         let mut terminal = ratatui::init();
         let _ = crossterm::execute!(io::stdout(), crossterm::event::EnableBracketedPaste);
+        // Terminals that support it report Shift+Enter apart from Enter (a newline in the input).
+        let enhanced = crossterm::terminal::supports_keyboard_enhancement().unwrap_or(false);
+        if enhanced {
+            let _ = crossterm::execute!(
+                io::stdout(),
+                crossterm::event::PushKeyboardEnhancementFlags(
+                    crossterm::event::KeyboardEnhancementFlags::DISAMBIGUATE_ESCAPE_CODES
+                )
+            );
+        }
         spawn_terminal_reader(tx.clone());
         let mut state = AppState::new();
         let result = run_loop(&mut terminal, &mut state, &mut rx, &actors, &opts).await;
+        if enhanced {
+            let _ =
+                crossterm::execute!(io::stdout(), crossterm::event::PopKeyboardEnhancementFlags);
+        }
         let _ = crossterm::execute!(io::stdout(), crossterm::event::DisableBracketedPaste);
         ratatui::restore();
         tracing::info!("dashboard closed");

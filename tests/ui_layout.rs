@@ -247,3 +247,27 @@ fn huge_paste_renders_quickly() {
         assert!(s.input_text().len() <= gemma_tui::app::MAX_INPUT_BYTES);
     }
 }
+
+#[test]
+fn loading_shows_a_gauge_with_the_fetch_message() {
+    use gemma_tui::actors::messages::EngineEvent;
+    let mut state = gemma_tui::app::AppState::new();
+    state.handle(
+        gemma_tui::app::AppEvent::Engine(EngineEvent::LoadProgress {
+            fraction: 0.42,
+            message: "downloading part 2 of 4".into(),
+        }),
+        std::time::Instant::now(),
+    );
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(100, 30)).unwrap();
+    terminal
+        .draw(|f| gemma_tui::ui::draw(f, &mut state))
+        .unwrap();
+    let buf = terminal.backend().buffer();
+    let text: String = (0..buf.area.height)
+        .flat_map(|y| (0..buf.area.width).map(move |x| (x, y)))
+        .map(|(x, y)| buf[(x, y)].symbol().to_string())
+        .collect();
+    assert!(text.contains("42% downloading part 2 of 4"), "{text}");
+    assert!(text.contains("loading 42%"), "{text}");
+}

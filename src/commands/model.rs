@@ -27,8 +27,19 @@ pub fn run(cli: &Cli, cmd: &ModelCommand) -> Result<(), CommandError> {
                 );
             }
             for m in installed {
+                // The header is memory-mapped, so reading it costs milliseconds even for big files.
+                let described = GgufFile::open(&m.path)
+                    .and_then(|g| Gemma3Config::from_gguf(&g))
+                    .map(|c| {
+                        format!(
+                            "gemma3  {:<7} ctx {:>6}",
+                            c.quantization_name(),
+                            c.context_length
+                        )
+                    })
+                    .unwrap_or_else(|e| format!("unusable: {e}"));
                 println!(
-                    "{:<40} {:>8.1} MB  {}",
+                    "{:<34} {:>8.1} MB  {described}  {}",
                     m.name,
                     m.size_bytes as f64 / 1e6,
                     m.path.display()

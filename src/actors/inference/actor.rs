@@ -169,6 +169,14 @@ impl Handler<Generate> for InferenceActor {
         );
         match result {
             Ok(stats) => {
+                tracing::info!(
+                    "reply {request}: {} prompt tokens, {} generated, ttft {:.0} ms, {:.1} tok/s ({:?})",
+                    stats.prompt_ids.len(),
+                    stats.generated_ids.len(),
+                    stats.ttft_ms,
+                    stats.decode_tok_s(),
+                    stats.finish
+                );
                 if let Some(m) = &self.metrics {
                     m.do_send(ReplyFinished {
                         ttft_ms: stats.ttft_ms,

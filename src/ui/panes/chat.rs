@@ -1,7 +1,7 @@
 //! The conversation: wrapped messages with role labels, a streaming cursor, scrolling.
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph};
+use ratatui::widgets::{Block, LineGauge, Paragraph};
 use ratatui::Frame;
 
 use crate::app::{AppState, ChatMessage, EngineStatus, Focus};
@@ -114,4 +114,26 @@ pub fn render(frame: &mut Frame, area: Rect, state: &mut AppState) {
     let top = state.chat_scroll.resolve(lines.len(), height);
     let visible: Vec<Line> = lines.into_iter().skip(top).take(height).collect();
     frame.render_widget(Paragraph::new(visible), inner);
+    render_load_gauge(frame, inner, state);
+}
+
+/// While the model is fetched or loaded: a gauge on the pane's last line.
+fn render_load_gauge(frame: &mut Frame, inner: Rect, state: &AppState) {
+    let EngineStatus::Loading { fraction, message } = &state.engine else {
+        return;
+    };
+    if inner.height < 2 || inner.width < 10 {
+        return;
+    }
+    let area = Rect {
+        y: inner.y + inner.height - 1,
+        height: 1,
+        ..inner
+    };
+    let pct = (fraction.clamp(0.0, 1.0) * 100.0).round();
+    let gauge = LineGauge::default()
+        .ratio(fraction.clamp(0.0, 1.0))
+        .label(format!("{pct:>3}% {}", sanitize(message)))
+        .filled_style(ratatui::style::Style::default().fg(theme::ACCENT));
+    frame.render_widget(gauge, area);
 }

@@ -33,10 +33,21 @@ pub fn render(frame: &mut Frame, area: Rect, state: &mut AppState) {
         .map(|l| {
             Line::from(vec![
                 Span::styled(format!("{:<5} ", l.level), theme::log_level(l.level)),
-                Span::styled(format!("{}: ", l.target), theme::dim()),
+                // The message first: a narrow pane cuts the line, and the module path matters least.
                 Span::raw(sanitize(&l.message).replace('\n', " ⏎ ")),
+                Span::styled(format!("  {}", short_target(&l.target)), theme::dim()),
             ])
         })
         .collect();
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// The module that logged, in brief: `gemma_tui::actors::inference::actor` is `inference`.
+fn short_target(target: &str) -> &str {
+    let mut parts = target.rsplit("::");
+    match (parts.next(), parts.next()) {
+        (Some("actor"), Some(parent)) => parent,
+        (Some(last), _) => last,
+        _ => target,
+    }
 }
