@@ -63,7 +63,10 @@ fn missing_and_bad_models_give_one_clear_line_and_exit_3() {
     let real = std::fs::read(common::model_path()).unwrap();
     std::fs::write(&truncated, &real[..4 << 20]).unwrap();
     let missing = dir.path().join("missing.gguf");
+    let llama = dir.path().join("llama.gguf");
+    std::fs::write(&llama, gguf_with_architecture("llama")).unwrap();
     for (path, needle) in [
+        (&llama, "unsupported architecture `llama`"),
         (&garbage, "not a GGUF file"),
         (&truncated, "truncated"),
         (&missing, "does not exist"),
@@ -108,4 +111,20 @@ fn bench_quick_reports_speed_and_memory() {
         assert!(runs.iter().all(|r| r.as_f64().unwrap() > 0.0));
     }
     assert!(v["peak_rss_mb"].as_f64().unwrap() > 100.0);
+}
+
+/// A valid GGUF header with one metadata key and no tensors.
+fn gguf_with_architecture(arch: &str) -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend(b"GGUF");
+    b.extend(3u32.to_le_bytes());
+    b.extend(0u64.to_le_bytes()); // tensors
+    b.extend(1u64.to_le_bytes()); // metadata entries
+    let key = b"general.architecture";
+    b.extend((key.len() as u64).to_le_bytes());
+    b.extend(key);
+    b.extend(8u32.to_le_bytes()); // string
+    b.extend((arch.len() as u64).to_le_bytes());
+    b.extend(arch.as_bytes());
+    b
 }
