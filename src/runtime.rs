@@ -15,7 +15,7 @@ use crate::actors::inference::{
     Generate, InferenceHandle, LoadModel, ModelSource, ResetConversation,
 };
 use crate::actors::metrics::MetricsActor;
-use crate::actors::sampling::{ResetSampler, SamplingActor};
+use crate::actors::sampling::{Configure, ResetSampler, SamplingActor};
 use crate::app::{AppEvent, AppState, Effect};
 use crate::engine::PromptKind;
 use crate::sampling::SamplerParams;
@@ -43,7 +43,12 @@ pub struct Actors {
 
 /// Starts the actors (inside a running actix system) and asks for the model to be loaded.
 pub fn start_actors(tx: UnboundedSender<AppEvent>, opts: &RunOptions) -> Actors {
-    let sampler = SamplingActor::new(opts.sampler.clone()).start();
+    let trace_tx = tx.clone();
+    let sampler = SamplingActor::new(opts.sampler.clone())
+        .with_traces(Arc::new(move |trace| {
+            let _ = trace_tx.send(AppEvent::Trace(trace));
+        }))
+        .start();
     let metrics_tx = tx.clone();
     let metrics = MetricsActor::new(Arc::new(move |snapshot| {
         let _ = metrics_tx.send(AppEvent::Metrics(snapshot));
@@ -115,6 +120,10 @@ pub fn apply_effect(
             actors.inference.cancel(*last_request);
             actors.inference.addr.do_send(ResetConversation);
             actors.sampler.do_send(ResetSampler);
+            false
+        }
+        Effect::ConfigureSampler(params) => {
+            actors.sampler.do_send(Configure(params));
             false
         }
         Effect::Quit => {
@@ -199,6 +208,7 @@ pub fn run_tui(opts: RunOptions) -> anyhow::Result<()> {
         }
         spawn_terminal_reader(tx.clone());
         let mut state = AppState::new();
+        state.sampler = opts.sampler.clone();
         let result = run_loop(&mut terminal, &mut state, &mut rx, &actors, &opts).await;
         if enhanced {
             let _ =

@@ -1,5 +1,6 @@
 //! What the actors tell the dashboard. The App folds these into its state; panes only read state.
 use crate::engine::FinishReason;
+use crate::sampling::SampleTrace;
 
 /// Facts about the loaded model, for the status bar and `model info`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -58,6 +59,13 @@ pub enum EngineEvent {
         request: u64,
         error: String,
     },
+}
+
+/// What the sampling actor recorded about one sampled token of reply `request` (the inspector).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenTrace {
+    pub request: u64,
+    pub trace: SampleTrace,
 }
 
 /// One sample of the metrics actor (about 4 per second).

@@ -10,6 +10,10 @@ pub enum Focus {
     Input,
     Chat,
     Log,
+    /// The sampler pane (F2).
+    Sampler,
+    /// The sampler inspector overlay (F3), modal while open.
+    Inspector,
 }
 
 impl Focus {
@@ -18,6 +22,8 @@ impl Focus {
             Focus::Input => "input",
             Focus::Chat => "chat",
             Focus::Log => "log",
+            Focus::Sampler => "sampler",
+            Focus::Inspector => "inspector",
         }
     }
 }
@@ -33,15 +39,21 @@ pub enum KeyContext {
     Panes,
     /// The chat pane only.
     Chat,
+    /// The sampler pane.
+    Sampler,
+    /// The sampler inspector.
+    Inspector,
 }
 
 impl KeyContext {
     /// All contexts, in the order the help overlay lists them.
-    pub const ALL: [KeyContext; 4] = [
+    pub const ALL: [KeyContext; 6] = [
         KeyContext::Global,
         KeyContext::Input,
         KeyContext::Panes,
         KeyContext::Chat,
+        KeyContext::Sampler,
+        KeyContext::Inspector,
     ];
 
     pub fn name(self) -> &'static str {
@@ -50,6 +62,8 @@ impl KeyContext {
             KeyContext::Input => "Input",
             KeyContext::Panes => "Chat & log panes",
             KeyContext::Chat => "Chat pane",
+            KeyContext::Sampler => "Sampler pane",
+            KeyContext::Inspector => "Sampler inspector",
         }
     }
 
@@ -60,13 +74,15 @@ impl KeyContext {
             KeyContext::Input => focus == Focus::Input,
             KeyContext::Panes => matches!(focus, Focus::Chat | Focus::Log),
             KeyContext::Chat => focus == Focus::Chat,
+            KeyContext::Sampler => focus == Focus::Sampler,
+            KeyContext::Inspector => focus == Focus::Inspector,
         }
     }
 
     /// Lookup order: the most specific context wins.
     fn specificity(self) -> u8 {
         match self {
-            KeyContext::Chat => 0,
+            KeyContext::Chat | KeyContext::Sampler | KeyContext::Inspector => 0,
             KeyContext::Input => 1,
             KeyContext::Panes => 2,
             KeyContext::Global => 3,
@@ -93,10 +109,23 @@ pub enum Action {
     ScrollToBottom,
     ClearConversation,
     ToggleLog,
+    ToggleSampler,
+    SamplerPrev,
+    SamplerNext,
+    SamplerIncrease,
+    SamplerDecrease,
+    SamplerDefaults,
+    ToggleInspector,
+    InspectPrevToken,
+    InspectNextToken,
+    InspectPrevReply,
+    InspectNextReply,
+    InspectFirstToken,
+    InspectLastToken,
 }
 
 impl Action {
-    pub const ALL: [Action; 16] = [
+    pub const ALL: [Action; 29] = [
         Action::Send,
         Action::NewLine,
         Action::CancelGeneration,
@@ -113,6 +142,19 @@ impl Action {
         Action::ScrollToBottom,
         Action::ClearConversation,
         Action::ToggleLog,
+        Action::ToggleSampler,
+        Action::SamplerPrev,
+        Action::SamplerNext,
+        Action::SamplerIncrease,
+        Action::SamplerDecrease,
+        Action::SamplerDefaults,
+        Action::ToggleInspector,
+        Action::InspectPrevToken,
+        Action::InspectNextToken,
+        Action::InspectPrevReply,
+        Action::InspectNextReply,
+        Action::InspectFirstToken,
+        Action::InspectLastToken,
     ];
 
     /// A stable identifier (for a future keymap.toml).
@@ -134,6 +176,19 @@ impl Action {
             Action::ScrollToBottom => "scroll_to_bottom",
             Action::ClearConversation => "clear_conversation",
             Action::ToggleLog => "toggle_log",
+            Action::ToggleSampler => "toggle_sampler",
+            Action::SamplerPrev => "sampler_prev",
+            Action::SamplerNext => "sampler_next",
+            Action::SamplerIncrease => "sampler_increase",
+            Action::SamplerDecrease => "sampler_decrease",
+            Action::SamplerDefaults => "sampler_defaults",
+            Action::ToggleInspector => "toggle_inspector",
+            Action::InspectPrevToken => "inspect_prev_token",
+            Action::InspectNextToken => "inspect_next_token",
+            Action::InspectPrevReply => "inspect_prev_reply",
+            Action::InspectNextReply => "inspect_next_reply",
+            Action::InspectFirstToken => "inspect_first_token",
+            Action::InspectLastToken => "inspect_last_token",
         }
     }
 
@@ -156,6 +211,19 @@ impl Action {
             Action::ScrollToBottom => "Scroll to the bottom (follow new text)",
             Action::ClearConversation => "New conversation (clears the chat)",
             Action::ToggleLog => "Show or hide the log pane",
+            Action::ToggleSampler => "Show the sampler pane and focus it, or hide it",
+            Action::SamplerPrev => "Select the previous sampler parameter",
+            Action::SamplerNext => "Select the next sampler parameter",
+            Action::SamplerIncrease => "Increase it (applies from the next token)",
+            Action::SamplerDecrease => "Decrease it (applies from the next token)",
+            Action::SamplerDefaults => "Reset every sampler parameter to llama.cpp's defaults",
+            Action::ToggleInspector => "Open or close the sampler inspector",
+            Action::InspectPrevToken => "Inspect the previous token",
+            Action::InspectNextToken => "Inspect the next token",
+            Action::InspectPrevReply => "Inspect the previous reply",
+            Action::InspectNextReply => "Inspect the next reply",
+            Action::InspectFirstToken => "Inspect the reply's first token",
+            Action::InspectLastToken => "Inspect the latest token (follow)",
         }
     }
 }
@@ -282,6 +350,24 @@ impl Default for Keymap {
             (C::Panes, K::Home, NONE, Action::ScrollToTop),
             (C::Panes, K::End, NONE, Action::ScrollToBottom),
             (C::Chat, K::Char('q'), NONE, Action::Quit),
+            (C::Global, K::F(2), NONE, Action::ToggleSampler),
+            (C::Global, K::F(3), NONE, Action::ToggleInspector),
+            (C::Sampler, K::Up, NONE, Action::SamplerPrev),
+            (C::Sampler, K::Down, NONE, Action::SamplerNext),
+            (C::Sampler, K::Right, NONE, Action::SamplerIncrease),
+            (C::Sampler, K::Char('+'), NONE, Action::SamplerIncrease),
+            (C::Sampler, K::Char('='), NONE, Action::SamplerIncrease),
+            (C::Sampler, K::Left, NONE, Action::SamplerDecrease),
+            (C::Sampler, K::Char('-'), NONE, Action::SamplerDecrease),
+            (C::Sampler, K::Char('d'), NONE, Action::SamplerDefaults),
+            (C::Sampler, K::Char('?'), NONE, Action::ToggleHelp),
+            (C::Inspector, K::Left, NONE, Action::InspectPrevToken),
+            (C::Inspector, K::Right, NONE, Action::InspectNextToken),
+            (C::Inspector, K::Up, NONE, Action::InspectPrevReply),
+            (C::Inspector, K::Down, NONE, Action::InspectNextReply),
+            (C::Inspector, K::Home, NONE, Action::InspectFirstToken),
+            (C::Inspector, K::End, NONE, Action::InspectLastToken),
+            (C::Inspector, K::Esc, NONE, Action::ToggleInspector),
         ];
         Self {
             bindings: table

@@ -1,5 +1,5 @@
 //! Everything the dashboard reacts to: keys, pastes, resizes, and what the actors report.
-use crate::actors::messages::{EngineEvent, MetricsSnapshot};
+use crate::actors::messages::{EngineEvent, MetricsSnapshot, TokenTrace};
 
 /// One input to [`crate::app::AppState::handle`].
 #[derive(Debug, Clone, PartialEq)]
@@ -12,6 +12,8 @@ pub enum AppEvent {
     Engine(EngineEvent),
     Metrics(MetricsSnapshot),
     Log(LogLine),
+    /// The sampling actor's record of one sampled token (the inspector).
+    Trace(TokenTrace),
 }
 
 /// One tracing record, forwarded to the log pane (the terminal belongs to the TUI).

@@ -4,6 +4,8 @@
 pub mod action;
 pub mod chat;
 pub mod events;
+pub mod inspector;
+pub mod sampler;
 pub mod state;
 
 #[cfg(test)]
@@ -12,6 +14,8 @@ mod tests;
 pub use action::{Action, Binding, Focus, KeyChord, KeyContext, Keymap};
 pub use chat::{ChatMessage, EngineStatus, Role, CANCELLED_MARK};
 pub use events::{AppEvent, LogLine};
+pub use inspector::{Inspector, ReplyTraces};
+pub use sampler::Param;
 pub use state::{
     new_input, AppState, Effect, MetricsHistory, ScrollState, StatusMessage, CTRL_C_WINDOW,
     MAX_INPUT_BYTES,

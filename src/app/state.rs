@@ -8,10 +8,13 @@ use ratatui::style::{Modifier, Style};
 use ratatui_textarea::{TextArea, WrapMode};
 
 use crate::actors::messages::{MetricsSnapshot, ModelSummary};
+use crate::sampling::SamplerParams;
 
 use super::action::{Action, Focus, Keymap};
 use super::chat::{ChatMessage, EngineStatus};
 use super::events::{AppEvent, LogLine};
+use super::inspector::Inspector;
+use super::sampler::Param;
 
 /// Two Ctrl-C presses within this window quit.
 pub const CTRL_C_WINDOW: Duration = Duration::from_secs(2);
@@ -26,7 +29,7 @@ pub const METRICS_WINDOW_S: f64 = 120.0;
 const METRICS_MAX_POINTS: usize = 4096;
 
 /// What the event loop must do after an event.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     /// Start generating a reply to `text` (a new user turn) tagged `request`.
     Generate {
@@ -37,6 +40,8 @@ pub enum Effect {
     Cancel,
     /// Forget the conversation (KV cache, history).
     ResetConversation,
+    /// Use these sampler parameters from the next token on.
+    ConfigureSampler(SamplerParams),
     Quit,
 }
 
@@ -198,6 +203,12 @@ pub struct AppState {
     pub keymap: Keymap,
     /// Terminal size from the last resize event (columns, rows).
     pub size: (u16, u16),
+    /// The sampler parameters in effect (the sampler pane edits them).
+    pub sampler: SamplerParams,
+    pub show_sampler: bool,
+    /// The selected row of the sampler pane (an index into [`Param::ALL`]).
+    pub sampler_row: usize,
+    pub inspector: Inspector,
 }
 
 impl Default for AppState {
@@ -237,6 +248,13 @@ impl AppState {
             running: None,
             keymap,
             size: (0, 0),
+            sampler: SamplerParams::default(),
+            show_sampler: false,
+            sampler_row: 0,
+            inspector: Inspector {
+                follow: true,
+                ..Inspector::default()
+            },
         }
     }
 
@@ -259,6 +277,10 @@ impl AppState {
                     self.last_ttft_ms = Some(ttft);
                 }
                 self.metrics.push(m);
+                vec![]
+            }
+            AppEvent::Trace(t) => {
+                self.inspector.push(t);
                 vec![]
             }
             AppEvent::Log(line) => {
@@ -298,6 +320,9 @@ impl AppState {
     /// The panes Tab cycles through, in order.
     pub fn focus_cycle(&self) -> Vec<Focus> {
         let mut v = vec![Focus::Input, Focus::Chat];
+        if self.show_sampler {
+            v.push(Focus::Sampler);
+        }
         if self.show_log {
             v.push(Focus::Log);
         }
@@ -307,6 +332,27 @@ impl AppState {
     fn on_key(&mut self, key: KeyEvent, now: Instant) -> Vec<Effect> {
         if key.kind == KeyEventKind::Release {
             return vec![];
+        }
+        if self.inspector.open {
+            // The inspector is modal: its keys, help and Ctrl-C; nothing else.
+            let action = self.keymap.lookup(Focus::Inspector, &key);
+            return match action {
+                Some(
+                    a @ (Action::ForceQuitArm
+                    | Action::ToggleHelp
+                    | Action::ToggleInspector
+                    | Action::InspectPrevToken
+                    | Action::InspectNextToken
+                    | Action::InspectPrevReply
+                    | Action::InspectNextReply
+                    | Action::InspectFirstToken
+                    | Action::InspectLastToken),
+                ) if !self.show_help || a == Action::ForceQuitArm => self.apply(a, now),
+                _ => {
+                    self.show_help = false;
+                    vec![]
+                }
+            };
         }
         let action = self.keymap.lookup(self.focus, &key);
         if self.show_help {
@@ -389,6 +435,7 @@ impl AppState {
                     }
                 }
                 self.messages.clear();
+                self.inspector.clear();
                 self.context_used = 0;
                 self.chat_scroll = ScrollState::default();
                 self.set_status("new conversation", now);
@@ -401,6 +448,56 @@ impl AppState {
                     self.focus = Focus::Chat;
                 }
             }
+            Action::ToggleSampler => {
+                if self.show_sampler && self.focus == Focus::Sampler {
+                    self.show_sampler = false;
+                    self.focus = Focus::Input;
+                } else {
+                    self.show_sampler = true;
+                    self.focus = Focus::Sampler;
+                }
+            }
+            Action::SamplerPrev => {
+                let n = Param::ALL.len();
+                self.sampler_row = (self.sampler_row + n - 1) % n;
+            }
+            Action::SamplerNext => self.sampler_row = (self.sampler_row + 1) % Param::ALL.len(),
+            Action::SamplerIncrease | Action::SamplerDecrease => {
+                let param = Param::ALL[self.sampler_row.min(Param::ALL.len() - 1)];
+                let before = self.sampler.clone();
+                param.step(&mut self.sampler, action == Action::SamplerIncrease);
+                if self.sampler != before {
+                    self.set_status(
+                        format!("{} = {}", param.name(), param.show(&self.sampler)),
+                        now,
+                    );
+                    return vec![Effect::ConfigureSampler(self.sampler.clone())];
+                }
+            }
+            Action::SamplerDefaults => {
+                // The seed is not a pane setting: keep the one given on the command line.
+                let fresh = SamplerParams {
+                    seed: self.sampler.seed,
+                    ..SamplerParams::default()
+                };
+                if fresh != self.sampler {
+                    self.sampler = fresh;
+                    self.set_status("sampler reset to llama.cpp's defaults", now);
+                    return vec![Effect::ConfigureSampler(self.sampler.clone())];
+                }
+            }
+            Action::ToggleInspector => {
+                self.inspector.open = !self.inspector.open;
+                if self.inspector.open && self.inspector.follow {
+                    self.inspector.to_newest();
+                }
+            }
+            Action::InspectPrevToken => self.inspector.move_token(-1),
+            Action::InspectNextToken => self.inspector.move_token(1),
+            Action::InspectPrevReply => self.inspector.move_reply(-1),
+            Action::InspectNextReply => self.inspector.move_reply(1),
+            Action::InspectFirstToken => self.inspector.first_token(),
+            Action::InspectLastToken => self.inspector.last_token(),
         }
         vec![]
     }
@@ -408,7 +505,7 @@ impl AppState {
     fn scroll_target(&mut self) -> &mut ScrollState {
         match self.focus {
             Focus::Log => &mut self.log_scroll,
-            Focus::Input | Focus::Chat => &mut self.chat_scroll,
+            Focus::Input | Focus::Chat | Focus::Sampler | Focus::Inspector => &mut self.chat_scroll,
         }
     }
 

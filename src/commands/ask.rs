@@ -1,8 +1,10 @@
 //! `gemma-tui ask`: one completion on standard output.
 use std::io::{Read, Write};
+use std::sync::Arc;
 
+use gemma_tui::actors::sampling::vocab_of;
 use gemma_tui::engine::{Engine, PromptKind, StepControl};
-use gemma_tui::sampling::{Sampler, SamplerParams};
+use gemma_tui::sampling::Sampler;
 use serde_json::json;
 
 use super::{default_threads, resolve_model, CommandError};
@@ -19,6 +21,16 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<(), CommandError> {
             s
         }
     };
+    // Bad sampler settings are a usage error (clap's exit code 2), found before the model loads.
+    let params = args.sampling.to_params().unwrap_or_else(|e| {
+        use clap::CommandFactory;
+        Cli::command()
+            .error(
+                clap::error::ErrorKind::ValueValidation,
+                format!("bad sampler settings: {e}"),
+            )
+            .exit()
+    });
     if prompt.trim().is_empty() {
         return Err(CommandError::Generation("the prompt is empty".into()));
     }
@@ -26,13 +38,15 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<(), CommandError> {
     let engine = Engine::load(&path, cli.threads.unwrap_or_else(default_threads))
         .map_err(|e| CommandError::Model(format!("{}: {e}", path.display())))?;
     let mut session = engine.new_session(cli.ctx);
-    let mut sampler = Sampler::new(SamplerParams {
-        temperature: args.temp,
-        top_k: args.top_k,
-        top_p: args.top_p,
-        min_p: args.min_p,
-        seed: args.seed,
-    });
+    let mut sampler = Sampler::new(params);
+    if sampler
+        .params
+        .is_active(gemma_tui::sampling::SamplerKind::Dry)
+    {
+        // DRY finds its sequence breakers in the tokens' text.
+        let tokenize = |s: &str| engine.tokenizer.encode(s, false, false);
+        sampler.set_vocab(Arc::new(vocab_of(&engine.tokenizer)), Some(&tokenize));
+    }
     let kind = if args.raw {
         PromptKind::Raw(prompt.clone())
     } else {
@@ -51,9 +65,9 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<(), CommandError> {
             &kind,
             cli.max_tokens,
             &|| false,
-            &mut |logits, _| {
+            &mut |logits, history| {
                 sampler
-                    .sample(&logits)
+                    .sample_with_history(&logits, history)
                     .map_err(|e| gemma_tui::engine::EngineError::Kernel(e.to_string()))
             },
             &mut |event| {

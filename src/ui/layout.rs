@@ -16,6 +16,7 @@ pub struct Areas {
     pub token_chart: Rect,
     pub system_chart: Rect,
     pub log: Rect,
+    pub sampler: Rect,
 }
 
 fn rect(x: u16, y: u16, width: u16, height: u16) -> Rect {
@@ -43,6 +44,17 @@ fn split_top(area: Rect, top: u16) -> (Rect, Rect) {
 
 /// Compute the layout. `input_rows(inner_width)` is how many text rows the input wants.
 pub fn compute(area: Rect, show_log: bool, input_rows: impl Fn(u16) -> u16) -> Areas {
+    compute_with(area, show_log, false, input_rows)
+}
+
+/// [`compute`] with the sampler pane: the top of the right column (or, when narrow, the lower
+/// part of the chat, ahead of the log).
+pub fn compute_with(
+    area: Rect,
+    show_log: bool,
+    show_sampler: bool,
+    input_rows: impl Fn(u16) -> u16,
+) -> Areas {
     let mut a = Areas::default();
     if area.width == 0 || area.height == 0 {
         return a;
@@ -81,6 +93,26 @@ pub fn compute(area: Rect, show_log: bool, input_rows: impl Fn(u16) -> u16) -> A
     a.chat = chat;
 
     match right {
+        Some(right) if show_sampler => {
+            let (sampler, rest) = split_top(right, right.height * 3 / 5);
+            a.sampler = sampler;
+            if show_log {
+                let (token, log) = split_top(rest, rest.height / 2);
+                a.token_chart = token;
+                a.log = log;
+            } else {
+                let (token, system) = split_top(rest, rest.height / 2);
+                a.token_chart = token;
+                a.system_chart = system;
+            }
+        }
+        None if show_sampler => {
+            if chat.height >= 8 {
+                let (c, sampler) = split_top(chat, chat.height - chat.height / 2);
+                a.chat = c;
+                a.sampler = sampler;
+            }
+        }
         Some(right) => {
             if show_log {
                 let third = right.height / 3;
@@ -124,9 +156,12 @@ mod tests {
         for w in 0..=130u16 {
             for h in 0..=45u16 {
                 let area = Rect::new(0, 0, w, h);
-                for show_log in [false, true] {
-                    let a = compute(area, show_log, |_| 3);
+                for (show_log, show_sampler) in
+                    [(false, false), (true, false), (false, true), (true, true)]
+                {
+                    let a = compute_with(area, show_log, show_sampler, |_| 3);
                     for r in [
+                        a.sampler,
                         a.chat,
                         a.input,
                         a.status,

@@ -14,7 +14,7 @@ pub fn draw(frame: &mut Frame, state: &mut AppState) {
     if area.area() == 0 {
         return;
     }
-    let areas = layout::compute(area, state.show_log, |w| {
+    let areas = layout::compute_with(area, state.show_log, state.show_sampler, |w| {
         panes::input::wanted_rows(state, w)
     });
     panes::chat::render(frame, areas.chat, state);
@@ -24,7 +24,13 @@ pub fn draw(frame: &mut Frame, state: &mut AppState) {
     if state.show_log {
         panes::log::render(frame, areas.log, state);
     }
+    if state.show_sampler {
+        panes::sampler::render(frame, areas.sampler, state);
+    }
     panes::status::render(frame, areas.status, state);
+    if state.inspector.open {
+        panes::inspector::render(frame, area, state);
+    }
     if state.show_help {
         panes::help::render(frame, area, &state.keymap);
     }

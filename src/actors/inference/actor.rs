@@ -138,13 +138,26 @@ impl Handler<Generate> for InferenceActor {
             request,
             prompt_tokens,
         });
+        let tokenizer = &engine.tokenizer;
+        let mut vocab_checked = false;
         let result = engine.generate(
             session,
             &msg.prompt,
             msg.max_tokens,
             &cancelled,
-            &mut |logits, _history| {
-                futures::executor::block_on(sampler.send(SampleNext { logits }))
+            &mut |logits, history| {
+                // The first step of a reply makes sure the sampler knows the tokens' text.
+                if !vocab_checked {
+                    vocab_checked = true;
+                    crate::actors::sampling::ensure_vocabulary(&sampler, tokenizer)
+                        .map_err(|e| EngineError::Kernel(format!("sampling actor: {e}")))?;
+                }
+                let next = SampleNext {
+                    logits,
+                    history: history.to_vec(),
+                    request,
+                };
+                futures::executor::block_on(sampler.send(next))
                     .map_err(|e| EngineError::Kernel(format!("sampling actor: {e}")))?
                     .map_err(|e| EngineError::Kernel(e.to_string()))
             },

@@ -1,17 +1,32 @@
-use actix::{Actor, Context, Handler};
+use std::sync::Arc;
 
-use super::messages::{Configure, ResetSampler, SampleNext};
-use crate::sampling::{Sampler, SamplerParams, SamplingError};
+use actix::{Actor, Addr, Context, Handler, MailboxError};
+
+use super::messages::{Configure, HasVocabulary, ResetSampler, SampleNext, SetVocabulary};
+use crate::actors::messages::TokenTrace;
+use crate::engine::Tokenizer;
+use crate::sampling::{Sampler, SamplerParams, SamplingError, Vocab};
+
+/// Where traces of sampled tokens go (the dashboard's channel).
+pub type TraceSink = Arc<dyn Fn(TokenTrace) + Send + Sync>;
 
 pub struct SamplingActor {
     sampler: Sampler,
+    /// With a sink every token is traced for the inspector (~0.3 ms more per token).
+    traces: Option<TraceSink>,
 }
 
 impl SamplingActor {
     pub fn new(params: SamplerParams) -> Self {
         Self {
             sampler: Sampler::new(params),
+            traces: None,
         }
+    }
+
+    pub fn with_traces(mut self, sink: TraceSink) -> Self {
+        self.traces = Some(sink);
+        self
     }
 }
 
@@ -23,7 +38,15 @@ impl Handler<SampleNext> for SamplingActor {
     type Result = Result<u32, SamplingError>;
 
     fn handle(&mut self, msg: SampleNext, _: &mut Context<Self>) -> Self::Result {
-        self.sampler.sample(&msg.logits)
+        let Some(sink) = &self.traces else {
+            return self.sampler.sample_with_history(&msg.logits, &msg.history);
+        };
+        let (token, trace) = self.sampler.sample_traced(&msg.logits, &msg.history)?;
+        sink(TokenTrace {
+            request: msg.request,
+            trace,
+        });
+        Ok(token)
     }
 }
 
@@ -31,6 +54,7 @@ impl Handler<Configure> for SamplingActor {
     type Result = ();
 
     fn handle(&mut self, msg: Configure, _: &mut Context<Self>) {
+        tracing::info!("sampler: {}", crate::sampling::format_order(&msg.0.chain()));
         self.sampler.set_params(msg.0);
     }
 }
@@ -39,6 +63,47 @@ impl Handler<ResetSampler> for SamplingActor {
     type Result = ();
 
     fn handle(&mut self, _: ResetSampler, _: &mut Context<Self>) {
-        self.sampler = Sampler::new(self.sampler.params.clone());
+        self.sampler.reset();
     }
+}
+
+impl Handler<HasVocabulary> for SamplingActor {
+    type Result = bool;
+
+    fn handle(&mut self, msg: HasVocabulary, _: &mut Context<Self>) -> bool {
+        self.sampler.vocab().is_some_and(|v| v.len() == msg.0)
+    }
+}
+
+impl Handler<SetVocabulary> for SamplingActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: SetVocabulary, _: &mut Context<Self>) {
+        self.sampler.set_vocab(msg.0, None);
+    }
+}
+
+/// The text of each token as generated text shows it (control tokens by their name).
+pub fn vocab_of(tokenizer: &Tokenizer) -> Vocab {
+    Vocab::from_fn(tokenizer.vocab_size(), |id| {
+        let bytes = tokenizer.token_bytes(id);
+        if bytes.is_empty() {
+            tokenizer.piece(id).unwrap_or_default().to_string()
+        } else {
+            String::from_utf8_lossy(&bytes).into_owned()
+        }
+    })
+}
+
+/// Gives the actor the vocabulary's text unless it has it already (called from the inference
+/// thread before a reply; blocks for one round trip).
+pub fn ensure_vocabulary(
+    sampler: &Addr<SamplingActor>,
+    tokenizer: &Tokenizer,
+) -> Result<(), MailboxError> {
+    let n = tokenizer.vocab_size();
+    if !futures::executor::block_on(sampler.send(HasVocabulary(n)))? {
+        sampler.do_send(SetVocabulary(Arc::new(vocab_of(tokenizer))));
+    }
+    Ok(())
 }

@@ -1,6 +1,7 @@
-//! The sampling actor: owns the sampler chain's state (RNG, parameters) across the steps of a reply.
+//! The sampling actor: owns the sampler chain's state (RNGs, Mirostat's mu, parameters) across the
+//! steps of a reply, and traces each token for the sampler inspector.
 mod actor;
 mod messages;
 
-pub use actor::SamplingActor;
-pub use messages::{Configure, ResetSampler, SampleNext};
+pub use actor::{ensure_vocabulary, vocab_of, SamplingActor, TraceSink};
+pub use messages::{Configure, HasVocabulary, ResetSampler, SampleNext, SetVocabulary};

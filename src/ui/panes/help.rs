@@ -45,7 +45,7 @@ fn rows(keymap: &Keymap) -> Vec<Row<'static>> {
     rows
 }
 
-fn centered(area: Rect, width: u16, height: u16) -> Rect {
+pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let width = width.min(area.width);
     let height = height.min(area.height);
     Rect {

@@ -3,5 +3,7 @@ pub mod chat;
 pub mod graphs;
 pub mod help;
 pub mod input;
+pub mod inspector;
 pub mod log;
+pub mod sampler;
 pub mod status;

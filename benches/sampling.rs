@@ -1,0 +1,128 @@
+//! The sampler chain on one step of Gemma 3's real logits (262,144 of them), ours against
+//! llm-samplers 0.0.7's equivalent chain in the same run:
+//! - `default`: top-k 40, top-p 0.95, min-p 0.05, temperature 0.8, draw (llama.cpp's defaults);
+//! - `full`: min-p 0.05, dynamic temperature 0.8 ± 0.5, Mirostat v2 (tau 5, eta 0.1).
+//!   llm-samplers has no dynamic temperature, so its chain uses a fixed 0.8 there.
+//!
+//! Also ours only: llama.cpp's Mirostat chain (temperature then Mirostat v2 over the whole
+//! vocabulary) and the default chain with the inspector's trace.
+use criterion::{criterion_group, criterion_main, Criterion};
+use gemma_tui::engine::{Engine, PromptKind, StepControl};
+use gemma_tui::sampling::{Mirostat, Sampler, SamplerKind, SamplerParams};
+use llm_samplers::prelude::*;
+use llm_samplers::types::Sampler as _;
+use rand::SeedableRng;
+
+/// `Engine::new_session` returns a `Session`, or a `Result` of one in the engine's newer API.
+trait IntoSession {
+    fn into_session(self) -> gemma_tui::engine::Session;
+}
+
+impl IntoSession for gemma_tui::engine::Session {
+    fn into_session(self) -> gemma_tui::engine::Session {
+        self
+    }
+}
+
+impl<E: std::fmt::Debug> IntoSession for Result<gemma_tui::engine::Session, E> {
+    fn into_session(self) -> gemma_tui::engine::Session {
+        self.expect("a session")
+    }
+}
+
+/// The logits of the first generated token after a short prompt.
+fn real_logits() -> Vec<f32> {
+    let path = std::env::var_os("GEMMA_TUI_MODEL")
+        .map(Into::into)
+        .unwrap_or_else(gemma_tui::models::default_model_path);
+    let engine = Engine::load(&path, 2).expect("the default model (run `gemma-tui model pull`)");
+    let mut session = engine.new_session(256).into_session();
+    let mut captured = Vec::new();
+    engine
+        .generate(
+            &mut session,
+            &PromptKind::Raw("The history of computing is a story of".into()),
+            1,
+            &|| false,
+            &mut |logits, _| {
+                captured = logits;
+                Ok(0)
+            },
+            &mut |_| StepControl::Continue,
+        )
+        .expect("one step");
+    assert_eq!(captured.len(), 262_144);
+    captured
+}
+
+fn full_chain() -> SamplerParams {
+    SamplerParams {
+        samplers: vec![SamplerKind::MinP, SamplerKind::Temperature],
+        min_p: 0.05,
+        temperature: 0.8,
+        dynatemp_range: 0.5,
+        mirostat: Mirostat::V2,
+        seed: Some(1),
+        ..SamplerParams::default()
+    }
+}
+
+fn benches(c: &mut Criterion) {
+    let logits = real_logits();
+    let mut g = c.benchmark_group("sampling_262k");
+
+    let mut ours = Sampler::new(SamplerParams {
+        seed: Some(1),
+        ..SamplerParams::default()
+    });
+    g.bench_function("default/ours", |b| b.iter(|| ours.sample(&logits).unwrap()));
+    let mut res = SimpleSamplerResources::new(
+        Some(Box::new(rand::rngs::StdRng::seed_from_u64(1))),
+        Some(vec![]),
+    );
+    let mut theirs = SamplerChain::new()
+        + SampleTopK::new(40, 1)
+        + SampleTopP::new(0.95, 1)
+        + SampleMinP::new(0.05, 1)
+        + SampleTemperature::new(0.8)
+        + SampleRandDistrib::new();
+    g.bench_function("default/llm-samplers", |b| {
+        b.iter(|| {
+            let mut l = Logits::try_from_iter(logits.iter().copied()).unwrap();
+            theirs.sample_token(&mut res, &mut l).unwrap()
+        })
+    });
+
+    let mut ours = Sampler::new(full_chain());
+    g.bench_function("full/ours", |b| b.iter(|| ours.sample(&logits).unwrap()));
+    let mut theirs = SamplerChain::new()
+        + SampleMinP::new(0.05, 1)
+        + SampleTemperature::new(0.8)
+        + SampleMirostat2::new(5.0, 0.1);
+    g.bench_function("full/llm-samplers", |b| {
+        b.iter(|| {
+            let mut l = Logits::try_from_iter(logits.iter().copied()).unwrap();
+            theirs.sample_token(&mut res, &mut l).unwrap()
+        })
+    });
+
+    let mut ours = Sampler::new(SamplerParams {
+        mirostat: Mirostat::V2,
+        seed: Some(1),
+        ..SamplerParams::default()
+    });
+    g.bench_function("mirostat_whole_vocab/ours", |b| {
+        b.iter(|| ours.sample(&logits).unwrap())
+    });
+    let mut ours = Sampler::new(SamplerParams {
+        seed: Some(1),
+        ..SamplerParams::default()
+    });
+    g.bench_function("default_traced/ours", |b| {
+        b.iter(|| ours.sample_traced(&logits, &[]).unwrap())
+    });
+    g.finish();
+}
+
+criterion_group!(sampling_benches, benches);
+criterion_main!(sampling_benches);
