@@ -29,17 +29,17 @@ fn benches(c: &mut Criterion) {
     g.throughput(Throughput::Elements(ids.len() as u64));
     g.bench_function("prefill_128", |b| {
         b.iter(|| {
-            let mut s = e.new_session(256);
-            e.model.forward(&ids, &mut s.cache).unwrap()
+            let mut s = e.new_session(256).unwrap();
+            s.forward(&ids).unwrap()
         })
     });
     g.throughput(Throughput::Elements(1));
     g.bench_function("decode_step_at_64", |b| {
-        let mut s = e.new_session(256);
-        e.model.forward(&ids[..64], &mut s.cache).unwrap();
+        let mut s = e.new_session(256).unwrap();
+        s.forward(&ids[..64]).unwrap();
         b.iter(|| {
-            s.cache.truncate(64);
-            e.model.forward(&[ids[64]], &mut s.cache).unwrap()
+            s.pass.truncate(64);
+            s.forward(&[ids[64]]).unwrap()
         })
     });
     g.finish();
@@ -48,8 +48,8 @@ fn benches(c: &mut Criterion) {
         b.iter(|| e.tokenizer.encode(TEXT, true, true))
     });
 
-    let mut s = e.new_session(256);
-    let logits = e.model.forward(&ids[..16], &mut s.cache).unwrap();
+    let mut s = e.new_session(256).unwrap();
+    let logits = s.forward(&ids[..16]).unwrap();
     let mut sampler = Sampler::new(SamplerParams {
         seed: Some(1),
         ..SamplerParams::default()

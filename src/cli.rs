@@ -2,6 +2,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use gemma_tui::engine::EngineKind;
 use gemma_tui::sampling::{Mirostat, SamplerKind, SamplerParams};
 
 #[derive(Parser, Debug)]
@@ -20,6 +21,9 @@ pub struct Cli {
     /// Context size in tokens (the KV cache of a conversation).
     #[arg(long, global = true, default_value_t = 4096, value_name = "TOKENS")]
     pub ctx: usize,
+    /// The engine that runs the model: candle (ours) or llama-cpp (a build with `--features llama-cpp`).
+    #[arg(long, global = true, value_enum, default_value_t = EngineKind::Candle)]
+    pub engine: EngineKind,
     /// Most tokens in one reply (the dashboard and `ask`).
     #[arg(long, global = true, default_value_t = 512, value_name = "N")]
     pub max_tokens: usize,
@@ -193,9 +197,16 @@ pub enum ModelCommand {
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
-    /// The short suite: a 128-token prompt, 128 generated tokens, two runs.
+    /// The short suite: pp128 and tg128 after it, two runs.
     #[arg(long)]
     pub quick: bool,
+    /// Also measure pp512 and tg128 from an empty context (the full suite).
+    #[arg(long, conflicts_with = "quick")]
+    pub full: bool,
+    /// Compare engines side by side, alternating runs, each in its own process (so load time and
+    /// peak memory are its own), e.g. `--engines candle,llama-cpp`.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub engines: Vec<EngineKind>,
     /// Prompt length for the prefill measurement.
     #[arg(long, default_value_t = 128)]
     pub prompt_tokens: usize,

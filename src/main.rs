@@ -45,6 +45,7 @@ fn run_dashboard(cli: &Cli) -> Result<(), CommandError> {
     run_tui(RunOptions {
         model,
         threads: cli.threads.unwrap_or_else(commands::default_threads),
+        engine: cli.engine,
         context: cli.ctx,
         max_tokens: cli.max_tokens,
         sampler: SamplerParams::default(),

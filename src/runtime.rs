@@ -28,6 +28,7 @@ const MAX_BATCH: usize = 1024;
 pub struct RunOptions {
     pub model: ModelSource,
     pub threads: usize,
+    pub engine: crate::engine::EngineKind,
     pub context: usize,
     pub max_tokens: usize,
     pub sampler: SamplerParams,
@@ -64,6 +65,7 @@ pub fn start_actors(tx: UnboundedSender<AppEvent>, opts: &RunOptions) -> Actors 
     inference.addr.do_send(LoadModel {
         source: opts.model.clone(),
         threads: opts.threads,
+        engine: opts.engine,
         context: opts.context,
     });
     Actors {

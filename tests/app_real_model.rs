@@ -42,6 +42,7 @@ fn typed_message_streams_a_reply_into_the_chat_pane() {
         let opts = RunOptions {
             model: ModelSource::Path(common::model_path()),
             threads: 2,
+            engine: gemma_tui::engine::EngineKind::Candle,
             context: 1024,
             max_tokens: 24,
             sampler: SamplerParams::greedy(),

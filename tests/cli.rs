@@ -110,7 +110,9 @@ fn bench_quick_reports_speed_and_memory() {
         assert_eq!(runs.len(), 2);
         assert!(runs.iter().all(|r| r.as_f64().unwrap() > 0.0));
     }
-    assert!(v["peak_rss_mb"].as_f64().unwrap() > 100.0);
+    assert!(v["peak_rss_mb"][0].as_f64().unwrap() > 100.0);
+    assert_eq!(v["engine"], "candle");
+    assert!(v["load_ms"][0].as_f64().unwrap() > 0.0);
 }
 
 /// A valid GGUF header with one metadata key and no tensors.
@@ -127,4 +129,46 @@ fn gguf_with_architecture(arch: &str) -> Vec<u8> {
     b.extend((arch.len() as u64).to_le_bytes());
     b.extend(arch.as_bytes());
     b
+}
+
+#[cfg(not(feature = "llama-cpp"))]
+#[test]
+fn llama_cpp_engine_without_the_feature_says_how_to_get_it() {
+    let out = gemma(&["--engine", "llama-cpp", "ask", "hi"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--features llama-cpp"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[cfg(feature = "llama-cpp")]
+#[test]
+fn bench_compares_engines_side_by_side() {
+    let out = gemma(&[
+        "bench",
+        "--engines",
+        "candle,llama-cpp",
+        "--runs",
+        "1",
+        "--json",
+        "--prompt-tokens",
+        "32",
+        "--gen-tokens",
+        "8",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reports = v.as_array().expect("one report per engine");
+    let engines: Vec<&str> = reports
+        .iter()
+        .map(|r| r["engine"].as_str().unwrap())
+        .collect();
+    assert_eq!(engines, ["candle", "llama-cpp"]);
+    for r in reports {
+        assert!(r["decode_tok_s"][0].as_f64().unwrap() > 0.0, "{r}");
+        assert!(r["prefill_tok_s"][0].as_f64().unwrap() > 0.0, "{r}");
+        assert!(r["peak_rss_mb"][0].as_f64().unwrap() > 50.0, "{r}");
+    }
 }

@@ -15,7 +15,7 @@ fn chat(text: &str) -> PromptKind {
 #[test]
 fn second_turn_reuses_the_cache_and_matches_a_full_prefill() {
     let e = Engine::load(&common::model_path(), 2).unwrap();
-    let mut session = e.new_session(1024);
+    let mut session = e.new_session(1024).unwrap();
     let greedy = &mut |logits: Vec<f32>, _: &[u32]| Ok(argmax(&logits));
     let first = e
         .generate(
@@ -65,8 +65,8 @@ fn second_turn_reuses_the_cache_and_matches_a_full_prefill() {
     // The same conversation prefilled in one go from an empty cache.
     let mut whole: Vec<u32> = after_first.clone();
     whole.extend(&rendered);
-    let mut fresh = e.new_session(1024);
-    let logits_fresh = e.model.forward(&whole, &mut fresh.cache).unwrap();
+    let mut fresh = e.new_session(1024).unwrap();
+    let logits_fresh = fresh.forward(&whole).unwrap();
     assert_eq!(argmax(&logits_fresh), second.generated_ids[0]);
     let max_diff = logits_fresh
         .iter()
@@ -82,7 +82,7 @@ fn second_turn_reuses_the_cache_and_matches_a_full_prefill() {
 #[test]
 fn cancel_and_context_overflow_leave_the_session_usable() {
     let e = Engine::load(&common::model_path(), 2).unwrap();
-    let mut session = e.new_session(64);
+    let mut session = e.new_session(64).unwrap();
     // A prompt longer than the context is refused and changes nothing.
     let long = "word ".repeat(200);
     let err = e

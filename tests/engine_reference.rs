@@ -14,30 +14,11 @@ mod common;
 
 use std::sync::OnceLock;
 
-use gemma_tui::engine::{Engine, PromptKind, StepControl};
-
-/// Largest difference allowed for any of llama.cpp's top-20 first-step logits (measured: 0.60).
-const MAX_LOGIT_DIFF: f32 = 0.85;
-/// Mean difference over all prompts' top-20 logits (measured: 0.18).
-const MEAN_LOGIT_DIFF: f32 = 0.3;
-/// A greedy divergence is accepted only on a step where llama.cpp's own top-2 margin is below this:
-/// there, rounding may break the near-tie either way (measured: divergences only below 0.4).
-const NEAR_TIE_MARGIN: f32 = 0.5;
+use gemma_tui::engine::Engine;
 
 fn engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
     ENGINE.get_or_init(|| Engine::load(&common::model_path(), 2).expect("default model loads"))
-}
-
-fn argmax(logits: &[f32]) -> u32 {
-    // Lowest id on ties, as the reference does.
-    let mut best = 0;
-    for (i, &l) in logits.iter().enumerate() {
-        if l > logits[best] {
-            best = i;
-        }
-    }
-    best as u32
 }
 
 #[test]
@@ -65,84 +46,25 @@ fn tokenizer_matches_llama_cpp_on_every_reference_text() {
 
 #[test]
 fn first_step_logits_match_llama_cpp() {
-    let e = engine();
-    let (mut total, mut count) = (0f32, 0usize);
-    for case in &common::reference().generations {
-        let mut session = e.new_session(512);
-        let logits = e
-            .model
-            .forward(&case.prompt_ids, &mut session.cache)
-            .unwrap();
-        assert_eq!(
-            argmax(&logits),
-            case.first_step_top_logits[0].0,
-            "prompt {:?}",
-            case.prompt
-        );
-        for &(id, want) in &case.first_step_top_logits {
-            let got = logits[id as usize];
-            assert!(
-                (got - want).abs() <= MAX_LOGIT_DIFF,
-                "prompt {:?}: token {id} logit {got} vs llama.cpp {want}",
-                case.prompt
-            );
-            total += (got - want).abs();
-            count += 1;
-        }
-    }
-    let mean = total / count as f32;
-    assert!(mean <= MEAN_LOGIT_DIFF, "mean |logit - llama.cpp| = {mean}");
+    let (worst, mean) = common::first_step_logit_diffs(engine());
+    eprintln!("top-20 logits vs llama.cpp: worst {worst:.3}, mean {mean:.3}");
+    assert!(
+        worst <= common::MAX_LOGIT_DIFF,
+        "worst |logit - llama.cpp| = {worst}"
+    );
+    assert!(
+        mean <= common::MEAN_LOGIT_DIFF,
+        "mean |logit - llama.cpp| = {mean}"
+    );
 }
 
 #[test]
 fn greedy_continuations_match_llama_cpp() {
-    let e = engine();
-    let mut agreed = 0;
-    for case in &common::reference().generations {
-        let n = case.greedy_ids.len().min(32);
-        let mut session = e.new_session(512);
-        let stats = e
-            .generate(
-                &mut session,
-                &PromptKind::Raw(case.prompt.clone()),
-                n,
-                &|| false,
-                &mut |logits, _| Ok(argmax(&logits)),
-                &mut |_| StepControl::Continue,
-            )
-            .unwrap();
-        assert_eq!(stats.prompt_ids[..], case.prompt_ids[..]);
-        // Where the reference stopped at an end-of-turn token, ours must stop there too.
-        let want: Vec<u32> = case.greedy_ids[..n]
-            .iter()
-            .copied()
-            .take_while(|&t| !e.tokenizer.is_eog(t))
-            .collect();
-        let got = &stats.generated_ids;
-        match got.iter().zip(&want).position(|(a, b)| a != b) {
-            // Equal until a step where llama.cpp itself was near a tie: rounding may break it
-            // either way, and after it the texts go separate ways.
-            Some(d) => {
-                assert!(
-                    case.greedy_margins[d] < NEAR_TIE_MARGIN,
-                    "prompt {:?}: token {d} is {} where llama.cpp chose {} by a margin of {}",
-                    case.prompt,
-                    got[d],
-                    want[d],
-                    case.greedy_margins[d]
-                );
-                agreed += d;
-            }
-            None => {
-                assert_eq!(got.len(), want.len(), "prompt {:?}", case.prompt);
-                agreed += want.len();
-            }
-        }
-    }
+    let agreed = common::greedy_agreement(engine());
+    eprintln!("{agreed} greedy tokens agree with llama.cpp");
     // Measured: 174 of the 320 compared tokens agree before the first near-tie divergence.
     assert!(
         agreed >= 150,
         "only {agreed} greedy tokens agree with llama.cpp"
     );
-    eprintln!("{agreed} greedy tokens agree with llama.cpp");
 }

@@ -8,6 +8,8 @@ pub struct ModelSummary {
     pub name: String,
     pub path: String,
     pub architecture: String,
+    /// The forward pass running it: "candle" or "llama-cpp".
+    pub engine: String,
     pub quantization: String,
     pub file_size: u64,
     /// The model's trained context length.

@@ -35,9 +35,15 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<(), CommandError> {
         return Err(CommandError::Generation("the prompt is empty".into()));
     }
     let path = resolve_model(cli.model.clone())?;
-    let engine = Engine::load(&path, cli.threads.unwrap_or_else(default_threads))
-        .map_err(|e| CommandError::Model(format!("{}: {e}", path.display())))?;
-    let mut session = engine.new_session(cli.ctx);
+    let engine = Engine::load_with(
+        &path,
+        cli.threads.unwrap_or_else(default_threads),
+        cli.engine,
+    )
+    .map_err(|e| CommandError::Model(format!("{}: {e}", path.display())))?;
+    let mut session = engine
+        .new_session(cli.ctx)
+        .map_err(|e| CommandError::Model(e.to_string()))?;
     let mut sampler = Sampler::new(params);
     if sampler
         .params
@@ -107,7 +113,7 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<(), CommandError> {
                 "prefill_tok_s": stats.prefill_tok_s(),
                 "decode_tok_s": stats.decode_tok_s(),
             },
-            "threads": engine.model.threads(),
+            "threads": engine.threads(),
         });
         writeln!(out, "{value}").map_err(|e| CommandError::Io(e.to_string()))?;
     } else {

@@ -1,10 +1,13 @@
-//! `gemma-tui bench`: load time, prefill (pp) and decode (tg) speed and peak memory of the engine,
-//! measured like llama-bench: prefill of a whole prompt into an empty cache, then greedy decode.
+//! `gemma-tui bench`: load time, prefill (pp) and decode (tg) speed and peak memory, measured like
+//! llama-bench: a prompt prefilled into an empty cache, then greedy decode steps. With
+//! `--engines a,b` every run of every engine is its own child process, alternating engines, so
+//! each figure (load time and peak RSS included) belongs to one engine alone.
+use std::process::Command;
 use std::time::Instant;
 
-use gemma_tui::engine::Engine;
+use gemma_tui::engine::{Engine, EngineError, EngineKind};
 use gemma_tui::sampling::argmax;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{default_threads, peak_rss_bytes, resolve_model, CommandError};
 use crate::cli::{BenchArgs, Cli};
@@ -14,17 +17,25 @@ faster than they could by hand. Early machines used gears and levers; later ones
 vacuum tubes and finally transistors etched by the billion into silicon. Each step made \
 machines smaller, cheaper and faster, and each step changed what people asked of them. ";
 
-#[derive(Serialize)]
+/// What one engine measured; every speed has one entry per run.
+#[derive(Serialize, Deserialize, Debug, Clone)]
 pub struct BenchReport {
+    pub engine: EngineKind,
     pub model: String,
     pub threads: usize,
     pub runs: usize,
     pub prompt_tokens: usize,
     pub gen_tokens: usize,
-    pub load_ms: f64,
+    pub load_ms: Vec<f64>,
+    /// Prefill of `prompt_tokens` into an empty cache.
     pub prefill_tok_s: Vec<f64>,
+    /// Decode of `gen_tokens` right after that prompt.
     pub decode_tok_s: Vec<f64>,
-    pub peak_rss_mb: Option<f64>,
+    /// Decode of `gen_tokens` from an empty context (full suite only).
+    pub decode_empty_tok_s: Vec<f64>,
+    /// Prefill of 512 tokens (full suite only).
+    pub prefill512_tok_s: Vec<f64>,
+    pub peak_rss_mb: Vec<f64>,
 }
 
 fn mean(v: &[f64]) -> f64 {
@@ -32,72 +43,196 @@ fn mean(v: &[f64]) -> f64 {
 }
 
 pub fn run(cli: &Cli, args: &BenchArgs) -> Result<(), CommandError> {
-    let runs = if args.quick { 2 } else { args.runs.max(1) };
-    let path = resolve_model(cli.model.clone())?;
-    let threads = cli.threads.unwrap_or_else(default_threads);
-    let engine = Engine::load(&path, threads)
-        .map_err(|e| CommandError::Model(format!("{}: {e}", path.display())))?;
-    let load_ms = engine.load_time.as_secs_f64() * 1000.0;
-    let text = BENCH_TEXT.repeat(args.prompt_tokens / 40 + 2);
-    let mut ids = engine.tokenizer.encode(&text, true, false);
-    ids.truncate(args.prompt_tokens.max(1));
-    let gen = |e: &Engine, n: usize| -> Result<(f64, f64), CommandError> {
-        let mut session = e.new_session(ids.len() + n + 8);
-        let fail = |err: gemma_tui::engine::EngineError| CommandError::Generation(err.to_string());
-        let t0 = Instant::now();
-        let mut logits = e.model.forward(&ids, &mut session.cache).map_err(fail)?;
-        let prefill = t0.elapsed().as_secs_f64();
-        let t1 = Instant::now();
-        for _ in 0..n {
-            let tok = argmax(&logits);
-            logits = e.model.forward(&[tok], &mut session.cache).map_err(fail)?;
-        }
-        let decode = t1.elapsed().as_secs_f64();
-        Ok((
-            ids.len() as f64 / prefill,
-            if n > 0 { n as f64 / decode } else { 0.0 },
-        ))
-    };
-    gen(&engine, 8)?; // warm-up: page in the weights, spin up the thread pool
-    let mut report = BenchReport {
-        model: path.display().to_string(),
-        threads: engine.model.threads(),
-        runs,
-        prompt_tokens: ids.len(),
-        gen_tokens: args.gen_tokens,
-        load_ms,
-        prefill_tok_s: Vec::new(),
-        decode_tok_s: Vec::new(),
-        peak_rss_mb: None,
-    };
-    for _ in 0..runs {
-        let (pp, tg) = gen(&engine, args.gen_tokens)?;
-        report.prefill_tok_s.push(pp);
-        report.decode_tok_s.push(tg);
+    if args.engines.len() > 1 {
+        return compare_engines(cli, args);
     }
-    report.peak_rss_mb = peak_rss_bytes().map(|b| b as f64 / 1e6);
+    let kind = args.engines.first().copied().unwrap_or(cli.engine);
+    let report = measure(cli, args, kind)?;
     if args.json {
         println!(
             "{}",
             serde_json::to_string(&report).map_err(|e| CommandError::Io(e.to_string()))?
         );
     } else {
-        println!("model      {}", report.model);
-        println!("threads    {}", report.threads);
-        println!("load       {:.0} ms", report.load_ms);
-        println!(
-            "prefill    {:.1} tok/s  (pp{}, mean of {runs})",
-            mean(&report.prefill_tok_s),
-            report.prompt_tokens
-        );
-        println!(
-            "decode     {:.1} tok/s  (tg{}, mean of {runs})",
-            mean(&report.decode_tok_s),
-            report.gen_tokens
-        );
-        if let Some(mb) = report.peak_rss_mb {
-            println!("peak RSS   {mb:.0} MB");
-        }
+        print_table(&[report]);
     }
     Ok(())
+}
+
+/// Runs the workload in this process on one engine.
+fn measure(cli: &Cli, args: &BenchArgs, kind: EngineKind) -> Result<BenchReport, CommandError> {
+    let runs = if args.quick { 2 } else { args.runs.max(1) };
+    let path = resolve_model(cli.model.clone())?;
+    let threads = cli.threads.unwrap_or_else(default_threads);
+    let engine = Engine::load_with(&path, threads, kind)
+        .map_err(|e| CommandError::Model(format!("{}: {e}", path.display())))?;
+    let tokens = |n: usize| {
+        let mut ids = engine
+            .tokenizer
+            .encode(&BENCH_TEXT.repeat(n / 40 + 2), true, false);
+        ids.truncate(n.max(1));
+        ids
+    };
+    let prompt = tokens(args.prompt_tokens);
+    let long_prompt = tokens(512);
+    let fail = |e: EngineError| CommandError::Generation(e.to_string());
+    let mut report = BenchReport {
+        engine: kind,
+        model: path.display().to_string(),
+        threads: engine.threads(),
+        runs,
+        prompt_tokens: prompt.len(),
+        gen_tokens: args.gen_tokens,
+        load_ms: vec![engine.load_time.as_secs_f64() * 1000.0],
+        prefill_tok_s: Vec::new(),
+        decode_tok_s: Vec::new(),
+        decode_empty_tok_s: Vec::new(),
+        prefill512_tok_s: Vec::new(),
+        peak_rss_mb: Vec::new(),
+    };
+    // Warm-up: page in the weights, start the thread pool.
+    prefill_then_decode(&engine, &prompt[..prompt.len().min(16)], 4).map_err(fail)?;
+    for _ in 0..runs {
+        let (pp, tg) = prefill_then_decode(&engine, &prompt, args.gen_tokens).map_err(fail)?;
+        report.prefill_tok_s.push(pp);
+        report.decode_tok_s.push(tg);
+        if args.full {
+            let (_, tg0) =
+                prefill_then_decode(&engine, &prompt[..1], args.gen_tokens).map_err(fail)?;
+            report.decode_empty_tok_s.push(tg0);
+            let (pp512, _) = prefill_then_decode(&engine, &long_prompt, 0).map_err(fail)?;
+            report.prefill512_tok_s.push(pp512);
+        }
+    }
+    report.peak_rss_mb = peak_rss_bytes()
+        .map(|b| vec![b as f64 / 1e6])
+        .unwrap_or_default();
+    Ok(report)
+}
+
+/// Prefills `prompt` into a fresh conversation, then decodes `n` greedy tokens; both in tokens/s.
+fn prefill_then_decode(
+    engine: &Engine,
+    prompt: &[u32],
+    n: usize,
+) -> Result<(f64, f64), EngineError> {
+    let mut session = engine.new_session(prompt.len() + n + 8)?;
+    let t0 = Instant::now();
+    let mut logits = session.forward(prompt)?;
+    let prefill = t0.elapsed().as_secs_f64();
+    let t1 = Instant::now();
+    for _ in 0..n {
+        logits = session.forward(&[argmax(&logits)])?;
+    }
+    let decode = t1.elapsed().as_secs_f64();
+    Ok((
+        prompt.len() as f64 / prefill,
+        if n > 0 { n as f64 / decode } else { 0.0 },
+    ))
+}
+
+/// Alternates child processes (`bench --engines E --runs 1 --json`) over the engines.
+fn compare_engines(cli: &Cli, args: &BenchArgs) -> Result<(), CommandError> {
+    let exe = std::env::current_exe().map_err(|e| CommandError::Io(e.to_string()))?;
+    let runs = if args.quick { 2 } else { args.runs.max(1) };
+    let mut merged: Vec<Option<BenchReport>> = vec![None; args.engines.len()];
+    for run in 0..runs {
+        for (i, kind) in args.engines.iter().enumerate() {
+            if !args.json {
+                eprintln!("run {}/{runs}: {kind}", run + 1);
+            }
+            let mut cmd = Command::new(&exe);
+            cmd.arg("--ctx").arg(cli.ctx.to_string());
+            if let Some(m) = &cli.model {
+                cmd.arg("--model").arg(m);
+            }
+            if let Some(t) = cli.threads {
+                cmd.arg("--threads").arg(t.to_string());
+            }
+            cmd.args(["bench", "--json", "--runs", "1", "--engines", kind.name()])
+                .arg("--prompt-tokens")
+                .arg(args.prompt_tokens.to_string())
+                .arg("--gen-tokens")
+                .arg(args.gen_tokens.to_string());
+            if args.full {
+                cmd.arg("--full");
+            }
+            let out = cmd.output().map_err(|e| CommandError::Io(e.to_string()))?;
+            if !out.status.success() {
+                return Err(CommandError::Generation(format!(
+                    "the {kind} run failed: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                )));
+            }
+            let r: BenchReport = serde_json::from_slice(&out.stdout)
+                .map_err(|e| CommandError::Io(format!("the {kind} run printed no report: {e}")))?;
+            merged[i] = Some(match merged[i].take() {
+                None => BenchReport { runs, ..r },
+                Some(mut m) => {
+                    m.load_ms.extend(r.load_ms);
+                    m.prefill_tok_s.extend(r.prefill_tok_s);
+                    m.decode_tok_s.extend(r.decode_tok_s);
+                    m.decode_empty_tok_s.extend(r.decode_empty_tok_s);
+                    m.prefill512_tok_s.extend(r.prefill512_tok_s);
+                    m.peak_rss_mb.extend(r.peak_rss_mb);
+                    m
+                }
+            });
+        }
+    }
+    let reports: Vec<BenchReport> = merged.into_iter().flatten().collect();
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string(&reports).map_err(|e| CommandError::Io(e.to_string()))?
+        );
+    } else {
+        print_table(&reports);
+    }
+    Ok(())
+}
+
+/// Picks one metric's runs out of a report.
+type Metric = fn(&BenchReport) -> &Vec<f64>;
+
+/// One column per engine (means over runs), and the first engine's ratio to the second.
+fn print_table(reports: &[BenchReport]) {
+    let Some(first) = reports.first() else { return };
+    println!("model    {}", first.model);
+    println!(
+        "threads  {}   runs {}   prompt {} tokens   generate {} tokens",
+        first.threads, first.runs, first.prompt_tokens, first.gen_tokens
+    );
+    let mut header = format!("{:<26}", "metric");
+    for r in reports {
+        header.push_str(&format!("{:>14}", r.engine.name()));
+    }
+    if reports.len() == 2 {
+        header.push_str(&format!("{:>10}", "ratio"));
+    }
+    println!("{header}");
+    let rows: [(&str, Metric); 6] = [
+        ("load (ms)", |r| &r.load_ms),
+        ("prefill pp (tok/s)", |r| &r.prefill_tok_s),
+        ("decode tg after pp (tok/s)", |r| &r.decode_tok_s),
+        ("decode tg empty (tok/s)", |r| &r.decode_empty_tok_s),
+        ("prefill pp512 (tok/s)", |r| &r.prefill512_tok_s),
+        ("peak RSS (MB)", |r| &r.peak_rss_mb),
+    ];
+    for (name, get) in rows {
+        if reports.iter().all(|r| get(r).is_empty()) {
+            continue;
+        }
+        let mut line = format!("{name:<26}");
+        for r in reports {
+            line.push_str(&format!("{:>14.1}", mean(get(r))));
+        }
+        if reports.len() == 2 {
+            let (a, b) = (mean(get(&reports[0])), mean(get(&reports[1])));
+            if b > 0.0 {
+                line.push_str(&format!("{:>9.2}x", a / b));
+            }
+        }
+        println!("{line}");
+    }
 }

@@ -33,6 +33,8 @@ pub enum EngineError {
     ContextFull(usize),
     #[error("token id {0} is outside the vocabulary")]
     BadToken(u32),
+    #[error("{0}")]
+    EngineUnavailable(String),
     #[error("kernel error: {0}")]
     Kernel(String),
 }

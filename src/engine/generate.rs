@@ -1,13 +1,16 @@
 //! The generation loop: prefill a turn, then ask the sampler for one token at a time and stream it.
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use super::backend::{CandlePass, EngineKind, ForwardPass};
 use super::chat::{render_turn, PromptKind};
+use super::config::Gemma3Config;
 use super::error::EngineError;
 use super::gguf::GgufFile;
-use super::model::{Gemma3Model, KvCache};
+use super::model::Gemma3Model;
 use super::tokenizer::{StreamDecoder, Tokenizer};
 
 /// Prompts are prefilled in slices of this many tokens so that a cancel is seen quickly and a huge
@@ -15,16 +18,26 @@ use super::tokenizer::{StreamDecoder, Tokenizer};
 const PREFILL_CHUNK: usize = 256;
 
 pub struct Engine {
-    pub model: Gemma3Model,
+    pub kind: EngineKind,
+    pub cfg: Gemma3Config,
     pub tokenizer: Tokenizer,
+    model: LoadedModel,
+    threads: usize,
     pub path: PathBuf,
     pub file_size: u64,
     pub load_time: Duration,
 }
 
+/// The weights as the chosen engine holds them.
+enum LoadedModel {
+    Candle(Arc<Gemma3Model>),
+    #[cfg(feature = "llama-cpp")]
+    LlamaCpp(super::llama_cpp::LlamaCppModel),
+}
+
 /// One conversation: what is in the KV cache, and tokens shown to the user but not yet fed back.
 pub struct Session {
-    pub cache: KvCache,
+    pub pass: Box<dyn ForwardPass>,
     pub tokens: Vec<u32>,
     pending: Vec<u32>,
     pub turns: usize,
@@ -33,11 +46,17 @@ pub struct Session {
 impl Session {
     /// Tokens the conversation holds, including the last reply's unfed tail.
     pub fn context_used(&self) -> usize {
-        self.cache.len() + self.pending.len()
+        self.pass.len() + self.pending.len()
+    }
+
+    /// Runs tokens straight through the model (benchmarks and tests; chat goes through
+    /// `Engine::generate`). Returns the last position's logits.
+    pub fn forward(&mut self, tokens: &[u32]) -> Result<Vec<f32>, EngineError> {
+        self.pass.forward(tokens)
     }
 
     pub fn reset(&mut self) {
-        self.cache.clear();
+        self.pass.truncate(0);
         self.tokens.clear();
         self.pending.clear();
         self.turns = 0;
@@ -99,34 +118,73 @@ pub enum StepControl {
 }
 
 impl Engine {
+    /// Loads `path` on our own engine.
     pub fn load(path: &Path, threads: usize) -> Result<Self, EngineError> {
+        Self::load_with(path, threads, EngineKind::Candle)
+    }
+
+    /// Loads `path` on the engine `kind`. The tokenizer and hyper-parameters are always read by us
+    /// from the GGUF, so both engines see the same token ids.
+    pub fn load_with(path: &Path, threads: usize, kind: EngineKind) -> Result<Self, EngineError> {
         let start = Instant::now();
         let gguf = GgufFile::open(path)?;
-        let model = Gemma3Model::load(&gguf, threads)?;
+        let cfg = Gemma3Config::from_gguf(&gguf)?;
         let tokenizer = Tokenizer::from_gguf(&gguf)?;
-        if tokenizer.vocab_size() != model.cfg.vocab_size {
+        if tokenizer.vocab_size() != cfg.vocab_size {
             return Err(EngineError::BadTokenizer(format!(
                 "{} tokens but the embedding has {} rows",
                 tokenizer.vocab_size(),
-                model.cfg.vocab_size
+                cfg.vocab_size
             )));
         }
+        let threads = threads.max(1);
+        let model = match kind {
+            EngineKind::Candle => LoadedModel::Candle(Arc::new(Gemma3Model::load(&gguf, threads)?)),
+            #[cfg(feature = "llama-cpp")]
+            EngineKind::LlamaCpp => {
+                LoadedModel::LlamaCpp(super::llama_cpp::LlamaCppModel::load(path, threads)?)
+            }
+            #[cfg(not(feature = "llama-cpp"))]
+            EngineKind::LlamaCpp => {
+                return Err(EngineError::EngineUnavailable(
+                    "this build has no llama-cpp engine: rebuild with `--features llama-cpp`"
+                        .into(),
+                ))
+            }
+        };
         Ok(Self {
-            model,
+            kind,
+            cfg,
             tokenizer,
+            model,
+            threads,
             path: path.to_path_buf(),
             file_size: gguf.map.len() as u64,
             load_time: start.elapsed(),
         })
     }
 
-    pub fn new_session(&self, context: usize) -> Session {
-        Session {
-            cache: self.model.new_cache(context),
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// A new conversation with room for `context` tokens (clamped to the model's context length).
+    pub fn new_session(&self, context: usize) -> Result<Session, EngineError> {
+        let context = context.clamp(1, self.cfg.context_length.max(1));
+        let pass: Box<dyn ForwardPass> = match &self.model {
+            LoadedModel::Candle(model) => Box::new(CandlePass {
+                model: model.clone(),
+                cache: model.new_cache(context),
+            }),
+            #[cfg(feature = "llama-cpp")]
+            LoadedModel::LlamaCpp(model) => Box::new(model.new_pass(context)?),
+        };
+        Ok(Session {
+            pass,
             tokens: Vec::new(),
             pending: Vec::new(),
             turns: 0,
-        }
+        })
     }
 
     /// The tokens a prompt adds to `session` (BOS first in an empty conversation).
@@ -152,9 +210,9 @@ impl Engine {
     ) -> Result<GenerationStats, EngineError> {
         let start = Instant::now();
         let ids = self.prompt_tokens(session, prompt);
-        let start_len = session.cache.len();
-        if start_len + ids.len() >= session.cache.capacity() {
-            return Err(EngineError::ContextFull(session.cache.capacity()));
+        let start_len = session.pass.len();
+        if start_len + ids.len() >= session.pass.capacity() {
+            return Err(EngineError::ContextFull(session.pass.capacity()));
         }
         let prompt_ids: Vec<u32> = ids[session.pending.len()..].to_vec();
         let mut stats = GenerationStats {
@@ -168,14 +226,14 @@ impl Engine {
         let mut logits = Vec::new();
         for chunk in ids.chunks(PREFILL_CHUNK) {
             if cancelled() {
-                session.cache.truncate(start_len);
+                session.pass.truncate(start_len);
                 stats.finish = FinishReason::Cancelled;
                 return Ok(stats);
             }
-            logits = match self.model.forward(chunk, &mut session.cache) {
+            logits = match session.pass.forward(chunk) {
                 Ok(l) => l,
                 Err(e) => {
-                    session.cache.truncate(start_len);
+                    session.pass.truncate(start_len);
                     return Err(e);
                 }
             };
@@ -226,12 +284,12 @@ impl Engine {
                 session.pending.push(id);
                 break;
             }
-            if session.cache.len() + 1 >= session.cache.capacity() {
+            if session.pass.len() + 1 >= session.pass.capacity() {
                 session.pending.push(id);
                 stats.finish = FinishReason::ContextFull;
                 break;
             }
-            logits = self.model.forward(&[id], &mut session.cache)?;
+            logits = session.pass.forward(&[id])?;
         }
         let tail = decoder.finish();
         if !tail.is_empty() {

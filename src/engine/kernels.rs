@@ -69,6 +69,17 @@ pub fn dot_q5_0_q8_0(xs: &[BlockQ5_0], ys: &[BlockQ8_0]) -> f32 {
     dot_q5_0_q8_0_scalar(xs, ys)
 }
 
+/// The same dot product against four activation rows at once: each weight block is unpacked once
+/// and used four times, which is what a prompt's prefill needs.
+pub fn dot4_q5_0_q8_0(xs: &[BlockQ5_0], ys: [&[BlockQ8_0]; 4]) -> [f32; 4] {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: AVX2 and FMA were detected on this CPU.
+        return unsafe { avx2::dot4_q5_0_q8_0(xs, ys) };
+    }
+    ys.map(|y| dot_q5_0_q8_0_scalar(xs, y))
+}
+
 /// Q8_0 x Q8_0: the tied output head (178 MB of Q8_0 read every decode step) is bound by memory
 /// bandwidth; this kernel prefetches the weight stream ahead of the loads.
 pub fn dot_q8_0_q8_0(xs: &[BlockQ8_0], ys: &[BlockQ8_0]) -> f32 {
@@ -126,9 +137,12 @@ mod avx2 {
         _mm_cvtss_f32(s)
     }
 
+    /// Unpacks a Q5_0 block into signed bytes (ggml's bytes_from_nibbles_32 / bytes_from_bits_32):
+    /// low nibbles are elements 0..16, high nibbles 16..32; where the fifth bit is clear, 0xF0 is
+    /// ORed in, which subtracts 16.
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn dot_q5_0_q8_0(xs: &[BlockQ5_0], ys: &[BlockQ8_0]) -> f32 {
-        let mut acc = _mm256_setzero_ps();
+    #[inline]
+    unsafe fn unpack_q5_0(qh: u32, qs: &[u8; 16]) -> __m256i {
         let low_mask = _mm256_set1_epi8(0x0f);
         let shuf = _mm256_set_epi64x(
             0x0303030303030303,
@@ -139,18 +153,41 @@ mod avx2 {
         let bit_mask = _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe);
         let all_ones = _mm256_set1_epi64x(-1);
         let high_fill = _mm256_set1_epi8(0xf0u8 as i8);
+        let tmp = _mm_loadu_si128(qs.as_ptr() as *const __m128i);
+        let nibbles = _mm256_and_si256(low_mask, _mm256_set_m128i(_mm_srli_epi16(tmp, 4), tmp));
+        let bits = _mm256_shuffle_epi8(_mm256_set1_epi32(qh as i32), shuf);
+        let bits = _mm256_cmpeq_epi8(_mm256_or_si256(bits, bit_mask), all_ones);
+        _mm256_or_si256(nibbles, _mm256_andnot_si256(bits, high_fill))
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn dot4_q5_0_q8_0(xs: &[BlockQ5_0], ys: [&[BlockQ8_0]; 4]) -> [f32; 4] {
+        let mut acc = [_mm256_setzero_ps(); 4];
+        let ones16 = _mm256_set1_epi16(1);
+        for (b, x) in xs.iter().enumerate() {
+            let (dx, qh, qs) = q5_0_parts(x);
+            let qx = unpack_q5_0(qh, qs);
+            let ax = _mm256_sign_epi8(qx, qx);
+            for r in 0..4 {
+                let (dy, yq) = q8_0_parts(&ys[r][b]);
+                let qy = _mm256_loadu_si256(yq.as_ptr() as *const __m256i);
+                let sy = _mm256_sign_epi8(qy, qx);
+                let dot = _mm256_madd_epi16(ones16, _mm256_maddubs_epi16(ax, sy));
+                acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(dx * dy), _mm256_cvtepi32_ps(dot), acc[r]);
+            }
+        }
+        [hsum(acc[0]), hsum(acc[1]), hsum(acc[2]), hsum(acc[3])]
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn dot_q5_0_q8_0(xs: &[BlockQ5_0], ys: &[BlockQ8_0]) -> f32 {
+        let mut acc = _mm256_setzero_ps();
         let ones16 = _mm256_set1_epi16(1);
         for (x, y) in xs.iter().zip(ys) {
             let (dx, qh, qs) = q5_0_parts(x);
             let (dy, yq) = q8_0_parts(y);
             let d = _mm256_set1_ps(dx * dy);
-            // Low nibbles are elements 0..16, high nibbles 16..32.
-            let tmp = _mm_loadu_si128(qs.as_ptr() as *const __m128i);
-            let nibbles = _mm256_and_si256(low_mask, _mm256_set_m128i(_mm_srli_epi16(tmp, 4), tmp));
-            // 0xFF where the fifth bit is set; where it is not, OR in 0xF0 (i.e. subtract 16).
-            let bits = _mm256_shuffle_epi8(_mm256_set1_epi32(qh as i32), shuf);
-            let bits = _mm256_cmpeq_epi8(_mm256_or_si256(bits, bit_mask), all_ones);
-            let qx = _mm256_or_si256(nibbles, _mm256_andnot_si256(bits, high_fill));
+            let qx = unpack_q5_0(qh, qs);
             let qy = _mm256_loadu_si256(yq.as_ptr() as *const __m256i);
             // Signed i8 x i8 products summed in pairs, as ggml's mul_sum_i8_pairs_float.
             let ax = _mm256_sign_epi8(qx, qx);
@@ -191,5 +228,18 @@ mod tests {
             (fast - scalar).abs() <= 1e-3 * scalar.abs().max(1.0),
             "{fast} {scalar}"
         );
+        // Four rows at once give each row's own dot product, bit for bit.
+        let rows: Vec<Vec<BlockQ8_0>> = (0..4)
+            .map(|r| {
+                let x: Vec<f32> = x.iter().map(|v| v * (r as f32 + 0.5) - r as f32).collect();
+                let mut q = vec![BlockQ8_0::zeros(); k / QK];
+                BlockQ8_0::from_float(&x, &mut q).unwrap();
+                q
+            })
+            .collect();
+        let four = dot4_q5_0_q8_0(&wq, [&rows[0], &rows[1], &rows[2], &rows[3]]);
+        for r in 0..4 {
+            assert_eq!(four[r], dot_q5_0_q8_0(&wq, &rows[r]), "row {r}");
+        }
     }
 }

@@ -2,16 +2,20 @@
 //! quantized kernels. `Engine` bundles them with a conversation (`Session`) and a generation loop
 //! that asks a caller-supplied sampler for each token, so the sampling actor, the CLI and the tests
 //! all drive the same code.
+pub mod backend;
 pub mod chat;
 pub mod config;
 pub mod error;
 pub mod generate;
 pub mod gguf;
 pub mod kernels;
+#[cfg(feature = "llama-cpp")]
+pub mod llama_cpp;
 pub mod model;
 pub mod quant;
 pub mod tokenizer;
 
+pub use backend::{EngineKind, ForwardPass};
 pub use chat::PromptKind;
 pub use config::Gemma3Config;
 pub use error::EngineError;

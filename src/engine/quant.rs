@@ -256,6 +256,7 @@ impl QWeight {
                 m,
                 out,
                 super::kernels::dot_q8_0_q8_0,
+                None,
             );
         }
         if self.kind == QKind::Q5_0 {
@@ -267,6 +268,7 @@ impl QWeight {
                 m,
                 out,
                 super::kernels::dot_q5_0_q8_0,
+                Some(super::kernels::dot4_q5_0_q8_0),
             );
         }
         with_block_type!(self.kind, T => matmul_blocks::<T>(
@@ -277,9 +279,13 @@ impl QWeight {
             m,
             out,
             |w: &[T], xq: &[<T as GgmlType>::VecDotType]| T::vec_dot(k, w, xq).unwrap_or(f32::NAN),
+            None,
         ))
     }
 }
+
+/// A kernel that dots one weight row with four activation rows at once.
+type Dot4<T> = fn(&[T], [&[<T as GgmlType>::VecDotType]; 4]) -> [f32; 4];
 
 /// A raw pointer that rayon tasks may share because each writes disjoint elements.
 #[derive(Clone, Copy)]
@@ -287,6 +293,7 @@ struct SharedOut(*mut f32);
 unsafe impl Send for SharedOut {}
 unsafe impl Sync for SharedOut {}
 
+#[allow(clippy::too_many_arguments)] // the kernels travel with the operands they multiply
 fn matmul_blocks<T: GgmlType>(
     w: &[T],
     n: usize,
@@ -295,6 +302,7 @@ fn matmul_blocks<T: GgmlType>(
     m: usize,
     out: &mut [f32],
     dot: impl Fn(&[T], &[T::VecDotType]) -> f32 + Sync,
+    dot4: Option<Dot4<T>>,
 ) -> Result<(), EngineError> {
     let bpr = k / T::BLCK_SIZE;
     let xbpr = k.div_ceil(T::VecDotType::BLCK_SIZE);
@@ -327,8 +335,20 @@ fn matmul_blocks<T: GgmlType>(
         let dst = &dst;
         for j in c * chunk..((c + 1) * chunk).min(n) {
             let wrow = &w[j * bpr..(j + 1) * bpr];
-            for r in 0..m {
-                let v = dot(wrow, &xq[r * xbpr..(r + 1) * xbpr]);
+            let xrow = |r: usize| &xq[r * xbpr..(r + 1) * xbpr];
+            let mut r = 0;
+            if let Some(dot4) = dot4 {
+                while r + 4 <= m {
+                    let v = dot4(wrow, [xrow(r), xrow(r + 1), xrow(r + 2), xrow(r + 3)]);
+                    for (i, v) in v.into_iter().enumerate() {
+                        // SAFETY: (r + i, j) is written by exactly this task, in bounds.
+                        unsafe { *dst.0.add((r + i) * n + j) = v };
+                    }
+                    r += 4;
+                }
+            }
+            for r in r..m {
+                let v = dot(wrow, xrow(r));
                 // SAFETY: (r, j) is written by exactly this task, and r < m, j < n.
                 unsafe { *dst.0.add(r * n + j) = v };
             }

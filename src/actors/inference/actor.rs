@@ -86,9 +86,12 @@ impl Handler<LoadModel> for InferenceActor {
             fraction: 0.95,
             message: format!("loading {}", path.display()),
         });
-        match Engine::load(&path, msg.threads) {
+        match Engine::load_with(&path, msg.threads, msg.engine) {
             Ok(engine) => {
-                let session = engine.new_session(msg.context);
+                let session = match engine.new_session(msg.context) {
+                    Ok(s) => s,
+                    Err(e) => return sink(EngineEvent::LoadFailed(e.to_string())),
+                };
                 let summary = summarize(&engine, &session);
                 tracing::info!(model = %summary.name, load_ms = summary.load_ms, "model loaded");
                 self.loaded = Some((engine, session));
@@ -103,16 +106,17 @@ impl Handler<LoadModel> for InferenceActor {
 }
 
 pub fn summarize(engine: &Engine, session: &Session) -> ModelSummary {
-    let cfg = &engine.model.cfg;
+    let cfg = &engine.cfg;
     ModelSummary {
         name: cfg.name.clone(),
         path: engine.path.display().to_string(),
         architecture: "gemma3".into(),
+        engine: engine.kind.name().into(),
         quantization: cfg.quantization_name(),
         file_size: engine.file_size,
         context_length: cfg.context_length,
-        context_size: session.cache.capacity(),
-        threads: engine.model.threads(),
+        context_size: session.pass.capacity(),
+        threads: engine.threads(),
         load_ms: engine.load_time.as_secs_f64() * 1000.0,
     }
 }

@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use actix::Message;
 
-use crate::engine::PromptKind;
+use crate::engine::{EngineKind, PromptKind};
 
 /// Where the model comes from.
 #[derive(Debug, Clone)]
@@ -18,6 +18,8 @@ pub enum ModelSource {
 pub struct LoadModel {
     pub source: ModelSource,
     pub threads: usize,
+    /// Which forward pass runs it.
+    pub engine: EngineKind,
     /// KV cache positions for the conversation.
     pub context: usize,
 }

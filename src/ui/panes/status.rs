@@ -10,10 +10,14 @@ use crate::ui::{theme, wrap::sanitize};
 
 /// The pieces of the status bar, left to right (also used by tests).
 pub fn status_text(state: &AppState) -> Vec<String> {
-    let model = state
-        .model
-        .as_ref()
-        .map_or_else(|| "no model".to_string(), |m| m.name.clone());
+    let model = state.model.as_ref().map_or_else(
+        || "no model".to_string(),
+        // Our own engine is the norm; name the other one so a comparison is never mistaken.
+        |m| match m.engine.as_str() {
+            "" | "candle" => m.name.clone(),
+            other => format!("{} · {other}", m.name),
+        },
+    );
     let ctx = match state.model.as_ref().map(|m| m.context_size) {
         Some(n) if n > 0 => format!("ctx {}/{}", state.context_used, n),
         _ => format!("ctx {}", state.context_used),

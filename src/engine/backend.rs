@@ -1,0 +1,101 @@
+//! The forward-pass implementations behind one interface. Everything above it (tokenizer, chat
+//! template, generation loop, sampling actor, dashboard, metrics) is shared, so two engines run
+//! exactly the same workload and differ only in how they compute logits.
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::error::EngineError;
+use super::model::{Gemma3Model, KvCache};
+
+/// One conversation inside an engine: its KV cache and the means to extend it.
+pub trait ForwardPass: Send {
+    /// Runs `tokens` after the cached positions and returns the logits of the last one.
+    fn forward(&mut self, tokens: &[u32]) -> Result<Vec<f32>, EngineError>;
+    /// Positions in the cache.
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Positions the cache can hold.
+    fn capacity(&self) -> usize;
+    /// Forgets every position from `len` on.
+    fn truncate(&mut self, len: usize);
+}
+
+/// Which forward pass runs the model.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, clap::ValueEnum,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum EngineKind {
+    /// Ours: Rust on candle's quantized kernels.
+    #[default]
+    Candle,
+    /// llama.cpp through the llama-cpp-2 crate (cargo feature `llama-cpp`).
+    #[value(name = "llama-cpp", alias = "llama.cpp")]
+    LlamaCpp,
+}
+
+impl EngineKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            EngineKind::Candle => "candle",
+            EngineKind::LlamaCpp => "llama-cpp",
+        }
+    }
+
+    /// Whether this build can run it.
+    pub fn available(self) -> bool {
+        match self {
+            EngineKind::Candle => true,
+            EngineKind::LlamaCpp => cfg!(feature = "llama-cpp"),
+        }
+    }
+}
+
+impl fmt::Display for EngineKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for EngineKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "candle" => Ok(EngineKind::Candle),
+            "llama-cpp" | "llama.cpp" | "llamacpp" => Ok(EngineKind::LlamaCpp),
+            other => Err(format!(
+                "unknown engine `{other}` (known: candle, llama-cpp)"
+            )),
+        }
+    }
+}
+
+/// Our engine's conversation: the shared model and this conversation's cache.
+pub struct CandlePass {
+    pub model: Arc<Gemma3Model>,
+    pub cache: KvCache,
+}
+
+impl ForwardPass for CandlePass {
+    fn forward(&mut self, tokens: &[u32]) -> Result<Vec<f32>, EngineError> {
+        self.model.forward(tokens, &mut self.cache)
+    }
+
+    fn len(&self) -> usize {
+        self.cache.len()
+    }
+
+    fn capacity(&self) -> usize {
+        self.cache.capacity()
+    }
+
+    fn truncate(&mut self, len: usize) {
+        self.cache.truncate(len);
+    }
+}
