@@ -119,7 +119,11 @@ fn benches(c: &mut Criterion) {
         ..SamplerParams::default()
     });
     g.bench_function("default_traced/ours", |b| {
-        b.iter(|| ours.sample_traced(&logits, &[]).unwrap())
+        b.iter(|| {
+            let (t, mut trace) = ours.sample_traced(&logits, &[]).unwrap();
+            ours.complete_trace(&logits, &mut trace);
+            (t, trace)
+        })
     });
     g.finish();
 }

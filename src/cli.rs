@@ -203,6 +203,10 @@ pub struct BenchArgs {
     /// Also measure pp512 and tg128 from an empty context (the full suite).
     #[arg(long, conflicts_with = "quick")]
     pub full: bool,
+    /// Also measure the dashboard's per-token overhead: the same greedy reply through the
+    /// inference, sampling and metrics actors against the bare generation loop.
+    #[arg(long)]
+    pub pipeline: bool,
     /// Compare engines side by side, alternating runs, each in its own process (so load time and
     /// peak memory are its own), e.g. `--engines candle,llama-cpp`.
     #[arg(long, value_enum, value_delimiter = ',')]

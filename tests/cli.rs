@@ -100,10 +100,15 @@ fn bench_quick_reports_speed_and_memory() {
         "32",
         "--gen-tokens",
         "16",
+        "--pipeline",
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["prompt_tokens"], 32);
+    // The same reply through the actors was measured against the bare loop, once per run.
+    let overhead = v["pipeline_overhead_pct"].as_array().unwrap();
+    assert_eq!(overhead.len(), 2);
+    assert!(overhead.iter().all(|o| o.as_f64().unwrap().is_finite()));
     assert_eq!(v["runs"], 2);
     for key in ["prefill_tok_s", "decode_tok_s"] {
         let runs = v[key].as_array().unwrap();

@@ -541,3 +541,24 @@ fn every_chain_order_and_setting_draws_a_valid_token() {
         assert!(trace.candidates >= 1);
     }
 }
+
+#[test]
+fn a_trace_is_completed_with_the_models_own_distribution() {
+    let probs = [0.5f32, 0.25, 0.125, 0.125];
+    let logits = logits_of(&probs);
+    let mut s = Sampler::new(SamplerParams {
+        seed: Some(9),
+        ..SamplerParams::default()
+    });
+    let (_, mut trace) = s.sample_traced(&logits, &[]).unwrap();
+    assert!(trace.before.is_empty(), "filled later, off the step's path");
+    s.complete_trace(&logits, &mut trace);
+    assert_eq!(trace.before[0].id, 0);
+    assert!((trace.before[0].prob - 0.5).abs() < 1e-5);
+    // H = 0.5*1 + 0.25*2 + 2 * 0.125*3 = 1.75 bits.
+    assert!(
+        (trace.entropy_before - 1.75).abs() < 1e-4,
+        "{}",
+        trace.entropy_before
+    );
+}

@@ -5,9 +5,11 @@
 use std::process::Command;
 use std::time::Instant;
 
-use gemma_tui::engine::{Engine, EngineError, EngineKind};
+use gemma_tui::engine::{Engine, EngineError, EngineKind, PromptKind, StepControl};
 use gemma_tui::sampling::argmax;
 use serde::{Deserialize, Serialize};
+
+mod pipeline;
 
 use super::{default_threads, peak_rss_bytes, resolve_model, CommandError};
 use crate::cli::{BenchArgs, Cli};
@@ -36,6 +38,10 @@ pub struct BenchReport {
     /// Prefill of 512 tokens (full suite only).
     pub prefill512_tok_s: Vec<f64>,
     pub peak_rss_mb: Vec<f64>,
+    /// Per-token time through the actors over the bare loop's, minus one, in percent
+    /// (`--pipeline` only).
+    #[serde(default)]
+    pub pipeline_overhead_pct: Vec<f64>,
 }
 
 fn mean(v: &[f64]) -> f64 {
@@ -89,6 +95,7 @@ fn measure(cli: &Cli, args: &BenchArgs, kind: EngineKind) -> Result<BenchReport,
         decode_empty_tok_s: Vec::new(),
         prefill512_tok_s: Vec::new(),
         peak_rss_mb: Vec::new(),
+        pipeline_overhead_pct: Vec::new(),
     };
     // Warm-up: page in the weights, start the thread pool.
     prefill_then_decode(&engine, &prompt[..prompt.len().min(16)], 4).map_err(fail)?;
@@ -107,6 +114,18 @@ fn measure(cli: &Cli, args: &BenchArgs, kind: EngineKind) -> Result<BenchReport,
     report.peak_rss_mb = peak_rss_bytes()
         .map(|b| vec![b as f64 / 1e6])
         .unwrap_or_default();
+    // After the RSS reading: the pipeline loads the model a second time in this process.
+    if args.pipeline {
+        let text = BENCH_TEXT.repeat(2);
+        for _ in 0..runs {
+            let bare = bare_decode_ms_per_token(&engine, &text, args.gen_tokens).map_err(fail)?;
+            let piped =
+                pipeline::decode_ms_per_token(&path, threads, kind, &text, args.gen_tokens)?;
+            report
+                .pipeline_overhead_pct
+                .push((piped / bare - 1.0) * 100.0);
+        }
+    }
     Ok(report)
 }
 
@@ -129,6 +148,21 @@ fn prefill_then_decode(
         prompt.len() as f64 / prefill,
         if n > 0 { n as f64 / decode } else { 0.0 },
     ))
+}
+
+/// Milliseconds per decoded token of a greedy reply through the generation loop, sampling in
+/// the same thread: the baseline the pipeline is compared with.
+fn bare_decode_ms_per_token(engine: &Engine, text: &str, n: usize) -> Result<f64, EngineError> {
+    let mut session = engine.new_session(1024)?;
+    let stats = engine.generate(
+        &mut session,
+        &PromptKind::Raw(text.to_string()),
+        n,
+        &|| false,
+        &mut |logits, _| Ok(argmax(&logits)),
+        &mut |_| StepControl::Continue,
+    )?;
+    Ok(stats.decode_ms / stats.generated_ids.len().saturating_sub(1).max(1) as f64)
 }
 
 /// Alternates child processes (`bench --engines E --runs 1 --json`) over the engines.
@@ -157,6 +191,9 @@ fn compare_engines(cli: &Cli, args: &BenchArgs) -> Result<(), CommandError> {
             if args.full {
                 cmd.arg("--full");
             }
+            if args.pipeline {
+                cmd.arg("--pipeline");
+            }
             let out = cmd.output().map_err(|e| CommandError::Io(e.to_string()))?;
             if !out.status.success() {
                 return Err(CommandError::Generation(format!(
@@ -175,6 +212,7 @@ fn compare_engines(cli: &Cli, args: &BenchArgs) -> Result<(), CommandError> {
                     m.decode_empty_tok_s.extend(r.decode_empty_tok_s);
                     m.prefill512_tok_s.extend(r.prefill512_tok_s);
                     m.peak_rss_mb.extend(r.peak_rss_mb);
+                    m.pipeline_overhead_pct.extend(r.pipeline_overhead_pct);
                     m
                 }
             });
@@ -211,13 +249,14 @@ fn print_table(reports: &[BenchReport]) {
         header.push_str(&format!("{:>10}", "ratio"));
     }
     println!("{header}");
-    let rows: [(&str, Metric); 6] = [
+    let rows: [(&str, Metric); 7] = [
         ("load (ms)", |r| &r.load_ms),
         ("prefill pp (tok/s)", |r| &r.prefill_tok_s),
         ("decode tg after pp (tok/s)", |r| &r.decode_tok_s),
         ("decode tg empty (tok/s)", |r| &r.decode_empty_tok_s),
         ("prefill pp512 (tok/s)", |r| &r.prefill512_tok_s),
         ("peak RSS (MB)", |r| &r.peak_rss_mb),
+        ("actor overhead (% of step)", |r| &r.pipeline_overhead_pct),
     ];
     for (name, get) in rows {
         if reports.iter().all(|r| get(r).is_empty()) {

@@ -1,0 +1,71 @@
+//! The dashboard's own path for one reply: the inference actor on its thread, each token's logits
+//! sent to the sampling actor and back, the trace sent to the dashboard's channel, token events to
+//! the metrics actor. Its time per token against the bare loop's is the per-step overhead.
+use std::path::Path;
+use std::time::Duration;
+
+use gemma_tui::actors::inference::{Generate, ModelSource};
+use gemma_tui::actors::messages::EngineEvent;
+use gemma_tui::app::AppEvent;
+use gemma_tui::engine::{EngineKind, PromptKind};
+use gemma_tui::runtime::{start_actors, RunOptions};
+use gemma_tui::sampling::SamplerParams;
+
+use crate::commands::CommandError;
+
+/// Milliseconds per decoded token of a greedy reply generated through the actors.
+pub fn decode_ms_per_token(
+    path: &Path,
+    threads: usize,
+    engine: EngineKind,
+    text: &str,
+    n: usize,
+) -> Result<f64, CommandError> {
+    let system = actix::System::with_tokio_rt(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("tokio runtime")
+    });
+    let opts = RunOptions {
+        model: ModelSource::Path(path.to_path_buf()),
+        threads,
+        engine,
+        context: 1024,
+        max_tokens: n,
+        sampler: SamplerParams::greedy(),
+        system_prompt: None,
+    };
+    let text = text.to_string();
+    system.block_on(async move {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let actors = start_actors(tx, &opts);
+        loop {
+            let event = tokio::time::timeout(Duration::from_secs(300), rx.recv())
+                .await
+                .map_err(|_| CommandError::Generation("the actors went quiet".into()))?
+                .ok_or_else(|| CommandError::Generation("the actors stopped".into()))?;
+            match event {
+                AppEvent::Engine(EngineEvent::Loaded(_)) => {
+                    actors.inference.addr.do_send(Generate {
+                        request: 1,
+                        prompt: PromptKind::Raw(text.clone()),
+                        max_tokens: n,
+                    });
+                }
+                AppEvent::Engine(EngineEvent::LoadFailed(e)) => {
+                    return Err(CommandError::Model(e));
+                }
+                AppEvent::Engine(EngineEvent::Failed { error, .. }) => {
+                    return Err(CommandError::Generation(error));
+                }
+                AppEvent::Engine(EngineEvent::Finished { stats, .. }) => {
+                    actix::System::current().stop();
+                    return Ok(1000.0 / stats.decode_tok_s.max(f64::MIN_POSITIVE));
+                }
+                _ => {}
+            }
+        }
+    })
+}
