@@ -328,9 +328,14 @@ impl Gemma3Model {
         let mut u = vec![0f32; mr * ff];
         layer.gate.matmul(&hn, mr, &mut g)?;
         layer.up.matmul(&hn, mr, &mut u)?;
-        g.iter_mut()
-            .zip(&u)
-            .for_each(|(g, u)| *g = gelu_tanh(*g) * u);
+        // tanh is costly: a prompt's rows share it across the threads.
+        g.par_chunks_mut(ff)
+            .zip(u.par_chunks(ff))
+            .for_each(|(g, u)| {
+                g.iter_mut()
+                    .zip(u)
+                    .for_each(|(g, u)| *g = gelu_tanh(*g) * u)
+            });
         let mut f = vec![0f32; mr * d];
         layer.down.matmul(&g, mr, &mut f)?;
         for i in 0..mr {
@@ -392,19 +397,19 @@ fn attention(
 }
 
 fn dot(a: &[f32], b: &[f32]) -> f32 {
-    // Eight independent sums let the compiler vectorise the loop.
-    let mut acc = [0f32; 8];
-    let chunks = a.len() / 8;
-    for c in 0..chunks {
-        for l in 0..8 {
-            acc[l] += a[c * 8 + l] * b[c * 8 + l];
+    // 32 independent sums: the compiler keeps them in four vector registers, so consecutive
+    // multiply-adds do not wait on each other's latency.
+    const LANES: usize = 32;
+    let mut acc = [0f32; LANES];
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for l in 0..LANES {
+            acc[l] += x[l] * y[l];
         }
     }
-    let mut s: f32 = acc.iter().sum();
-    for i in chunks * 8..a.len() {
-        s += a[i] * b[i];
-    }
-    s
+    let tail: f32 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
+    acc.iter().sum::<f32>() + tail
 }
 
 pub(crate) fn rms_norm(x: &[f32], w: &[f32], eps: f32, out: &mut [f32]) {
