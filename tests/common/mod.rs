@@ -51,10 +51,13 @@ pub fn reference() -> Reference {
     serde_json::from_str(&text).expect("reference fixture parses")
 }
 
-/// Largest difference allowed for any of llama.cpp's top-20 first-step logits (measured: 0.60).
-pub const MAX_LOGIT_DIFF: f32 = 0.85;
-/// Mean difference over all prompts' top-20 logits (measured: ours 0.18).
-pub const MEAN_LOGIT_DIFF: f32 = 0.3;
+/// Largest difference allowed for any of llama.cpp's top-20 first-step logits. Measured on correct
+/// engines that only round differently: ours with various summation orders 0.60 to 1.27, llama.cpp
+/// itself through our interface 0.90; a real fault (the wrong RoPE layout) 10.4.
+pub const MAX_LOGIT_DIFF: f32 = 1.3;
+/// Mean difference over all prompts' top-20 logits (measured: 0.18 to 0.32 for ours, 0.25 for
+/// llama.cpp itself; 1.5 for the wrong RoPE layout).
+pub const MEAN_LOGIT_DIFF: f32 = 0.35;
 /// A greedy divergence is accepted only on a step where llama.cpp's own top-2 margin is below this:
 /// there, rounding may break the near-tie either way (measured: divergences only below 0.4).
 pub const NEAR_TIE_MARGIN: f32 = 0.5;
