@@ -181,15 +181,21 @@ where
     }
 }
 
-/// Runs the dashboard on the real terminal.
-pub fn run_tui(opts: RunOptions) -> anyhow::Result<()> {
-    let system = actix::System::with_tokio_rt(|| {
+/// An actix system on a multi-threaded tokio runtime: actix 0.13 actors panic under a bare
+/// `#[tokio::main]`, so every entry point that starts actors builds its runtime here.
+pub fn actix_system(worker_threads: usize) -> actix::SystemRunner {
+    actix::System::with_tokio_rt(move || {
         tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
+            .worker_threads(worker_threads.max(1))
             .enable_all()
             .build()
             .expect("tokio runtime")
-    });
+    })
+}
+
+/// Runs the dashboard on the real terminal.
+pub fn run_tui(opts: RunOptions) -> anyhow::Result<()> {
+    let system = actix_system(2);
     system.block_on(async move {
         let (tx, mut rx) = unbounded_channel();
         crate::logging::forward_to_pane(tx.clone());

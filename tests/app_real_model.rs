@@ -4,7 +4,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyCode;
 use gemma_tui::actors::inference::ModelSource;
 use gemma_tui::actors::messages::EngineEvent;
 use gemma_tui::app::{AppEvent, AppState, EngineStatus, Role};
@@ -13,31 +13,9 @@ use gemma_tui::sampling::SamplerParams;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
-fn key(code: KeyCode) -> AppEvent {
-    AppEvent::Key(KeyEvent::new(code, KeyModifiers::NONE))
-}
-
-fn screen(terminal: &Terminal<TestBackend>) -> String {
-    let buf = terminal.backend().buffer();
-    let mut s = String::new();
-    for y in 0..buf.area.height {
-        for x in 0..buf.area.width {
-            s.push_str(buf[(x, y)].symbol());
-        }
-        s.push('\n');
-    }
-    s
-}
-
 #[test]
 fn typed_message_streams_a_reply_into_the_chat_pane() {
-    let system = actix::System::with_tokio_rt(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap()
-    });
+    let system = gemma_tui::runtime::actix_system(2);
     system.block_on(async {
         let opts = RunOptions {
             model: ModelSource::Path(common::model_path()),
@@ -79,9 +57,9 @@ fn typed_message_streams_a_reply_into_the_chat_pane() {
             if !sent && state.engine == EngineStatus::Idle {
                 // Type "Hi" and press Enter, as a user would.
                 for ev in [
-                    key(KeyCode::Char('H')),
-                    key(KeyCode::Char('i')),
-                    key(KeyCode::Enter),
+                    common::key(KeyCode::Char('H')),
+                    common::key(KeyCode::Char('i')),
+                    common::key(KeyCode::Enter),
                 ] {
                     tx.send(ev).unwrap();
                 }
@@ -101,7 +79,7 @@ fn typed_message_streams_a_reply_into_the_chat_pane() {
             .unwrap();
         assert!(!reply.streaming);
         assert!(reply.text.trim().len() >= 2, "reply {:?}", reply.text);
-        let shown = screen(&terminal);
+        let shown = common::buffer_text(terminal.backend().buffer());
         assert!(shown.contains("Hi"), "{shown}");
         // The reply's first word is on screen in the chat pane (compared without white space: a
         // wide character is followed by a blank cell in the buffer).

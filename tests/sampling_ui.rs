@@ -1,31 +1,13 @@
 //! The sampler pane and the inspector rendered on ratatui's TestBackend.
+mod common;
 use std::time::Instant;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyCode;
 use gemma_tui::actors::messages::TokenTrace;
 use gemma_tui::app::{AppEvent, AppState};
 use gemma_tui::sampling::{SampleTrace, TraceCandidate};
-use gemma_tui::ui;
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
 
-fn render(state: &mut AppState, w: u16, h: u16) -> String {
-    let mut term = Terminal::new(TestBackend::new(w, h)).expect("terminal");
-    term.draw(|f| ui::draw(f, state)).expect("draw");
-    let buf = term.backend().buffer();
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        for x in 0..buf.area.width {
-            out.push_str(buf[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
-}
-
-fn key(code: KeyCode) -> AppEvent {
-    AppEvent::Key(KeyEvent::new(code, KeyModifiers::NONE))
-}
+use common::{key, render};
 
 fn cand(id: u32, text: &str, prob: f32) -> TraceCandidate {
     TraceCandidate {

@@ -1,32 +1,14 @@
 //! Rendering tests on ratatui's TestBackend: content at a normal size, no panic at any small size,
 //! and a help overlay that documents every binding of the keymap.
+mod common;
 use std::time::Instant;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use gemma_tui::actors::messages::{EngineEvent, MetricsSnapshot, ModelSummary, ReplyStats};
 use gemma_tui::app::{AppEvent, AppState, Effect, Keymap, LogLine};
 use gemma_tui::engine::FinishReason;
-use gemma_tui::ui;
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
 
-fn render(state: &mut AppState, w: u16, h: u16) -> String {
-    let mut term = Terminal::new(TestBackend::new(w, h)).expect("terminal");
-    term.draw(|f| ui::draw(f, state)).expect("draw");
-    let buf = term.backend().buffer();
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        for x in 0..buf.area.width {
-            out.push_str(buf[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
-}
-
-fn key(code: KeyCode) -> AppEvent {
-    AppEvent::Key(KeyEvent::new(code, KeyModifiers::NONE))
-}
+use common::{key, render};
 
 /// A state with a model, one finished exchange, one streaming reply, metrics and logs.
 fn busy_state() -> AppState {
@@ -260,11 +242,7 @@ fn loading_shows_a_gauge_with_the_fetch_message() {
     terminal
         .draw(|f| gemma_tui::ui::draw(f, &mut state))
         .unwrap();
-    let buf = terminal.backend().buffer();
-    let text: String = (0..buf.area.height)
-        .flat_map(|y| (0..buf.area.width).map(move |x| (x, y)))
-        .map(|(x, y)| buf[(x, y)].symbol().to_string())
-        .collect();
+    let text = common::buffer_text(terminal.backend().buffer());
     assert!(text.contains("42% downloading part 2 of 4"), "{text}");
     assert!(text.contains("loading 42%"), "{text}");
 }

@@ -139,3 +139,31 @@ pub fn greedy_agreement(e: &gemma_tui::engine::Engine) -> usize {
     }
     agreed
 }
+
+/// The text of a TestBackend buffer, one line per row.
+pub fn buffer_text(buf: &ratatui::buffer::Buffer) -> String {
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Draws the dashboard at `w` x `h` and returns the screen's text.
+pub fn render(state: &mut gemma_tui::app::AppState, w: u16, h: u16) -> String {
+    let mut term =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).expect("terminal");
+    term.draw(|f| gemma_tui::ui::draw(f, state)).expect("draw");
+    buffer_text(term.backend().buffer())
+}
+
+/// A key press without modifiers.
+pub fn key(code: crossterm::event::KeyCode) -> gemma_tui::app::AppEvent {
+    gemma_tui::app::AppEvent::Key(crossterm::event::KeyEvent::new(
+        code,
+        crossterm::event::KeyModifiers::NONE,
+    ))
+}

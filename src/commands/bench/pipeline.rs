@@ -21,13 +21,7 @@ pub fn decode_ms_per_token(
     text: &str,
     n: usize,
 ) -> Result<f64, CommandError> {
-    let system = actix::System::with_tokio_rt(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("tokio runtime")
-    });
+    let system = gemma_tui::runtime::actix_system(1);
     let opts = RunOptions {
         model: ModelSource::Path(path.to_path_buf()),
         threads,
