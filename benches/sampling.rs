@@ -13,30 +13,13 @@ use llm_samplers::prelude::*;
 use llm_samplers::types::Sampler as _;
 use rand::SeedableRng;
 
-/// `Engine::new_session` returns a `Session`, or a `Result` of one in the engine's newer API.
-trait IntoSession {
-    fn into_session(self) -> gemma_tui::engine::Session;
-}
-
-impl IntoSession for gemma_tui::engine::Session {
-    fn into_session(self) -> gemma_tui::engine::Session {
-        self
-    }
-}
-
-impl<E: std::fmt::Debug> IntoSession for Result<gemma_tui::engine::Session, E> {
-    fn into_session(self) -> gemma_tui::engine::Session {
-        self.expect("a session")
-    }
-}
-
 /// The logits of the first generated token after a short prompt.
 fn real_logits() -> Vec<f32> {
     let path = std::env::var_os("GEMMA_TUI_MODEL")
         .map(Into::into)
         .unwrap_or_else(gemma_tui::models::default_model_path);
     let engine = Engine::load(&path, 2).expect("the default model (run `gemma-tui model pull`)");
-    let mut session = engine.new_session(256).into_session();
+    let mut session = engine.new_session(256).expect("a session");
     let mut captured = Vec::new();
     engine
         .generate(

@@ -5,30 +5,13 @@ mod common;
 use gemma_tui::engine::{Engine, PromptKind, StepControl};
 use gemma_tui::sampling::{Mirostat, Sampler, SamplerParams};
 
-/// `Engine::new_session` returns a `Session`, or a `Result` of one in the engine's newer API.
-trait IntoSession {
-    fn into_session(self) -> gemma_tui::engine::Session;
-}
-
-impl IntoSession for gemma_tui::engine::Session {
-    fn into_session(self) -> gemma_tui::engine::Session {
-        self
-    }
-}
-
-impl<E: std::fmt::Debug> IntoSession for Result<gemma_tui::engine::Session, E> {
-    fn into_session(self) -> gemma_tui::engine::Session {
-        self.expect("a session")
-    }
-}
-
 fn engine() -> Engine {
     Engine::load(&common::model_path(), 2).expect("the default model loads")
 }
 
 /// Generates up to `n` tokens with `sampler`, returning the ids and each token's surprise.
 fn run(engine: &Engine, sampler: &mut Sampler, prompt: &str, n: usize) -> (Vec<u32>, Vec<f32>) {
-    let mut session = engine.new_session(1024).into_session();
+    let mut session = engine.new_session(1024).expect("a session");
     let mut surprises = Vec::new();
     let stats = engine
         .generate(

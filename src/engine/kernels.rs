@@ -107,7 +107,6 @@ mod avx2 {
     #[target_feature(enable = "avx2,fma")]
     pub unsafe fn dot_q8_0_q8_0(xs: &[BlockQ8_0], ys: &[BlockQ8_0]) -> f32 {
         let mut acc = _mm256_setzero_ps();
-        let ones16 = _mm256_set1_epi16(1);
         let base = xs.as_ptr() as *const i8;
         let bytes = std::mem::size_of_val(xs);
         for (i, (x, y)) in xs.iter().zip(ys).enumerate() {
@@ -120,12 +119,21 @@ mod avx2 {
             let d = _mm256_set1_ps(dx * dy);
             let bx = _mm256_loadu_si256(qx.as_ptr() as *const __m256i);
             let by = _mm256_loadu_si256(qy.as_ptr() as *const __m256i);
-            let ax = _mm256_sign_epi8(bx, bx);
-            let sy = _mm256_sign_epi8(by, bx);
-            let dot = _mm256_madd_epi16(ones16, _mm256_maddubs_epi16(ax, sy));
-            acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot), acc);
+            acc = _mm256_fmadd_ps(d, mul_sum_i8(bx, by), acc);
         }
         hsum(acc)
+    }
+
+    /// Signed i8 x i8 products of two 32-byte vectors, summed in groups of four as eight f32
+    /// (ggml's mul_sum_i8_pairs_float: maddubs wants its first operand unsigned, so the signs are
+    /// moved onto the second).
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn mul_sum_i8(x: __m256i, y: __m256i) -> __m256 {
+        let ax = _mm256_sign_epi8(x, x);
+        let sy = _mm256_sign_epi8(y, x);
+        let dot = _mm256_madd_epi16(_mm256_set1_epi16(1), _mm256_maddubs_epi16(ax, sy));
+        _mm256_cvtepi32_ps(dot)
     }
 
     #[target_feature(enable = "avx2,fma")]
@@ -182,18 +190,13 @@ mod avx2 {
     #[target_feature(enable = "avx2,fma")]
     pub unsafe fn dot_q5_0_q8_0(xs: &[BlockQ5_0], ys: &[BlockQ8_0]) -> f32 {
         let mut acc = _mm256_setzero_ps();
-        let ones16 = _mm256_set1_epi16(1);
         for (x, y) in xs.iter().zip(ys) {
             let (dx, qh, qs) = q5_0_parts(x);
             let (dy, yq) = q8_0_parts(y);
             let d = _mm256_set1_ps(dx * dy);
             let qx = unpack_q5_0(qh, qs);
             let qy = _mm256_loadu_si256(yq.as_ptr() as *const __m256i);
-            // Signed i8 x i8 products summed in pairs, as ggml's mul_sum_i8_pairs_float.
-            let ax = _mm256_sign_epi8(qx, qx);
-            let sy = _mm256_sign_epi8(qy, qx);
-            let dot = _mm256_madd_epi16(ones16, _mm256_maddubs_epi16(ax, sy));
-            acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot), acc);
+            acc = _mm256_fmadd_ps(d, mul_sum_i8(qx, qy), acc);
         }
         hsum(acc)
     }
