@@ -73,6 +73,23 @@ pub fn summary_lines(
     ]
 }
 
+/// `text` cut and padded to exactly `cols` terminal columns: a wide (CJK) character takes two, so
+/// counting chars would push the bars out of line.
+fn fit_columns(text: &str, cols: usize) -> String {
+    let mut out = String::new();
+    let mut used = 0;
+    for ch in text.chars() {
+        let w = Span::raw(ch.to_string()).width();
+        if used + w > cols {
+            break;
+        }
+        out.push(ch);
+        used += w;
+    }
+    out.extend(std::iter::repeat_n(' ', cols - used));
+    out
+}
+
 fn column(title: &str, cands: &[TraceCandidate], chosen: u32, width: u16) -> Vec<Line<'static>> {
     let mut lines = vec![Line::styled(title.to_string(), theme::title(true))];
     let bar_w = usize::from(width.saturating_sub(26)).clamp(1, 30);
@@ -85,9 +102,9 @@ fn column(title: &str, cands: &[TraceCandidate], chosen: u32, width: u16) -> Vec
         } else {
             Style::default()
         };
-        let label: String = token_label(&c.text, c.id).chars().take(12).collect();
+        let label = fit_columns(&token_label(&c.text, c.id), 12);
         lines.push(Line::from(vec![
-            Span::styled(format!("{label:<12} {:>6.2}% ", c.prob * 100.0), style),
+            Span::styled(format!("{label} {:>6.2}% ", c.prob * 100.0), style),
             Span::styled("█".repeat(filled), Style::default().fg(theme::ACCENT)),
         ]));
     }
@@ -154,4 +171,18 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
         )),
         right,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit_columns;
+
+    #[test]
+    fn labels_fill_the_same_columns_whatever_their_script() {
+        assert_eq!(fit_columns("ab", 4), "ab  ");
+        // Two wide characters take four columns.
+        assert_eq!(fit_columns("経営", 5), "経営 ");
+        // A wide character that would overflow is left out rather than split.
+        assert_eq!(fit_columns("a経営", 4), "a経 ");
+    }
 }
