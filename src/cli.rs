@@ -30,6 +30,14 @@ pub struct Cli {
     /// Log filter (tracing's env-filter syntax), also from GEMMA_TUI_LOG.
     #[arg(long, global = true, value_name = "FILTER")]
     pub log: Option<String>,
+    /// The config directory (settings.toml, profiles.toml, models.toml); also from
+    /// GEMMA_TUI_CONFIG_DIR; default ~/.config/gemma-tui.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub config_dir: Option<PathBuf>,
+    /// The profile whose settings `ask` starts from (default: settings.toml's active_profile);
+    /// explicit flags override it.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -43,6 +51,28 @@ pub enum Command {
     Model(ModelCommand),
     /// Measure load time, prefill and decode speed and peak memory.
     Bench(BenchArgs),
+    /// List, show, copy, delete and edit profiles (written to the config dir's profiles.toml).
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ProfileCommand {
+    /// The profiles: built-in, modified or your own; `*` marks the active one.
+    List,
+    /// A profile's full settings as TOML (the active profile without NAME).
+    Show { name: Option<String> },
+    /// A new profile with all of SRC's settings.
+    Copy { src: String, dst: String },
+    /// Delete one of your profiles (the built-ins cannot be deleted).
+    Delete { name: String },
+    /// Set one key, e.g. `profile set coding temperature 0.1` or `profile set mine samplers "min_p;temp"`.
+    Set {
+        name: String,
+        key: String,
+        #[arg(allow_hyphen_values = true)]
+        value: String,
+    },
 }
 
 #[derive(Args, Debug)]

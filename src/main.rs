@@ -4,7 +4,7 @@ mod commands;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::FromArgMatches;
 use gemma_tui::actors::inference::ModelSource;
 use gemma_tui::runtime::{run_tui, RunOptions};
 use gemma_tui::sampling::SamplerParams;
@@ -13,13 +13,16 @@ use cli::{Cli, Command};
 use commands::CommandError;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // The matches too: `ask` needs to know which flags were given to layer them over a profile.
+    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let _log_guard = gemma_tui::logging::init(cli.log.as_deref());
     let result = match &cli.command {
         None => run_dashboard(&cli),
-        Some(Command::Ask(args)) => commands::ask::run(&cli, args),
+        Some(Command::Ask(args)) => commands::ask::run(&cli, args, &matches),
         Some(Command::Model(cmd)) => commands::model::run(&cli, cmd),
         Some(Command::Bench(args)) => commands::bench::run(&cli, args),
+        Some(Command::Profile(cmd)) => commands::profile::run(&cli, cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

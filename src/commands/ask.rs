@@ -10,7 +10,7 @@ use serde_json::json;
 use super::{default_threads, resolve_model, CommandError};
 use crate::cli::{AskArgs, Cli};
 
-pub fn run(cli: &Cli, args: &AskArgs) -> Result<(), CommandError> {
+pub fn run(cli: &Cli, args: &AskArgs, matches: &clap::ArgMatches) -> Result<(), CommandError> {
     let prompt = match args.prompt.as_deref() {
         Some(p) if p != "-" => p.to_string(),
         _ => {
@@ -21,8 +21,10 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<(), CommandError> {
             s
         }
     };
-    // Bad sampler settings are a usage error (clap's exit code 2), found before the model loads.
-    let params = args.sampling.to_params().unwrap_or_else(|e| {
+    // The profile's settings with the explicit flags over them. Bad sampler settings are a usage
+    // error (clap's exit code 2), found before the model loads.
+    let profiled = super::profile::ask_settings(cli, args, matches);
+    let params = profiled.sampler.unwrap_or_else(|e| {
         use clap::CommandFactory;
         Cli::command()
             .error(
@@ -42,7 +44,7 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<(), CommandError> {
     )
     .map_err(|e| CommandError::Model(format!("{}: {e}", path.display())))?;
     let mut session = engine
-        .new_session(cli.ctx)
+        .new_session(profiled.ctx)
         .map_err(|e| CommandError::Model(e.to_string()))?;
     let mut sampler = Sampler::new(params);
     if sampler
@@ -58,7 +60,7 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<(), CommandError> {
     } else {
         PromptKind::Chat {
             text: prompt.clone(),
-            system: args.system.clone(),
+            system: profiled.system,
         }
     };
     let stdout = std::io::stdout();
@@ -69,7 +71,7 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<(), CommandError> {
         .generate(
             &mut session,
             &kind,
-            cli.max_tokens,
+            profiled.max_tokens,
             &|| false,
             &mut |logits, history| {
                 sampler

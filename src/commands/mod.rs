@@ -2,10 +2,12 @@
 pub mod ask;
 pub mod bench;
 pub mod model;
+pub mod profile;
 
 use std::path::PathBuf;
 
-/// Exit codes: 0 success, 2 bad usage (clap), 3 model missing or invalid, 4 generation failed.
+/// Exit codes: 0 success, 2 bad usage (clap), 3 model missing or invalid, 4 generation failed,
+/// 5 a configuration change refused.
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
     #[error("{0}")]
@@ -14,6 +16,8 @@ pub enum CommandError {
     Generation(String),
     #[error("{0}")]
     Io(String),
+    #[error("{0}")]
+    Config(String),
 }
 
 impl CommandError {
@@ -22,6 +26,7 @@ impl CommandError {
             CommandError::Model(_) => 3,
             CommandError::Generation(_) => 4,
             CommandError::Io(_) => 1,
+            CommandError::Config(_) => 5,
         }
     }
 }

@@ -1,0 +1,153 @@
+//! `gemma-tui profile list|show|copy|delete|set`, and the profile `ask` starts from.
+use clap::parser::ValueSource;
+use clap::ArgMatches;
+use gemma_tui::config::{self, store, Config, LoadReport, BUILTIN_PROFILES};
+use gemma_tui::sampling::SamplerParams;
+
+use super::CommandError;
+use crate::cli::{AskArgs, Cli, ProfileCommand};
+
+/// The config of `--config-dir` (or its fallbacks), its problems reported on stderr: a broken
+/// file must not stop a command, but the user must hear which version was used instead.
+pub fn load(cli: &Cli) -> (std::path::PathBuf, LoadReport) {
+    let dir = config::config_dir(cli.config_dir.as_deref());
+    let report = config::load(&dir);
+    for w in &report.warnings {
+        eprintln!("gemma-tui: warning: {w}");
+    }
+    (dir, report)
+}
+
+pub fn run(cli: &Cli, cmd: &ProfileCommand) -> Result<(), CommandError> {
+    let (dir, report) = load(cli);
+    let config = &report.config;
+    let edit = |f: &dyn Fn(&mut toml::Table, &Config) -> Result<(), String>| {
+        store::edit_profiles(&dir, f).map_err(CommandError::Config)
+    };
+    let file = dir.join("profiles.toml");
+    match cmd {
+        ProfileCommand::List => {
+            let defaults = Config::defaults();
+            for (name, p) in &config.profiles {
+                let active = if *name == config.settings.active_profile {
+                    "*"
+                } else {
+                    " "
+                };
+                let kind = match defaults.profiles.get(name) {
+                    Some(d) if d == p => "built-in",
+                    Some(_) => "modified",
+                    None => "user",
+                };
+                println!("{active} {name:<12} {kind:<9} {}", p.description);
+            }
+        }
+        ProfileCommand::Show { name } => {
+            let name = name.as_deref().unwrap_or(&config.settings.active_profile);
+            let p = config.profile(Some(name)).map_err(CommandError::Config)?;
+            let text = config::edit::to_table(p)
+                .and_then(|t| toml::to_string(&t).map_err(|e| e.to_string()))
+                .map_err(CommandError::Config)?;
+            let kind = if BUILTIN_PROFILES.contains(&name) {
+                "built-in"
+            } else {
+                "user"
+            };
+            println!("# profile `{name}` ({kind})\n{text}");
+        }
+        ProfileCommand::Copy { src, dst } => {
+            edit(&|user, c| config::edit::copy(user, &c.profiles, src, dst))?;
+            println!("copied `{src}` to `{dst}` in {}", file.display());
+        }
+        ProfileCommand::Delete { name } => {
+            edit(&|user, c| {
+                config::edit::delete(user, &c.profiles, name, &c.settings.active_profile)
+            })?;
+            println!("deleted `{name}` from {}", file.display());
+        }
+        ProfileCommand::Set { name, key, value } => {
+            edit(&|user, c| config::edit::set_key(user, &c.profiles, name, key, value))?;
+            println!("{name}.{key} = {value} in {}", file.display());
+        }
+    }
+    Ok(())
+}
+
+/// What `ask` runs with: the profile's settings, with every flag given on the command line over
+/// them (a flag left at its default does not override the profile).
+pub struct AskSettings {
+    pub sampler: Result<SamplerParams, String>,
+    pub max_tokens: usize,
+    pub ctx: usize,
+    pub system: Option<String>,
+}
+
+pub fn ask_settings(cli: &Cli, args: &AskArgs, matches: &ArgMatches) -> AskSettings {
+    let (_, report) = load(cli);
+    let ask = matches.subcommand_matches("ask");
+    let given = |id: &str| {
+        let from = |m: &ArgMatches| m.value_source(id) == Some(ValueSource::CommandLine);
+        from(matches) || ask.is_some_and(from)
+    };
+    let profile = match report.config.profile(cli.profile.as_deref()) {
+        Ok(p) => p.clone(),
+        Err(e) => {
+            use clap::CommandFactory;
+            Cli::command()
+                .error(clap::error::ErrorKind::InvalidValue, e)
+                .exit()
+        }
+    };
+    let sampler = args.sampling.to_params().and_then(|flags| {
+        let mut p = profile.sampler.clone();
+        // One line per flag: the clap id (the field name) and the parameter it sets.
+        macro_rules! over {
+            ($($id:literal => $field:ident),* $(,)?) => {
+                $(if given($id) { p.$field = flags.$field.clone(); })*
+            };
+        }
+        over!(
+            "temp" => temperature,
+            "dynatemp_range" => dynatemp_range,
+            "dynatemp_exponent" => dynatemp_exponent,
+            "top_k" => top_k,
+            "top_p" => top_p,
+            "min_p" => min_p,
+            "typical_p" => typical_p,
+            "mirostat" => mirostat,
+            "mirostat_tau" => mirostat_tau,
+            "mirostat_eta" => mirostat_eta,
+            "repeat_penalty" => repeat_penalty,
+            "repeat_last_n" => repeat_last_n,
+            "presence_penalty" => presence_penalty,
+            "frequency_penalty" => frequency_penalty,
+            "dry_multiplier" => dry_multiplier,
+            "dry_base" => dry_base,
+            "dry_allowed_length" => dry_allowed_length,
+            "dry_penalty_last_n" => dry_penalty_last_n,
+            "xtc_probability" => xtc_probability,
+            "xtc_threshold" => xtc_threshold,
+            "seed" => seed,
+            "samplers" => samplers,
+        );
+        p.validate()?;
+        Ok(p)
+    });
+    AskSettings {
+        sampler,
+        max_tokens: if given("max_tokens") {
+            cli.max_tokens
+        } else {
+            profile.max_tokens
+        },
+        ctx: if given("ctx") {
+            cli.ctx
+        } else {
+            profile.context
+        },
+        system: args
+            .system
+            .clone()
+            .or_else(|| profile.system_prompt().map(str::to_string)),
+    }
+}

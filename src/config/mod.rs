@@ -1,0 +1,194 @@
+//! File-backed configuration: settings.toml, profiles.toml and models.toml in the config directory,
+//! overlaid key by key on defaults embedded from the repository's `config/` folder.
+//!
+//! The pure parts (parsing, overlay, validation, error positions, edits) are in [`pure`] and
+//! [`edit`]; everything that touches the disk (the directory, atomic writes, the `.bak` fallback)
+//! is in [`store`], so the rules can be tested without IO.
+pub mod edit;
+pub mod pure;
+pub mod store;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::sampling::SamplerParams;
+
+pub use store::{config_dir, load, write_atomic, LoadReport, Source};
+
+/// The embedded defaults: the user's files only say what differs from these.
+pub const DEFAULT_SETTINGS: &str = include_str!("../../config/settings.toml");
+pub const DEFAULT_PROFILES: &str = include_str!("../../config/profiles.toml");
+pub const DEFAULT_MODELS: &str = include_str!("../../config/models.toml");
+
+/// The profiles that ship with the binary (they cannot be deleted, only overlaid).
+pub const BUILTIN_PROFILES: [&str; 6] = [
+    "speed", "balanced", "quality", "creative", "precise", "coding",
+];
+
+/// The environment variable that moves the config directory (after `--config-dir`).
+pub const CONFIG_DIR_ENV: &str = "GEMMA_TUI_CONFIG_DIR";
+
+/// Which of the config files a text is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    Settings,
+    Profiles,
+    Models,
+}
+
+impl FileKind {
+    pub const ALL: [FileKind; 3] = [FileKind::Settings, FileKind::Profiles, FileKind::Models];
+
+    pub fn file_name(self) -> &'static str {
+        match self {
+            FileKind::Settings => "settings.toml",
+            FileKind::Profiles => "profiles.toml",
+            FileKind::Models => "models.toml",
+        }
+    }
+
+    pub fn defaults(self) -> &'static str {
+        match self {
+            FileKind::Settings => DEFAULT_SETTINGS,
+            FileKind::Profiles => DEFAULT_PROFILES,
+            FileKind::Models => DEFAULT_MODELS,
+        }
+    }
+
+    /// The kind a file name ends with (`x.profiles.toml` is a profiles file), for fixtures.
+    pub fn from_file_name(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|k| name.ends_with(k.file_name()))
+    }
+}
+
+/// One profile: the sampler chain's settings plus the generation settings around it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Profile {
+    pub description: String,
+    /// Most tokens in one reply.
+    pub max_tokens: usize,
+    /// KV cache size in tokens.
+    pub context: usize,
+    /// The prompt template's name (templates come in a later part of issue 5: not checked yet).
+    pub template: String,
+    /// Empty means none.
+    pub system_prompt: String,
+    /// A table of its own rather than flattened: serde's flatten loses toml's error positions and
+    /// the unknown-key check, and both matter for hand-edited files.
+    pub sampler: SamplerParams,
+}
+
+impl Default for Profile {
+    fn default() -> Self {
+        Self {
+            description: String::new(),
+            max_tokens: 512,
+            context: 4096,
+            template: "default".into(),
+            system_prompt: String::new(),
+            sampler: SamplerParams::default(),
+        }
+    }
+}
+
+impl Profile {
+    pub fn system_prompt(&self) -> Option<&str> {
+        Some(self.system_prompt.as_str()).filter(|s| !s.trim().is_empty())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub active_profile: String,
+    pub model: String,
+    /// 0 means every available core.
+    pub threads: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            active_profile: "balanced".into(),
+            model: "gemma-3-270m".into(),
+            threads: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelEntry {
+    /// Empty means the default model in the cache.
+    pub path: String,
+    pub description: String,
+    pub max_context: usize,
+}
+
+impl Default for ModelEntry {
+    fn default() -> Self {
+        Self {
+            path: String::new(),
+            description: String::new(),
+            max_context: 32768,
+        }
+    }
+}
+
+/// The whole effective configuration (defaults with the user's files over them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub settings: Settings,
+    pub profiles: BTreeMap<String, Profile>,
+    pub models: BTreeMap<String, ModelEntry>,
+}
+
+impl Config {
+    /// The embedded defaults alone (they are tested to parse and validate).
+    pub fn defaults() -> Self {
+        let models = pure::parse_models("models.toml", None).expect("embedded models.toml");
+        let profiles = pure::parse_profiles("profiles.toml", None).expect("embedded profiles.toml");
+        let settings = pure::parse_settings("settings.toml", None, &profiles, &models)
+            .expect("embedded settings.toml");
+        Self {
+            settings,
+            profiles,
+            models,
+        }
+    }
+
+    /// `name`, or the active profile when `None`.
+    pub fn profile(&self, name: Option<&str>) -> Result<&Profile, String> {
+        let name = name.unwrap_or(&self.settings.active_profile);
+        self.profiles.get(name).ok_or_else(|| {
+            format!(
+                "unknown profile `{name}` (known: {})",
+                self.profiles.keys().cloned().collect::<Vec<_>>().join(", ")
+            )
+        })
+    }
+}
+
+/// A config file that cannot be used, with where in it (1-based line and column) when known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: String,
+    pub position: Option<(usize, usize)>,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.position {
+            Some((line, col)) => write!(f, "{}:{line}:{col}: {}", self.file, self.message),
+            None => write!(f, "{}: {}", self.file, self.message),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
