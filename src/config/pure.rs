@@ -62,7 +62,8 @@ fn toml_error(file: &str, text: &str, e: &toml::de::Error) -> ConfigError {
     ConfigError {
         file: file.to_string(),
         position: e.span().map(|s| line_col(text, s.start)),
-        message: e.message().trim().to_string(),
+        // One line: it goes to the log and, later, the status bar.
+        message: e.message().trim().replace('\n', "; "),
     }
 }
 
@@ -150,6 +151,13 @@ fn check_sampler_tables(file: &str, text: &str, user: &Table) -> Result<(), Conf
                     known.join(", ")
                 );
                 return Err(error_at(file, Some(text), &path, key, msg));
+            }
+        }
+        if let Some(m) = sampler.get("mirostat") {
+            if !matches!(m.as_str(), Some("off" | "v1" | "v2")) {
+                let msg =
+                    format!("mirostat is \"off\", \"v1\" or \"v2\" (not {m}) in profile `{name}`");
+                return Err(error_at(file, Some(text), &path, "mirostat", msg));
             }
         }
         let Some(Value::Array(order)) = sampler.get("samplers") else {

@@ -1,0 +1,117 @@
+//! Crash safety of profile saves: a child process saves profiles.toml in a loop through the same
+//! code path as `gemma-tui profile set`, and is killed with SIGKILL at random moments, 200 times.
+//! After every kill profiles.toml (and its .bak) must parse and be exactly one of the versions
+//! written, never older than the last one seen.
+//!
+//! The child is this test binary itself, started on `crash_child_saver` with the directory in an
+//! environment variable (without it that test returns at once).
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use gemma_tui::config::{edit, pure, store, Config};
+use rand::Rng;
+
+const CHILD_DIR: &str = "GEMMA_TUI_CRASH_CHILD_DIR";
+const PROFILE: &str = "crash";
+
+/// Version `n` of the file: the built-in `balanced` copied to `crash`, with seed n.
+fn version(n: u64) -> String {
+    let defaults = Config::defaults();
+    let mut user = toml::Table::new();
+    edit::copy(&mut user, &defaults.profiles, "balanced", PROFILE).unwrap();
+    let mut profiles = defaults.profiles.clone();
+    profiles.insert(PROFILE.into(), defaults.profiles["balanced"].clone());
+    edit::set_key(&mut user, &profiles, PROFILE, "seed", &n.to_string()).unwrap();
+    edit::render(&user).unwrap()
+}
+
+/// The version a file's text is, checking that it is exactly that version's text.
+fn version_of(path: &Path) -> u64 {
+    let text = std::fs::read_to_string(path).unwrap();
+    let profiles = pure::parse_profiles("profiles.toml", Some(&text))
+        .unwrap_or_else(|e| panic!("{} does not parse after a kill: {e}", path.display()));
+    let n = profiles[PROFILE]
+        .sampler
+        .seed
+        .expect("every version has a seed");
+    assert_eq!(
+        text,
+        version(n),
+        "{} is not a version written",
+        path.display()
+    );
+    n
+}
+
+#[test]
+fn crash_child_saver() {
+    let Some(dir) = std::env::var_os(CHILD_DIR) else {
+        return;
+    };
+    let dir = Path::new(&dir);
+    loop {
+        store::edit_profiles(dir, |user, config| {
+            let next = config.profiles[PROFILE].sampler.seed.unwrap() + 1;
+            edit::set_key(user, &config.profiles, PROFILE, "seed", &next.to_string())
+        })
+        .unwrap();
+    }
+}
+
+#[test]
+fn sigkill_during_saves_never_leaves_a_torn_or_older_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("profiles.toml");
+    store::write_atomic(&path, version(0).as_bytes()).unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let mut rng = rand::thread_rng();
+    let (mut last, mut advanced) = (0, 0);
+    let start = Instant::now();
+    for kill in 0..200 {
+        let mut child = Command::new(&exe)
+            .args([
+                "--exact",
+                "crash_child_saver",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_DIR, dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_micros(rng.gen_range(2_000..30_000)));
+        child.kill().unwrap(); // SIGKILL on Unix
+        child.wait().unwrap();
+        let n = version_of(&path);
+        assert!(
+            n >= last,
+            "kill {kill}: version {n} after {last}: a save was lost"
+        );
+        let bak = store::backup_path(&path);
+        if bak.exists() {
+            assert!(
+                version_of(&bak) <= n,
+                "kill {kill}: the .bak is newer than the file"
+            );
+        }
+        advanced += usize::from(n > last);
+        last = n;
+    }
+    // Kills that land before the child's first save prove nothing: most must land mid-loop.
+    assert!(
+        advanced >= 100,
+        "only {advanced} of 200 kills came after a save"
+    );
+    assert!(last >= 200, "only {last} saves in all");
+    assert!(start.elapsed() < Duration::from_secs(60));
+    // Every kill may leave a temp file, but nothing else appears in the directory.
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        assert!(
+            name == "profiles.toml" || name == "profiles.toml.bak" || name.contains(".tmp."),
+            "{name}"
+        );
+    }
+}
