@@ -106,12 +106,19 @@ fn sigkill_during_saves_never_leaves_a_torn_or_older_file() {
     );
     assert!(last >= 200, "only {last} saves in all");
     assert!(start.elapsed() < Duration::from_secs(60));
-    // Every kill may leave a temp file, but nothing else appears in the directory.
+    // A kill may leave a temp file, but the next save sweeps those of dead writers: they do not
+    // pile up, and nothing else appears in the directory.
+    let mut temps = 0;
     for entry in std::fs::read_dir(dir.path()).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
-        assert!(
-            name == "profiles.toml" || name == "profiles.toml.bak" || name.contains(".tmp."),
-            "{name}"
-        );
+        if name.contains(".tmp.") {
+            temps += 1;
+        } else {
+            assert!(
+                name == "profiles.toml" || name == "profiles.toml.bak",
+                "{name}"
+            );
+        }
     }
+    assert!(temps <= 2, "{temps} temp files left");
 }

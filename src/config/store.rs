@@ -71,8 +71,43 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
+    } else {
+        remove_stale_temps(&dir, path);
     }
     result
+}
+
+/// A process killed mid-write leaves its temp file behind (never the real file): remove those of
+/// processes that are gone, so crashes do not pile files up in the config directory.
+fn remove_stale_temps(dir: &Path, path: &Path) {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return;
+    };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let Some(rest) = file.to_str().and_then(|f| f.strip_prefix(name)) else {
+            continue;
+        };
+        let Some(tail) = rest
+            .strip_prefix(".tmp.")
+            .or_else(|| rest.strip_prefix(".bak.tmp."))
+        else {
+            continue;
+        };
+        let Some(Ok(pid)) = tail.split('.').next().map(str::parse::<u32>) else {
+            continue;
+        };
+        // Only where /proc tells whether the writer is alive; elsewhere they stay (harmless).
+        if pid != std::process::id()
+            && Path::new("/proc/self").exists()
+            && !Path::new(&format!("/proc/{pid}")).exists()
+        {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Which version of a file the running config came from.
@@ -203,6 +238,23 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names.len(), 2, "{names:?}");
+    }
+
+    #[test]
+    fn temp_files_of_dead_writers_are_swept_and_live_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("profiles.toml");
+        // PIDs above the kernel's maximum (4194304) are never alive.
+        let dead = dir.path().join("profiles.toml.tmp.999999999.3");
+        let dead_bak = dir.path().join("profiles.toml.bak.tmp.999999999.4");
+        let live = dir.path().join("profiles.toml.tmp.1.0");
+        let other = dir.path().join("settings.toml.tmp.999999999.0");
+        for f in [&dead, &dead_bak, &live, &other] {
+            fs::write(f, "x").unwrap();
+        }
+        write_atomic(&path, b"new").unwrap();
+        assert!(!dead.exists() && !dead_bak.exists());
+        assert!(live.exists() && other.exists());
     }
 
     #[test]
