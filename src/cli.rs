@@ -18,13 +18,13 @@ pub struct Cli {
     /// Worker threads for the forward pass (default: the cores available to this process).
     #[arg(long, global = true, value_name = "N")]
     pub threads: Option<usize>,
-    /// Context size in tokens (the KV cache of a conversation).
+    /// Context size in tokens (the KV cache of a conversation); `ask` takes its profile's unless given.
     #[arg(long, global = true, default_value_t = 4096, value_name = "TOKENS")]
     pub ctx: usize,
     /// The engine that runs the model: candle (ours) or llama-cpp (a build with `--features llama-cpp`).
     #[arg(long, global = true, value_enum, default_value_t = EngineKind::Candle)]
     pub engine: EngineKind,
-    /// Most tokens in one reply (the dashboard and `ask`).
+    /// Most tokens in one reply (the dashboard; `ask` takes its profile's unless given).
     #[arg(long, global = true, default_value_t = 512, value_name = "N")]
     pub max_tokens: usize,
     /// Log filter (tracing's env-filter syntax), also from GEMMA_TUI_LOG.
