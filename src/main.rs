@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use clap::FromArgMatches;
 use gemma_tui::actors::inference::ModelSource;
 use gemma_tui::runtime::{run_tui, RunOptions};
-use gemma_tui::sampling::SamplerParams;
 
 use cli::{Cli, Command};
 use commands::CommandError;
@@ -18,7 +17,7 @@ fn main() -> ExitCode {
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let _log_guard = gemma_tui::logging::init(cli.log.as_deref());
     let result = match &cli.command {
-        None => run_dashboard(&cli),
+        None => run_dashboard(&cli, &matches),
         Some(Command::Ask(args)) => commands::ask::run(&cli, args, &matches),
         Some(Command::Model(cmd)) => commands::model::run(&cli, cmd),
         Some(Command::Bench(args)) => commands::bench::run(&cli, args),
@@ -34,7 +33,16 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_dashboard(cli: &Cli) -> Result<(), CommandError> {
+fn run_dashboard(cli: &Cli, matches: &clap::ArgMatches) -> Result<(), CommandError> {
+    // The active profile (or --profile) sets the sampler, reply length, context and system prompt;
+    // --max-tokens and --ctx typed on the command line win over it.
+    let (_, report) = commands::profile::load(cli);
+    let profile = report
+        .config
+        .profile(cli.profile.as_deref())
+        .map_err(CommandError::Config)?
+        .clone();
+    let given = |id: &str| matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
     let model = match &cli.model {
         Some(p) if !p.exists() => {
             return Err(CommandError::Model(format!(
@@ -49,10 +57,18 @@ fn run_dashboard(cli: &Cli) -> Result<(), CommandError> {
         model,
         threads: cli.threads.unwrap_or_else(commands::default_threads),
         engine: cli.engine,
-        context: cli.ctx,
-        max_tokens: cli.max_tokens,
-        sampler: SamplerParams::default(),
-        system_prompt: None,
+        context: if given("ctx") {
+            cli.ctx
+        } else {
+            profile.context
+        },
+        max_tokens: if given("max_tokens") {
+            cli.max_tokens
+        } else {
+            profile.max_tokens
+        },
+        sampler: profile.sampler.clone(),
+        system_prompt: profile.system_prompt().map(str::to_string),
     })
     .map_err(|e| CommandError::Io(format!("{e:#}")))
 }

@@ -218,3 +218,14 @@ fn ask_takes_its_defaults_from_the_profile_and_explicit_flags_win() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown profile `nope`"));
 }
+
+#[test]
+fn the_dashboard_refuses_an_unknown_profile_before_taking_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = refused(dir.path(), &["--profile", "nope"]);
+    assert!(err.contains("unknown profile `nope`"), "{err}");
+    assert!(
+        err.contains("balanced"),
+        "the known profiles are listed: {err}"
+    );
+}
