@@ -69,6 +69,8 @@ fn run_dashboard(cli: &Cli, matches: &clap::ArgMatches) -> Result<(), CommandErr
         },
         sampler: profile.sampler.clone(),
         system_prompt: profile.system_prompt().map(str::to_string),
+        config_dir: Some(gemma_tui::config::config_dir(cli.config_dir.as_deref())),
+        profile: cli.profile.clone(),
     })
     .map_err(|e| CommandError::Io(format!("{e:#}")))
 }

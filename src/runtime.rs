@@ -33,6 +33,10 @@ pub struct RunOptions {
     pub max_tokens: usize,
     pub sampler: SamplerParams,
     pub system_prompt: Option<String>,
+    /// Watch this config dir and apply saved edits (None: no hot reload).
+    pub config_dir: Option<std::path::PathBuf>,
+    /// `--profile`: the profile to follow across reloads (else settings.active_profile).
+    pub profile: Option<String>,
 }
 
 /// The running actors, as the loop sees them.
@@ -45,6 +49,7 @@ pub struct Actors {
 /// Starts the actors (inside a running actix system) and asks for the model to be loaded.
 pub fn start_actors(tx: UnboundedSender<AppEvent>, opts: &RunOptions) -> Actors {
     let trace_tx = tx.clone();
+    let tx_config = tx.clone();
     let sampler = SamplingActor::new(opts.sampler.clone())
         .with_traces(Arc::new(move |trace| {
             let _ = trace_tx.send(AppEvent::Trace(trace));
@@ -62,6 +67,17 @@ pub fn start_actors(tx: UnboundedSender<AppEvent>, opts: &RunOptions) -> Actors 
         sampler.clone(),
         Some(metrics.clone()),
     );
+    if let Some(dir) = &opts.config_dir {
+        let config_tx = tx_config.clone();
+        crate::actors::config::ConfigActor::new(
+            dir.clone(),
+            opts.profile.clone(),
+            Arc::new(move |event| {
+                let _ = config_tx.send(AppEvent::Config(event));
+            }),
+        )
+        .start();
+    }
     inference.addr.do_send(LoadModel {
         source: opts.model.clone(),
         threads: opts.threads,
@@ -216,6 +232,8 @@ pub fn run_tui(opts: RunOptions) -> anyhow::Result<()> {
         }
         spawn_terminal_reader(tx.clone());
         let mut state = AppState::new();
+        // The sampler pane starts from what the sampling actor was given (the profile's chain).
+        state.sampler = opts.sampler.clone();
         state.sampler = opts.sampler.clone();
         let result = run_loop(&mut terminal, &mut state, &mut rx, &actors, &opts).await;
         if enhanced {

@@ -25,6 +25,8 @@ fn typed_message_streams_a_reply_into_the_chat_pane() {
             max_tokens: 24,
             sampler: SamplerParams::greedy(),
             system_prompt: None,
+            config_dir: None,
+            profile: None,
         };
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let actors = start_actors(tx.clone(), &opts);

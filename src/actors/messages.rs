@@ -84,3 +84,15 @@ pub struct MetricsSnapshot {
     pub cpu_percent: f32,
     pub total_tokens: u64,
 }
+
+/// What the config actor saw when the files in the config dir changed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConfigEvent {
+    /// The files parse and validate: the dashboard's profile as it now reads.
+    Reloaded {
+        profile: String,
+        sampler: crate::sampling::SamplerParams,
+    },
+    /// An edit does not parse or validate (file:line:col: what); the last good config stays.
+    Invalid(String),
+}

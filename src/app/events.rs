@@ -14,6 +14,8 @@ pub enum AppEvent {
     Log(LogLine),
     /// The sampling actor's record of one sampled token (the inspector).
     Trace(TokenTrace),
+    /// The config files changed on disk.
+    Config(crate::actors::messages::ConfigEvent),
 }
 
 /// One tracing record, forwarded to the log pane (the terminal belongs to the TUI).

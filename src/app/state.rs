@@ -7,7 +7,7 @@ use crossterm::event::{KeyEvent, KeyEventKind};
 use ratatui::style::{Modifier, Style};
 use ratatui_textarea::{TextArea, WrapMode};
 
-use crate::actors::messages::{MetricsSnapshot, ModelSummary};
+use crate::actors::messages::{ConfigEvent, MetricsSnapshot, ModelSummary};
 use crate::sampling::SamplerParams;
 
 use super::action::{Action, Focus, Keymap};
@@ -281,6 +281,18 @@ impl AppState {
             }
             AppEvent::Trace(t) => {
                 self.inspector.push(t);
+                vec![]
+            }
+            AppEvent::Config(ConfigEvent::Reloaded { profile, sampler }) => {
+                self.set_status(format!("config reloaded: profile {profile}"), now);
+                self.sampler = sampler;
+                vec![Effect::ConfigureSampler(self.sampler.clone())]
+            }
+            AppEvent::Config(ConfigEvent::Invalid(error)) => {
+                self.set_status(
+                    format!("config not applied, the last good one stays: {error}"),
+                    now,
+                );
                 vec![]
             }
             AppEvent::Log(line) => {

@@ -453,3 +453,36 @@ fn chat_scroll_keys_use_focus() {
     s.handle(key(KeyCode::PageUp), now);
     assert_eq!(s.chat_scroll.top, 81);
 }
+
+#[test]
+fn config_reloads_apply_the_profile_and_errors_keep_it() {
+    use crate::actors::messages::ConfigEvent;
+    let now = Instant::now();
+    let mut s = loaded();
+    let params = crate::sampling::SamplerParams {
+        temperature: 0.3,
+        ..Default::default()
+    };
+    let effects = s.handle(
+        AppEvent::Config(ConfigEvent::Reloaded {
+            profile: "balanced".into(),
+            sampler: params.clone(),
+        }),
+        now,
+    );
+    assert_eq!(effects, vec![Effect::ConfigureSampler(params.clone())]);
+    assert_eq!(s.sampler, params);
+    assert!(s.status.as_ref().unwrap().text.contains("config reloaded"));
+    let effects = s.handle(
+        AppEvent::Config(ConfigEvent::Invalid("profiles.toml:2:15: bad".into())),
+        now,
+    );
+    assert!(effects.is_empty());
+    assert_eq!(s.sampler, params, "the last good settings stay");
+    assert!(s
+        .status
+        .as_ref()
+        .unwrap()
+        .text
+        .contains("profiles.toml:2:15"));
+}

@@ -30,6 +30,8 @@ pub fn decode_ms_per_token(
         max_tokens: n,
         sampler: SamplerParams::greedy(),
         system_prompt: None,
+        config_dir: None,
+        profile: None,
     };
     let text = text.to_string();
     system.block_on(async move {

@@ -1,0 +1,60 @@
+//! Hot reload with real file events: the config actor watching a temp config dir sees a saved
+//! profile edit and reports the new settings; a broken edit is reported with its position and the
+//! last good settings stay.
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::Actor;
+use gemma_tui::actors::config::ConfigActor;
+use gemma_tui::actors::messages::ConfigEvent;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
+
+async fn next(rx: &mut UnboundedReceiver<ConfigEvent>) -> ConfigEvent {
+    tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .expect("a config event after the edit")
+        .expect("the actor is running")
+}
+
+#[test]
+fn saved_edits_apply_and_broken_ones_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("profiles.toml");
+    gemma_tui::runtime::actix_system(1).block_on(async {
+        let (tx, mut rx) = unbounded_channel();
+        ConfigActor::new(
+            dir.path().to_path_buf(),
+            Some("balanced".into()),
+            Arc::new(move |e| {
+                let _ = tx.send(e);
+            }),
+        )
+        .start();
+        // Let the watch start before the first write.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        std::fs::write(&path, "[profiles.balanced.sampler]\ntemperature = 0.3\n").unwrap();
+        match next(&mut rx).await {
+            ConfigEvent::Reloaded { profile, sampler } => {
+                assert_eq!(profile, "balanced");
+                assert!((sampler.temperature - 0.3).abs() < 1e-6, "{sampler:?}");
+            }
+            other => panic!("expected the new settings, got {other:?}"),
+        }
+        // Drain a possible second event of the same save (editors and notify may split it).
+        while let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(400), rx.recv()).await {}
+        std::fs::write(
+            &path,
+            "[profiles.balanced.sampler]\ntemperature = \"hot\"\n",
+        )
+        .unwrap();
+        match next(&mut rx).await {
+            ConfigEvent::Invalid(error) => {
+                assert!(error.contains("profiles.toml:2:"), "{error}");
+            }
+            other => panic!("expected the error, got {other:?}"),
+        }
+        // The broken file is left as the user wrote it, for them to fix.
+        assert!(std::fs::read_to_string(&path).unwrap().contains("\"hot\""));
+        actix::System::current().stop();
+    });
+}
