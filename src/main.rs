@@ -53,20 +53,13 @@ fn run_dashboard(cli: &Cli, matches: &clap::ArgMatches) -> Result<(), CommandErr
         Some(p) => ModelSource::Path(p.clone()),
         None => ModelSource::Default,
     };
+    let (max_tokens, context) = commands::profile::reply_limits(cli, &profile, given);
     run_tui(RunOptions {
         model,
         threads: cli.threads.unwrap_or_else(commands::default_threads),
         engine: cli.engine,
-        context: if given("ctx") {
-            cli.ctx
-        } else {
-            profile.context
-        },
-        max_tokens: if given("max_tokens") {
-            cli.max_tokens
-        } else {
-            profile.max_tokens
-        },
+        context,
+        max_tokens,
         sampler: profile.sampler.clone(),
         system_prompt: profile.system_prompt().map(str::to_string),
         config_dir: Some(gemma_tui::config::config_dir(cli.config_dir.as_deref())),

@@ -1,7 +1,7 @@
 //! `gemma-tui profile list|show|copy|delete|set`, and the profile `ask` starts from.
 use clap::parser::ValueSource;
 use clap::ArgMatches;
-use gemma_tui::config::{self, store, Config, LoadReport, BUILTIN_PROFILES};
+use gemma_tui::config::{self, store, Config, LoadReport, Profile, BUILTIN_PROFILES};
 use gemma_tui::sampling::SamplerParams;
 
 use super::CommandError;
@@ -82,6 +82,23 @@ pub struct AskSettings {
     pub system: Option<String>,
 }
 
+/// The reply length and context: `--max-tokens` and `--ctx` typed on the command line (`given`)
+/// win over the profile's.
+pub fn reply_limits(cli: &Cli, profile: &Profile, given: impl Fn(&str) -> bool) -> (usize, usize) {
+    (
+        if given("max_tokens") {
+            cli.max_tokens
+        } else {
+            profile.max_tokens
+        },
+        if given("ctx") {
+            cli.ctx
+        } else {
+            profile.context
+        },
+    )
+}
+
 pub fn ask_settings(cli: &Cli, args: &AskArgs, matches: &ArgMatches) -> AskSettings {
     let (_, report) = load(cli);
     let ask = matches.subcommand_matches("ask");
@@ -133,18 +150,11 @@ pub fn ask_settings(cli: &Cli, args: &AskArgs, matches: &ArgMatches) -> AskSetti
         p.validate()?;
         Ok(p)
     });
+    let (max_tokens, ctx) = reply_limits(cli, &profile, given);
     AskSettings {
         sampler,
-        max_tokens: if given("max_tokens") {
-            cli.max_tokens
-        } else {
-            profile.max_tokens
-        },
-        ctx: if given("ctx") {
-            cli.ctx
-        } else {
-            profile.context
-        },
+        max_tokens,
+        ctx,
         system: args
             .system
             .clone()

@@ -95,6 +95,22 @@ fn typecheck<T: for<'de> Deserialize<'de>>(
     Ok(())
 }
 
+/// The user's table over the embedded defaults, deserialized. The user's part was type-checked on
+/// its own (with positions) before; an error here concerns the combination, so it has none.
+fn overlaid<T: serde::de::DeserializeOwned>(
+    file: &str,
+    kind: FileKind,
+    user: Table,
+) -> Result<T, ConfigError> {
+    Value::Table(overlay(kind, user))
+        .try_into()
+        .map_err(|e: toml::de::Error| ConfigError {
+            file: file.to_string(),
+            position: None,
+            message: e.message().to_string(),
+        })
+}
+
 fn overlay(kind: FileKind, user: Table) -> Table {
     let mut base: Table = kind.defaults().parse().expect("embedded defaults parse");
     merge(&mut base, user);
@@ -239,13 +255,7 @@ pub fn parse_profiles(
         check_sampler_tables(file, t, &user)?;
     }
     typecheck::<ProfilesFile>(file, text)?;
-    let merged: ProfilesFile = Value::Table(overlay(FileKind::Profiles, user))
-        .try_into()
-        .map_err(|e: toml::de::Error| ConfigError {
-            file: file.to_string(),
-            position: None,
-            message: e.message().to_string(),
-        })?;
+    let merged: ProfilesFile = overlaid(file, FileKind::Profiles, user)?;
     for (name, profile) in &merged.profiles {
         if let Err((key, msg)) = validate_profile(profile) {
             let (table, leaf) = match key.strip_prefix("sampler.") {
@@ -266,13 +276,7 @@ pub fn parse_models(
 ) -> Result<BTreeMap<String, ModelEntry>, ConfigError> {
     let user = user_table(file, text)?;
     typecheck::<ModelsFile>(file, text)?;
-    let merged: ModelsFile = Value::Table(overlay(FileKind::Models, user))
-        .try_into()
-        .map_err(|e: toml::de::Error| ConfigError {
-            file: file.to_string(),
-            position: None,
-            message: e.message().to_string(),
-        })?;
+    let merged: ModelsFile = overlaid(file, FileKind::Models, user)?;
     for (name, m) in &merged.models {
         if m.max_context < 16 {
             let msg = format!(
@@ -294,13 +298,7 @@ pub fn parse_settings(
 ) -> Result<Settings, ConfigError> {
     let user = user_table(file, text)?;
     typecheck::<Settings>(file, text)?;
-    let settings: Settings = Value::Table(overlay(FileKind::Settings, user))
-        .try_into()
-        .map_err(|e: toml::de::Error| ConfigError {
-            file: file.to_string(),
-            position: None,
-            message: e.message().to_string(),
-        })?;
+    let settings: Settings = overlaid(file, FileKind::Settings, user)?;
     if !profiles.contains_key(&settings.active_profile) {
         let msg = format!(
             "active_profile `{}` is not a profile (known: {})",
