@@ -54,6 +54,66 @@ pub enum Command {
     /// List, show, copy, delete and edit profiles (written to the config dir's profiles.toml).
     #[command(subcommand)]
     Profile(ProfileCommand),
+    /// List, show and render prompt templates (built-ins and the config dir's templates/*.md).
+    #[command(subcommand)]
+    Template(TemplateCommand),
+    /// The dashboard's stored conversations: list, show, export, rename, delete
+    /// (in $GEMMA_TUI_DATA_DIR or ~/.local/share/gemma-tui).
+    #[command(subcommand)]
+    Session(SessionCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SessionCommand {
+    /// The conversations, the most recent first.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// A conversation as Markdown (ID: a number from `list`, `last`, or the start of a title).
+    Show {
+        id: String,
+    },
+    /// Write a conversation as Markdown or JSON (to stdout, or atomically to --output).
+    Export {
+        id: String,
+        #[arg(long, value_enum, default_value_t = ExportFormat::Md)]
+        format: ExportFormat,
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    Rename {
+        id: String,
+        title: String,
+    },
+    Delete {
+        id: String,
+    },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportFormat {
+    Md,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TemplateCommand {
+    /// The templates: built-in, modified or your own, with the profile each suits.
+    List,
+    /// A template's file: front matter and body.
+    Show { name: String },
+    /// The text a template makes of `--var query=...` and the other variables.
+    Render {
+        name: String,
+        /// A variable's value, e.g. `--var query="What is RoPE?" --var audience=students`.
+        #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
+        vars: Vec<(String, String)>,
+    },
+}
+
+fn parse_var(s: &str) -> Result<(String, String), String> {
+    gemma_tui::config::templates::parse_var(s)
 }
 
 #[derive(Subcommand, Debug)]
@@ -90,6 +150,12 @@ pub struct AskArgs {
     /// Print one JSON object (text, prompt and generated ids, timings) instead of streaming.
     #[arg(long)]
     pub json: bool,
+    /// The prompt template that turns the prompt into the user turn (default: the profile's).
+    #[arg(long, value_name = "NAME", conflicts_with = "raw")]
+    pub template: Option<String>,
+    /// A template variable, e.g. `--var audience=students` (repeatable).
+    #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
 }
 
 /// The sampler chain's settings, with llama.cpp's flag names and defaults (shared by `ask` and,

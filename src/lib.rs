@@ -7,6 +7,7 @@
 pub mod actors;
 pub mod app;
 pub mod config;
+pub mod conversations;
 pub mod engine;
 pub mod logging;
 pub mod models;

@@ -22,6 +22,8 @@ fn main() -> ExitCode {
         Some(Command::Model(cmd)) => commands::model::run(&cli, cmd),
         Some(Command::Bench(args)) => commands::bench::run(&cli, args),
         Some(Command::Profile(cmd)) => commands::profile::run(&cli, cmd),
+        Some(Command::Template(cmd)) => commands::template::run(&cli, cmd),
+        Some(Command::Session(cmd)) => commands::session::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -54,16 +56,29 @@ fn run_dashboard(cli: &Cli, matches: &clap::ArgMatches) -> Result<(), CommandErr
         None => ModelSource::Default,
     };
     let (max_tokens, context) = commands::profile::reply_limits(cli, &profile, given);
+    let config_dir = gemma_tui::config::config_dir(cli.config_dir.as_deref());
+    let templates = gemma_tui::config::load_templates(&config_dir);
+    for e in &templates.errors {
+        tracing::warn!("{e}");
+    }
+    let active_profile = cli
+        .profile
+        .clone()
+        .unwrap_or_else(|| report.config.settings.active_profile.clone());
     run_tui(RunOptions {
-        model,
-        threads: cli.threads.unwrap_or_else(commands::default_threads),
         engine: cli.engine,
         context,
         max_tokens,
+        max_tokens_flag: given("max_tokens").then_some(cli.max_tokens),
         sampler: profile.sampler.clone(),
         system_prompt: profile.system_prompt().map(str::to_string),
-        config_dir: Some(gemma_tui::config::config_dir(cli.config_dir.as_deref())),
+        config_dir: Some(config_dir),
         profile: cli.profile.clone(),
+        config: std::sync::Arc::new(report.config.clone()),
+        templates: std::sync::Arc::new(templates),
+        active_profile,
+        data_dir: Some(gemma_tui::conversations::data_dir()),
+        ..RunOptions::new(model, cli.threads.unwrap_or_else(commands::default_threads))
     })
     .map_err(|e| CommandError::Io(format!("{e:#}")))
 }

@@ -11,8 +11,9 @@ use ratatui::backend::Backend;
 use ratatui::Terminal;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
+use crate::actors::conversations::{self as conv, ConversationsActor};
 use crate::actors::inference::{
-    Generate, InferenceHandle, LoadModel, ModelSource, ResetConversation,
+    Generate, InferenceHandle, LoadModel, ModelSource, ResetConversation, RestoreConversation,
 };
 use crate::actors::metrics::MetricsActor;
 use crate::actors::sampling::{Configure, ResetSampler, SamplingActor};
@@ -37,6 +38,38 @@ pub struct RunOptions {
     pub config_dir: Option<std::path::PathBuf>,
     /// `--profile`: the profile to follow across reloads (else settings.active_profile).
     pub profile: Option<String>,
+    /// The config the dashboard starts with, and the active profile's name in it.
+    pub config: Arc<crate::config::Config>,
+    pub templates: Arc<crate::config::TemplateSet>,
+    pub active_profile: String,
+    /// `--max-tokens` typed on the command line: wins over every profile's.
+    pub max_tokens_flag: Option<usize>,
+    /// Where conversations are stored (None: not stored, e.g. tests).
+    pub data_dir: Option<std::path::PathBuf>,
+}
+
+impl RunOptions {
+    /// Defaults for a model and thread count: the embedded config, nothing watched or stored.
+    pub fn new(model: ModelSource, threads: usize) -> Self {
+        let config = crate::config::Config::defaults();
+        let profile = config.profile(None).cloned().unwrap_or_default();
+        Self {
+            model,
+            threads,
+            engine: crate::engine::EngineKind::Candle,
+            context: profile.context,
+            max_tokens: profile.max_tokens,
+            sampler: profile.sampler.clone(),
+            system_prompt: profile.system_prompt().map(str::to_string),
+            config_dir: None,
+            profile: None,
+            active_profile: config.settings.active_profile.clone(),
+            config: Arc::new(config),
+            templates: Arc::new(crate::config::TemplateSet::builtin()),
+            data_dir: None,
+            max_tokens_flag: None,
+        }
+    }
 }
 
 /// The running actors, as the loop sees them.
@@ -44,12 +77,27 @@ pub struct Actors {
     pub inference: InferenceHandle,
     pub sampler: Addr<SamplingActor>,
     pub metrics: Addr<MetricsActor>,
+    pub conversations: Option<Addr<ConversationsActor>>,
+    /// For effects answered with an event (a saved profile).
+    pub events: UnboundedSender<AppEvent>,
 }
 
 /// Starts the actors (inside a running actix system) and asks for the model to be loaded.
 pub fn start_actors(tx: UnboundedSender<AppEvent>, opts: &RunOptions) -> Actors {
     let trace_tx = tx.clone();
     let tx_config = tx.clone();
+    let events = tx.clone();
+    let conversations = opts.data_dir.clone().map(|dir| {
+        let conv_tx = tx.clone();
+        let sink: conv::ConversationSink = Arc::new(move |e| {
+            let _ = conv_tx.send(AppEvent::Conversations(e));
+        });
+        let store = crate::conversations::ConversationStore::in_dir(&dir);
+        actix::SyncArbiter::start(1, move || ConversationsActor {
+            store: store.clone(),
+            sink: sink.clone(),
+        })
+    });
     let sampler = SamplingActor::new(opts.sampler.clone())
         .with_traces(Arc::new(move |trace| {
             let _ = trace_tx.send(AppEvent::Trace(trace));
@@ -84,10 +132,16 @@ pub fn start_actors(tx: UnboundedSender<AppEvent>, opts: &RunOptions) -> Actors 
         engine: opts.engine,
         context: opts.context,
     });
+    if let Some(c) = &conversations {
+        // The last conversation comes back (after the model load, which is queued first).
+        c.do_send(conv::ResumeLast);
+    }
     Actors {
         inference,
         sampler,
         metrics,
+        conversations,
+        events,
     }
 }
 
@@ -118,16 +172,74 @@ pub fn apply_effect(
     last_request: &mut u64,
 ) -> bool {
     match effect {
-        Effect::Generate { request, text } => {
+        Effect::Generate {
+            request,
+            text,
+            system,
+            max_tokens,
+        } => {
             *last_request = (*last_request).max(request);
             actors.inference.addr.do_send(Generate {
                 request,
-                prompt: PromptKind::Chat {
-                    text,
-                    system: opts.system_prompt.clone(),
-                },
-                max_tokens: opts.max_tokens,
+                prompt: PromptKind::Chat { text, system },
+                // --max-tokens on the command line wins over the profile's.
+                max_tokens: opts.max_tokens_flag.unwrap_or(max_tokens),
             });
+            false
+        }
+        Effect::RestoreConversation { turns, system } => {
+            actors.inference.cancel(*last_request);
+            actors
+                .inference
+                .addr
+                .do_send(RestoreConversation { turns, system });
+            actors.sampler.do_send(ResetSampler);
+            false
+        }
+        Effect::StoreMessage(record) => {
+            let (meta, message) = *record;
+            if let Some(c) = &actors.conversations {
+                c.do_send(conv::Append { meta, message });
+            }
+            false
+        }
+        Effect::ListConversations => {
+            match &actors.conversations {
+                Some(c) => c.do_send(conv::ListConversations),
+                None => {
+                    let _ = actors.events.send(AppEvent::Conversations(
+                        crate::actors::messages::ConversationEvent::Failed(
+                            "conversations are not stored in this run".into(),
+                        ),
+                    ));
+                }
+            }
+            false
+        }
+        Effect::LoadConversation(id) => {
+            if let Some(c) = &actors.conversations {
+                c.do_send(conv::LoadConversation(id));
+            }
+            false
+        }
+        Effect::RenameConversation { id, title } => {
+            if let Some(c) = &actors.conversations {
+                c.do_send(conv::RenameConversation { id, title });
+            }
+            false
+        }
+        Effect::DeleteConversation(id) => {
+            if let Some(c) = &actors.conversations {
+                c.do_send(conv::DeleteConversation(id));
+            }
+            false
+        }
+        Effect::SaveProfile { name, profile } => {
+            let result = match &opts.config_dir {
+                Some(dir) => save_profile(dir, &name, &profile),
+                None => Err("no config dir in this run".into()),
+            };
+            let _ = actors.events.send(AppEvent::ProfileSaved { name, result });
             false
         }
         Effect::Cancel => {
@@ -234,7 +346,12 @@ pub fn run_tui(opts: RunOptions) -> anyhow::Result<()> {
         let mut state = AppState::new();
         // The sampler pane starts from what the sampling actor was given (the profile's chain).
         state.sampler = opts.sampler.clone();
-        state.sampler = opts.sampler.clone();
+        state.profiles = crate::app::profiles::Profiles {
+            config: opts.config.clone(),
+            templates: opts.templates.clone(),
+            active: opts.active_profile.clone(),
+            template_override: None,
+        };
         let result = run_loop(&mut terminal, &mut state, &mut rx, &actors, &opts).await;
         if enhanced {
             let _ =
@@ -245,4 +362,36 @@ pub fn run_tui(opts: RunOptions) -> anyhow::Result<()> {
         tracing::info!("dashboard closed");
         result.map_err(anyhow::Error::from)
     })
+}
+
+/// Writes `profile` as `name` into the config dir's profiles.toml (atomically, the old file kept
+/// as .bak) and returns the config as it now reads.
+fn save_profile(
+    dir: &std::path::Path,
+    name: &str,
+    profile: &crate::config::Profile,
+) -> Result<Arc<crate::config::Config>, String> {
+    let table = crate::config::edit::to_table(profile)?;
+    crate::config::store::edit_profiles(
+        dir,
+        |user: &mut toml::Table, config: &crate::config::Config| {
+            if config.profiles.contains_key(name) && crate::config::BUILTIN_PROFILES.contains(&name)
+            {
+                return Err(format!(
+                    "`{name}` is a built-in profile; choose another name"
+                ));
+            }
+            let profiles = user
+                .entry("profiles")
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            match profiles {
+                toml::Value::Table(t) => {
+                    t.insert(name.to_string(), toml::Value::Table(table.clone()));
+                    Ok(())
+                }
+                _ => Err("profiles.toml: `profiles` is not a table".into()),
+            }
+        },
+    )?;
+    Ok(Arc::new(crate::config::load(dir).config))
 }

@@ -18,15 +18,12 @@ fn typed_message_streams_a_reply_into_the_chat_pane() {
     let system = gemma_tui::runtime::actix_system(2);
     system.block_on(async {
         let opts = RunOptions {
-            model: ModelSource::Path(common::model_path()),
-            threads: 2,
-            engine: gemma_tui::engine::EngineKind::Candle,
             context: 1024,
             max_tokens: 24,
+            max_tokens_flag: Some(24),
             sampler: SamplerParams::greedy(),
             system_prompt: None,
-            config_dir: None,
-            profile: None,
+            ..RunOptions::new(ModelSource::Path(common::model_path()), 2)
         };
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let actors = start_actors(tx.clone(), &opts);

@@ -68,7 +68,15 @@ fn sigkill_during_saves_never_leaves_a_torn_or_older_file() {
     let mut rng = rand::thread_rng();
     let (mut last, mut advanced) = (0, 0);
     let start = Instant::now();
-    for kill in 0..200 {
+    // 200 kills that land while the child is saving (a kill before its first save proves
+    // nothing, and on a busy machine the child can take a while to start: those are retried).
+    let mut kill = 0;
+    while advanced < 200 {
+        kill += 1;
+        assert!(
+            kill <= 2000,
+            "only {advanced} of {kill} kills came after a save"
+        );
         let mut child = Command::new(&exe)
             .args([
                 "--exact",
@@ -99,13 +107,8 @@ fn sigkill_during_saves_never_leaves_a_torn_or_older_file() {
         advanced += usize::from(n > last);
         last = n;
     }
-    // Kills that land before the child's first save prove nothing: most must land mid-loop.
-    assert!(
-        advanced >= 100,
-        "only {advanced} of 200 kills came after a save"
-    );
     assert!(last >= 200, "only {last} saves in all");
-    assert!(start.elapsed() < Duration::from_secs(60));
+    assert!(start.elapsed() < Duration::from_secs(300));
     // A kill may leave a temp file, but the next save sweeps those of dead writers: they do not
     // pile up, and nothing else appears in the directory.
     let mut temps = 0;

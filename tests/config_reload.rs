@@ -34,8 +34,8 @@ fn saved_edits_apply_and_broken_ones_are_reported() {
         tokio::time::sleep(Duration::from_millis(300)).await;
         std::fs::write(&path, "[profiles.balanced.sampler]\ntemperature = 0.3\n").unwrap();
         match next(&mut rx).await {
-            ConfigEvent::Reloaded { profile, sampler } => {
-                assert_eq!(profile, "balanced");
+            ConfigEvent::Reloaded { config, .. } => {
+                let sampler = &config.profiles["balanced"].sampler;
                 assert!((sampler.temperature - 0.3).abs() < 1e-6, "{sampler:?}");
             }
             other => panic!("expected the new settings, got {other:?}"),
@@ -55,6 +55,43 @@ fn saved_edits_apply_and_broken_ones_are_reported() {
         }
         // The broken file is left as the user wrote it, for them to fix.
         assert!(std::fs::read_to_string(&path).unwrap().contains("\"hot\""));
+        std::fs::write(&path, "[profiles.balanced.sampler]\ntemperature = 0.3\n").unwrap();
+        assert!(matches!(next(&mut rx).await, ConfigEvent::Reloaded { .. }));
+        while let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(400), rx.recv()).await {}
+
+        // A template saved in templates/ is used from the next message.
+        let template = dir.path().join("templates/concise.md");
+        std::fs::write(&template, "+++\n+++\nTersely: {query}").unwrap();
+        match next(&mut rx).await {
+            ConfigEvent::Reloaded { templates, .. } => {
+                let t = templates.get("concise").unwrap();
+                let vars = gemma_tui::config::PromptVars {
+                    query: "why?".into(),
+                    ..Default::default()
+                };
+                assert_eq!(t.render(&vars).unwrap(), "Tersely: why?");
+            }
+            other => panic!("expected the new template, got {other:?}"),
+        }
+        while let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(400), rx.recv()).await {}
+        // A broken template is reported with its line and variable; the last good one stays.
+        std::fs::write(&template, "+++\n+++\nTersely:\n{qurey}").unwrap();
+        let mut saw_error = false;
+        for _ in 0..2 {
+            match next(&mut rx).await {
+                ConfigEvent::Reloaded { templates, .. } => {
+                    let t = templates.get("concise").unwrap();
+                    assert_eq!(t.body, "Tersely: {query}", "the last good version stays");
+                }
+                ConfigEvent::Invalid(error) => {
+                    assert!(error.contains("concise.md:4:"), "{error}");
+                    assert!(error.contains("unknown variable `qurey`"), "{error}");
+                    saw_error = true;
+                    break;
+                }
+            }
+        }
+        assert!(saw_error);
         actix::System::current().stop();
     });
 }

@@ -25,7 +25,7 @@ fn busy_state() -> AppState {
     let send = |s: &mut AppState, text: &str| -> u64 {
         s.handle(AppEvent::Paste(text.into()), now);
         match s.handle(key(KeyCode::Enter), now).as_slice() {
-            [Effect::Generate { request, .. }] => *request,
+            [Effect::StoreMessage(_), Effect::Generate { request, .. }] => *request,
             other => panic!("{other:?}"),
         }
     };

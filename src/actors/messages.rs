@@ -40,6 +40,10 @@ pub enum EngineEvent {
     },
     Loaded(ModelSummary),
     LoadFailed(String),
+    /// A stored conversation's turns are back in the KV cache.
+    Restored {
+        context_used: usize,
+    },
     /// The prompt of `request` is being prefilled.
     PrefillStarted {
         request: u64,
@@ -88,11 +92,24 @@ pub struct MetricsSnapshot {
 /// What the config actor saw when the files in the config dir changed.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ConfigEvent {
-    /// The files parse and validate: the dashboard's profile as it now reads.
+    /// The files parse and validate: the whole config and the templates as they now read (a
+    /// broken template file is reported apart, with `Invalid`, and the built-in stays).
     Reloaded {
-        profile: String,
-        sampler: crate::sampling::SamplerParams,
+        config: std::sync::Arc<crate::config::Config>,
+        templates: std::sync::Arc<crate::config::TemplateSet>,
     },
     /// An edit does not parse or validate (file:line:col: what); the last good config stays.
     Invalid(String),
+}
+
+/// What the conversations actor reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConversationEvent {
+    Listed(Vec<crate::conversations::ConversationMeta>),
+    Loaded {
+        meta: crate::conversations::ConversationMeta,
+        messages: Vec<crate::conversations::StoredMessage>,
+    },
+    /// A store operation failed (what, and why); nothing was lost from memory.
+    Failed(String),
 }

@@ -1,6 +1,7 @@
 //! The actix actors: inference (owns the model on its own thread), sampling (owns the sampler chain's
 //! state), metrics (token events and sysinfo). Each folder has the same shape: `messages`, `actor`.
 pub mod config;
+pub mod conversations;
 pub mod inference;
 pub mod messages;
 pub mod metrics;

@@ -14,6 +14,8 @@ pub enum Focus {
     Sampler,
     /// The sampler inspector overlay (F3), modal while open.
     Inspector,
+    /// A picker overlay (profiles, templates, conversations), modal while open.
+    Picker,
 }
 
 impl Focus {
@@ -24,6 +26,7 @@ impl Focus {
             Focus::Log => "log",
             Focus::Sampler => "sampler",
             Focus::Inspector => "inspector",
+            Focus::Picker => "picker",
         }
     }
 }
@@ -43,17 +46,20 @@ pub enum KeyContext {
     Sampler,
     /// The sampler inspector.
     Inspector,
+    /// A picker overlay.
+    Picker,
 }
 
 impl KeyContext {
     /// All contexts, in the order the help overlay lists them.
-    pub const ALL: [KeyContext; 6] = [
+    pub const ALL: [KeyContext; 7] = [
         KeyContext::Global,
         KeyContext::Input,
         KeyContext::Panes,
         KeyContext::Chat,
         KeyContext::Sampler,
         KeyContext::Inspector,
+        KeyContext::Picker,
     ];
 
     pub fn name(self) -> &'static str {
@@ -64,6 +70,7 @@ impl KeyContext {
             KeyContext::Chat => "Chat pane",
             KeyContext::Sampler => "Sampler pane",
             KeyContext::Inspector => "Sampler inspector",
+            KeyContext::Picker => "Pickers (type to filter)",
         }
     }
 
@@ -76,13 +83,16 @@ impl KeyContext {
             KeyContext::Chat => focus == Focus::Chat,
             KeyContext::Sampler => focus == Focus::Sampler,
             KeyContext::Inspector => focus == Focus::Inspector,
+            KeyContext::Picker => focus == Focus::Picker,
         }
     }
 
     /// Lookup order: the most specific context wins.
     fn specificity(self) -> u8 {
         match self {
-            KeyContext::Chat | KeyContext::Sampler | KeyContext::Inspector => 0,
+            KeyContext::Chat | KeyContext::Sampler | KeyContext::Inspector | KeyContext::Picker => {
+                0
+            }
             KeyContext::Input => 1,
             KeyContext::Panes => 2,
             KeyContext::Global => 3,
@@ -122,10 +132,22 @@ pub enum Action {
     InspectNextReply,
     InspectFirstToken,
     InspectLastToken,
+    /// The n-th built-in profile (1-based, in `BUILTIN_PROFILES` order).
+    UseProfile(u8),
+    OpenProfilePicker,
+    OpenTemplatePicker,
+    SaveProfileAs,
+    OpenConversations,
+    PickerUp,
+    PickerDown,
+    PickerAccept,
+    PickerClose,
+    PickerDelete,
+    PickerRename,
 }
 
 impl Action {
-    pub const ALL: [Action; 29] = [
+    pub const ALL: [Action; 45] = [
         Action::Send,
         Action::NewLine,
         Action::CancelGeneration,
@@ -155,6 +177,22 @@ impl Action {
         Action::InspectNextReply,
         Action::InspectFirstToken,
         Action::InspectLastToken,
+        Action::UseProfile(1),
+        Action::UseProfile(2),
+        Action::UseProfile(3),
+        Action::UseProfile(4),
+        Action::UseProfile(5),
+        Action::UseProfile(6),
+        Action::OpenProfilePicker,
+        Action::OpenTemplatePicker,
+        Action::SaveProfileAs,
+        Action::OpenConversations,
+        Action::PickerUp,
+        Action::PickerDown,
+        Action::PickerAccept,
+        Action::PickerClose,
+        Action::PickerDelete,
+        Action::PickerRename,
     ];
 
     /// A stable identifier (for a future keymap.toml).
@@ -189,6 +227,22 @@ impl Action {
             Action::InspectNextReply => "inspect_next_reply",
             Action::InspectFirstToken => "inspect_first_token",
             Action::InspectLastToken => "inspect_last_token",
+            Action::UseProfile(1) => "profile_1",
+            Action::UseProfile(2) => "profile_2",
+            Action::UseProfile(3) => "profile_3",
+            Action::UseProfile(4) => "profile_4",
+            Action::UseProfile(5) => "profile_5",
+            Action::UseProfile(_) => "profile_6",
+            Action::OpenProfilePicker => "pick_profile",
+            Action::OpenTemplatePicker => "pick_template",
+            Action::SaveProfileAs => "save_profile_as",
+            Action::OpenConversations => "conversations",
+            Action::PickerUp => "picker_up",
+            Action::PickerDown => "picker_down",
+            Action::PickerAccept => "picker_accept",
+            Action::PickerClose => "picker_close",
+            Action::PickerDelete => "picker_delete",
+            Action::PickerRename => "picker_rename",
         }
     }
 
@@ -224,6 +278,22 @@ impl Action {
             Action::InspectNextReply => "Inspect the next reply",
             Action::InspectFirstToken => "Inspect the reply's first token",
             Action::InspectLastToken => "Inspect the latest token (follow)",
+            Action::UseProfile(1) => "Use the speed profile",
+            Action::UseProfile(2) => "Use the balanced profile",
+            Action::UseProfile(3) => "Use the quality profile",
+            Action::UseProfile(4) => "Use the creative profile",
+            Action::UseProfile(5) => "Use the precise profile",
+            Action::UseProfile(_) => "Use the coding profile",
+            Action::OpenProfilePicker => "Pick a profile (all of them, fuzzy)",
+            Action::OpenTemplatePicker => "Pick the prompt template",
+            Action::SaveProfileAs => "Save these settings as a new profile",
+            Action::OpenConversations => "Conversations: switch, rename, delete",
+            Action::PickerUp => "Move up",
+            Action::PickerDown => "Move down",
+            Action::PickerAccept => "Choose",
+            Action::PickerClose => "Close",
+            Action::PickerDelete => "Delete the conversation (press twice)",
+            Action::PickerRename => "Rename the conversation",
         }
     }
 }
@@ -368,6 +438,22 @@ impl Default for Keymap {
             (C::Inspector, K::Home, NONE, Action::InspectFirstToken),
             (C::Inspector, K::End, NONE, Action::InspectLastToken),
             (C::Inspector, K::Esc, NONE, Action::ToggleInspector),
+            (C::Global, K::Char('1'), ALT, Action::UseProfile(1)),
+            (C::Global, K::Char('2'), ALT, Action::UseProfile(2)),
+            (C::Global, K::Char('3'), ALT, Action::UseProfile(3)),
+            (C::Global, K::Char('4'), ALT, Action::UseProfile(4)),
+            (C::Global, K::Char('5'), ALT, Action::UseProfile(5)),
+            (C::Global, K::Char('6'), ALT, Action::UseProfile(6)),
+            (C::Global, K::Char('p'), CTRL, Action::OpenProfilePicker),
+            (C::Global, K::Char('t'), CTRL, Action::OpenTemplatePicker),
+            (C::Global, K::Char('o'), CTRL, Action::OpenConversations),
+            (C::Sampler, K::Char('s'), NONE, Action::SaveProfileAs),
+            (C::Picker, K::Up, NONE, Action::PickerUp),
+            (C::Picker, K::Down, NONE, Action::PickerDown),
+            (C::Picker, K::Enter, NONE, Action::PickerAccept),
+            (C::Picker, K::Esc, NONE, Action::PickerClose),
+            (C::Picker, K::Char('d'), CTRL, Action::PickerDelete),
+            (C::Picker, K::Char('r'), CTRL, Action::PickerRename),
         ];
         Self {
             bindings: table

@@ -112,6 +112,14 @@ impl AppState {
             return vec![];
         }
         let text = text.to_string();
+        // The template turns the message into the user turn; a broken one keeps the message.
+        let turn = match self.build_turn(&text, "") {
+            Ok(turn) => turn,
+            Err(e) => {
+                self.set_status(format!("not sent: {e}"), now);
+                return vec![];
+            }
+        };
         let request = self.next_request;
         self.next_request += 1;
         self.running = Some(request);
@@ -126,7 +134,23 @@ impl AppState {
         });
         self.input = super::state::new_input();
         self.chat_scroll.to_bottom();
-        vec![Effect::Generate { request, text }]
+        let stored = crate::conversations::StoredMessage {
+            role: crate::conversations::StoredRole::User,
+            prompt: Some(turn.text.clone()).filter(|t| *t != text),
+            text,
+            system: turn.system.clone(),
+            at_ms: super::conversation::unix_ms(),
+            decode_tok_s: None,
+        };
+        vec![
+            self.store_message(stored),
+            Effect::Generate {
+                request,
+                text: turn.text,
+                system: turn.system,
+                max_tokens: turn.max_tokens,
+            },
+        ]
     }
 
     fn streaming_message(&mut self) -> Option<&mut ChatMessage> {
@@ -135,6 +159,7 @@ impl AppState {
 
     /// Fold one engine event into the state.
     pub(crate) fn on_engine(&mut self, event: EngineEvent, now: Instant) -> Vec<Effect> {
+        let mut effects = Vec::new();
         match event {
             EngineEvent::LoadProgress { fraction, message } => {
                 self.engine = EngineStatus::Loading { fraction, message };
@@ -146,6 +171,7 @@ impl AppState {
                     self.engine = EngineStatus::Idle;
                 }
             }
+            EngineEvent::Restored { context_used } => self.context_used = context_used,
             EngineEvent::LoadFailed(error) => {
                 self.messages.push(ChatMessage::new(
                     Role::Error,
@@ -179,6 +205,7 @@ impl AppState {
                     if stats.ttft_ms > 0.0 {
                         self.last_ttft_ms = Some(stats.ttft_ms);
                     }
+                    let decode_tok_s = stats.decode_tok_s;
                     if let Some(m) = self.streaming_message() {
                         m.streaming = false;
                         if reason == FinishReason::Cancelled {
@@ -189,6 +216,15 @@ impl AppState {
                         }
                         m.stats = Some(stats);
                     }
+                    let reply = self
+                        .messages
+                        .iter()
+                        .rev()
+                        .find(|m| m.role == Role::Assistant)
+                        .map(|m| m.text.clone())
+                        .unwrap_or_default();
+                    let stored = self.stored_reply(&reply, decode_tok_s);
+                    effects.push(self.store_message(stored));
                     match reason {
                         FinishReason::ContextFull => self.set_status(
                             "the context is full: Ctrl-L starts a new conversation",
@@ -217,6 +253,6 @@ impl AppState {
                 }
             }
         }
-        vec![]
+        effects
     }
 }

@@ -16,6 +16,13 @@ pub enum AppEvent {
     Trace(TokenTrace),
     /// The config files changed on disk.
     Config(crate::actors::messages::ConfigEvent),
+    /// The answer to `Effect::SaveProfile`: the new config, or why it was not written.
+    ProfileSaved {
+        name: String,
+        result: Result<std::sync::Arc<crate::config::Config>, String>,
+    },
+    /// What the conversations actor reports.
+    Conversations(crate::actors::messages::ConversationEvent),
 }
 
 /// One tracing record, forwarded to the log pane (the terminal belongs to the TUI).

@@ -3,11 +3,17 @@
 //! returned [`Effect`]s.
 pub mod action;
 pub mod chat;
+pub mod conversation;
 pub mod events;
 pub mod inspector;
+pub mod picker;
+pub mod profiles;
 pub mod sampler;
 pub mod state;
+pub mod view;
 
+#[cfg(test)]
+mod profile_tests;
 #[cfg(test)]
 mod tests;
 

@@ -7,14 +7,17 @@ use crossterm::event::{KeyEvent, KeyEventKind};
 use ratatui::style::{Modifier, Style};
 use ratatui_textarea::{TextArea, WrapMode};
 
-use crate::actors::messages::{ConfigEvent, MetricsSnapshot, ModelSummary};
+use crate::actors::messages::{ConfigEvent, ModelSummary};
 use crate::sampling::SamplerParams;
 
 use super::action::{Action, Focus, Keymap};
 use super::chat::{ChatMessage, EngineStatus};
 use super::events::{AppEvent, LogLine};
 use super::inspector::Inspector;
+use super::picker::Picker;
+use super::profiles::Profiles;
 use super::sampler::Param;
+pub use super::view::{MetricsHistory, ScrollState, METRICS_WINDOW_S};
 
 /// Two Ctrl-C presses within this window quit.
 pub const CTRL_C_WINDOW: Duration = Duration::from_secs(2);
@@ -24,17 +27,43 @@ pub const STATUS_TTL: Duration = Duration::from_secs(5);
 pub const MAX_INPUT_BYTES: usize = 1 << 20;
 /// Log lines kept for the log pane.
 pub const LOG_CAPACITY: usize = 500;
-/// Seconds of metrics history kept.
-pub const METRICS_WINDOW_S: f64 = 120.0;
-const METRICS_MAX_POINTS: usize = 4096;
 
 /// What the event loop must do after an event.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    /// Start generating a reply to `text` (a new user turn) tagged `request`.
+    /// Start generating a reply to `text` (a new user turn, as the template rendered it) tagged
+    /// `request`.
     Generate {
         request: u64,
         text: String,
+        system: Option<String>,
+        max_tokens: usize,
+    },
+    /// Commit a finished message to its conversation (opened on its first message).
+    StoreMessage(
+        Box<(
+            crate::conversations::ConversationMeta,
+            crate::conversations::StoredMessage,
+        )>,
+    ),
+    /// Ask for the conversation list (answered with `ConversationEvent::Listed`).
+    ListConversations,
+    /// Load a stored conversation (answered with `ConversationEvent::Loaded`).
+    LoadConversation(u64),
+    RenameConversation {
+        id: u64,
+        title: String,
+    },
+    DeleteConversation(u64),
+    /// Start over with these finished turns in the engine's context (a resumed conversation).
+    RestoreConversation {
+        turns: Vec<(String, String)>,
+        system: Option<String>,
+    },
+    /// Write `profile` to profiles.toml as `name` (atomically); answered by `ProfileSaved`.
+    SaveProfile {
+        name: String,
+        profile: Box<crate::config::Profile>,
     },
     /// Stop the running generation (the engine answers with `Finished { reason: Cancelled }`).
     Cancel,
@@ -50,120 +79,6 @@ pub enum Effect {
 pub struct StatusMessage {
     pub text: String,
     pub expires: Instant,
-}
-
-/// Scroll position of a pane, in wrapped lines from the top. `follow` keeps it at the bottom.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ScrollState {
-    pub top: usize,
-    pub follow: bool,
-    /// The largest `top` at the last render.
-    pub max_top: usize,
-    /// Viewport height at the last render (one page).
-    pub page: usize,
-}
-
-impl Default for ScrollState {
-    fn default() -> Self {
-        Self {
-            top: 0,
-            follow: true,
-            max_top: 0,
-            page: 10,
-        }
-    }
-}
-
-impl ScrollState {
-    pub fn up(&mut self, n: usize) {
-        if self.follow {
-            if self.max_top == 0 {
-                return;
-            }
-            self.top = self.max_top;
-        }
-        self.follow = false;
-        self.top = self.top.min(self.max_top).saturating_sub(n);
-    }
-
-    pub fn down(&mut self, n: usize) {
-        if self.follow {
-            return;
-        }
-        self.top = self.top.saturating_add(n);
-        if self.top >= self.max_top {
-            self.to_bottom();
-        }
-    }
-
-    pub fn to_top(&mut self) {
-        self.follow = false;
-        self.top = 0;
-    }
-
-    pub fn to_bottom(&mut self) {
-        self.follow = true;
-        self.top = self.max_top;
-    }
-
-    /// Clamp to `total` lines in a viewport of `height`; returns the first visible line.
-    pub fn resolve(&mut self, total: usize, height: usize) -> usize {
-        self.page = height.max(1);
-        self.max_top = total.saturating_sub(height);
-        if self.follow || self.top >= self.max_top {
-            self.top = self.max_top;
-            if self.max_top == 0 {
-                self.follow = true;
-            }
-        }
-        self.top
-    }
-}
-
-/// The last ~120 s of metrics, as (t seconds, value) series for the charts.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct MetricsHistory {
-    pub token_rate: VecDeque<(f64, f64)>,
-    pub rss_mb: VecDeque<(f64, f64)>,
-    pub cpu_percent: VecDeque<(f64, f64)>,
-    pub latest: Option<MetricsSnapshot>,
-}
-
-impl MetricsHistory {
-    pub fn push(&mut self, s: MetricsSnapshot) {
-        if !s.t.is_finite() {
-            return;
-        }
-        if self.latest.as_ref().is_some_and(|l| s.t < l.t) {
-            // The clock went backwards (a restarted metrics actor): start over.
-            *self = Self::default();
-        }
-        let finite = |v: f64| if v.is_finite() { v.max(0.0) } else { 0.0 };
-        self.token_rate.push_back((s.t, finite(s.token_rate)));
-        self.rss_mb
-            .push_back((s.t, s.rss_bytes as f64 / (1024.0 * 1024.0)));
-        self.cpu_percent
-            .push_back((s.t, finite(f64::from(s.cpu_percent))));
-        let cutoff = s.t - METRICS_WINDOW_S;
-        for series in [
-            &mut self.token_rate,
-            &mut self.rss_mb,
-            &mut self.cpu_percent,
-        ] {
-            while series
-                .front()
-                .is_some_and(|&(t, _)| t < cutoff || series.len() > METRICS_MAX_POINTS)
-            {
-                series.pop_front();
-            }
-        }
-        self.latest = Some(s);
-    }
-
-    /// Seconds since start of the newest sample.
-    pub fn now_t(&self) -> f64 {
-        self.latest.as_ref().map_or(0.0, |s| s.t)
-    }
 }
 
 /// A fresh, empty message input.
@@ -209,6 +124,14 @@ pub struct AppState {
     /// The selected row of the sampler pane (an index into [`Param::ALL`]).
     pub sampler_row: usize,
     pub inspector: Inspector,
+    /// The profiles and templates in use.
+    pub profiles: Profiles,
+    /// The open picker overlay, if any (modal).
+    pub picker: Option<Picker>,
+    /// The stored conversation the chat shows (None until its first message is stored).
+    pub conversation: Option<super::conversation::OpenConversation>,
+    /// A conversation list was asked for (the picker opens when it arrives).
+    pub conversations_requested: bool,
 }
 
 impl Default for AppState {
@@ -255,6 +178,10 @@ impl AppState {
                 follow: true,
                 ..Inspector::default()
             },
+            profiles: Profiles::default(),
+            picker: None,
+            conversation: None,
+            conversations_requested: false,
         }
     }
 
@@ -283,11 +210,11 @@ impl AppState {
                 self.inspector.push(t);
                 vec![]
             }
-            AppEvent::Config(ConfigEvent::Reloaded { profile, sampler }) => {
-                self.set_status(format!("config reloaded: profile {profile}"), now);
-                self.sampler = sampler;
-                vec![Effect::ConfigureSampler(self.sampler.clone())]
+            AppEvent::Config(ConfigEvent::Reloaded { config, templates }) => {
+                self.reload_config(config, templates, now)
             }
+            AppEvent::ProfileSaved { name, result } => self.profile_saved(name, result, now),
+            AppEvent::Conversations(event) => self.on_conversations(event, now),
             AppEvent::Config(ConfigEvent::Invalid(error)) => {
                 self.set_status(
                     format!("config not applied, the last good one stays: {error}"),
@@ -365,6 +292,9 @@ impl AppState {
                     vec![]
                 }
             };
+        }
+        if self.picker.is_some() {
+            return self.picker_key(key, now);
         }
         let action = self.keymap.lookup(self.focus, &key);
         if self.show_help {
@@ -447,6 +377,7 @@ impl AppState {
                     }
                 }
                 self.messages.clear();
+                self.conversation = None;
                 self.inspector.clear();
                 self.context_used = 0;
                 self.chat_scroll = ScrollState::default();
@@ -510,6 +441,17 @@ impl AppState {
             Action::InspectNextReply => self.inspector.move_reply(1),
             Action::InspectFirstToken => self.inspector.first_token(),
             Action::InspectLastToken => self.inspector.last_token(),
+            Action::UseProfile(n) => return self.use_builtin_profile(usize::from(n), now),
+            Action::OpenProfilePicker => self.open_profile_picker(),
+            Action::OpenTemplatePicker => self.open_template_picker(),
+            Action::SaveProfileAs => self.open_save_profile_as(),
+            Action::OpenConversations => return self.open_conversations(now),
+            Action::PickerUp
+            | Action::PickerDown
+            | Action::PickerAccept
+            | Action::PickerClose
+            | Action::PickerDelete
+            | Action::PickerRename => return self.picker_action(action, now),
         }
         vec![]
     }
@@ -517,7 +459,9 @@ impl AppState {
     fn scroll_target(&mut self) -> &mut ScrollState {
         match self.focus {
             Focus::Log => &mut self.log_scroll,
-            Focus::Input | Focus::Chat | Focus::Sampler | Focus::Inspector => &mut self.chat_scroll,
+            Focus::Input | Focus::Chat | Focus::Sampler | Focus::Inspector | Focus::Picker => {
+                &mut self.chat_scroll
+            }
         }
     }
 

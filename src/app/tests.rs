@@ -61,8 +61,13 @@ fn send(s: &mut AppState, text: &str, now: Instant) -> u64 {
     type_text(s, text, now);
     let eff = s.handle(key(KeyCode::Enter), now);
     match eff.as_slice() {
-        [Effect::Generate { request, text: t }] => {
+        // The user's message is committed to the conversation, then the reply is asked for (the
+        // default template sends the message as typed).
+        [Effect::StoreMessage(record), Effect::Generate {
+            request, text: t, ..
+        }] => {
             assert_eq!(t, text);
+            assert_eq!(record.1.text, text);
             *request
         }
         other => panic!("expected Generate, got {other:?}"),
@@ -95,9 +100,16 @@ fn send_flow() {
     s.handle(token(req, " there"), now);
     assert_eq!(s.engine, EngineStatus::Generating);
     assert_eq!(s.messages[1].text, "Hi there");
-    assert!(s
+    match s
         .handle(finished(req, FinishReason::EndOfTurn), now)
-        .is_empty());
+        .as_slice()
+    {
+        [Effect::StoreMessage(record)] => {
+            assert_eq!(record.1.text, "Hi there");
+            assert_eq!(record.1.decode_tok_s, Some(40.0));
+        }
+        other => panic!("expected the reply to be stored, got {other:?}"),
+    }
     assert!(!s.messages[1].streaming);
     assert_eq!(s.messages[1].text, "Hi there");
     assert_eq!(s.messages[1].stats.as_ref().unwrap().generated_tokens, 3);
@@ -459,14 +471,14 @@ fn config_reloads_apply_the_profile_and_errors_keep_it() {
     use crate::actors::messages::ConfigEvent;
     let now = Instant::now();
     let mut s = loaded();
-    let params = crate::sampling::SamplerParams {
-        temperature: 0.3,
-        ..Default::default()
-    };
+    let mut config = crate::config::Config::defaults();
+    let balanced = config.profiles.get_mut("balanced").unwrap();
+    balanced.sampler.temperature = 0.3;
+    let params = balanced.sampler.clone();
     let effects = s.handle(
         AppEvent::Config(ConfigEvent::Reloaded {
-            profile: "balanced".into(),
-            sampler: params.clone(),
+            config: std::sync::Arc::new(config),
+            templates: std::sync::Arc::new(crate::config::TemplateSet::builtin()),
         }),
         now,
     );

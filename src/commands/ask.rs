@@ -24,7 +24,7 @@ pub fn run(cli: &Cli, args: &AskArgs, matches: &clap::ArgMatches) -> Result<(), 
     // The profile's settings with the explicit flags over them. Bad sampler settings are a usage
     // error (clap's exit code 2), found before the model loads.
     let profiled = super::profile::ask_settings(cli, args, matches);
-    let params = profiled.sampler.unwrap_or_else(|e| {
+    let params = profiled.sampler.clone().unwrap_or_else(|e| {
         use clap::CommandFactory;
         Cli::command()
             .error(
@@ -36,6 +36,13 @@ pub fn run(cli: &Cli, args: &AskArgs, matches: &clap::ArgMatches) -> Result<(), 
     if prompt.trim().is_empty() {
         return Err(CommandError::Generation("the prompt is empty".into()));
     }
+    // The template turns the prompt into the user turn; found and rendered before the model
+    // loads, so a bad template or variable fails fast.
+    let turn = if args.raw {
+        None
+    } else {
+        Some(render_turn(cli, args, &profiled, &prompt)?)
+    };
     let path = resolve_model(cli.model.clone())?;
     let engine = Engine::load_with(
         &path,
@@ -55,13 +62,9 @@ pub fn run(cli: &Cli, args: &AskArgs, matches: &clap::ArgMatches) -> Result<(), 
         let tokenize = |s: &str| engine.tokenizer.encode(s, false, false);
         sampler.set_vocab(Arc::new(vocab_of(&engine.tokenizer)), Some(&tokenize));
     }
-    let kind = if args.raw {
-        PromptKind::Raw(prompt.clone())
-    } else {
-        PromptKind::Chat {
-            text: prompt.clone(),
-            system: profiled.system,
-        }
+    let kind = match turn {
+        None => PromptKind::Raw(prompt.clone()),
+        Some((text, system)) => PromptKind::Chat { text, system },
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -122,4 +125,48 @@ pub fn run(cli: &Cli, args: &AskArgs, matches: &clap::ArgMatches) -> Result<(), 
         let _ = writeln!(out);
     }
     Ok(())
+}
+
+/// The user turn and system prompt `ask` sends: the template (`--template`, else the profile's)
+/// rendered with the prompt as `{query}` and `--var` values.
+fn render_turn(
+    cli: &Cli,
+    args: &AskArgs,
+    profiled: &super::profile::AskSettings,
+    prompt: &str,
+) -> Result<(String, Option<String>), CommandError> {
+    use gemma_tui::config::templates::{system_prompt, timestamp_now, PromptVars};
+    let dir = gemma_tui::config::config_dir(cli.config_dir.as_deref());
+    let set = gemma_tui::config::load_templates(&dir);
+    for e in &set.errors {
+        eprintln!("gemma-tui: warning: {e}");
+    }
+    let template = set.get(&profiled.template).map_err(CommandError::Config)?;
+    let model = cli
+        .model
+        .clone()
+        .unwrap_or_else(|| gemma_tui::models::DEFAULT_MODEL.file_name.into());
+    let model = model
+        .file_stem()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    let mut vars = PromptVars {
+        query: prompt.to_string(),
+        timestamp: timestamp_now(),
+        profile: profiled.profile_name.clone(),
+        model,
+        ..PromptVars::default()
+    };
+    for (k, v) in &args.vars {
+        template
+            .check_var(k)
+            .map_err(|e| CommandError::Config(e.to_string()))?;
+        vars.set(k, v.clone());
+    }
+    let text = template
+        .render(&vars)
+        .map_err(|e| CommandError::Config(e.to_string()))?;
+    let system = system_prompt(profiled.system.as_deref(), template).map(str::to_string);
+    Ok((text, system))
 }

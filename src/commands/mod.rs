@@ -3,6 +3,8 @@ pub mod ask;
 pub mod bench;
 pub mod model;
 pub mod profile;
+pub mod session;
+pub mod template;
 
 use std::path::PathBuf;
 

@@ -79,7 +79,11 @@ pub struct AskSettings {
     pub sampler: Result<SamplerParams, String>,
     pub max_tokens: usize,
     pub ctx: usize,
+    /// `--system`, else the profile's (the template's comes in when this is `None`).
     pub system: Option<String>,
+    pub profile_name: String,
+    /// `--template`, else the profile's.
+    pub template: String,
 }
 
 /// The reply length and context: `--max-tokens` and `--ctx` typed on the command line (`given`)
@@ -106,6 +110,10 @@ pub fn ask_settings(cli: &Cli, args: &AskArgs, matches: &ArgMatches) -> AskSetti
         let from = |m: &ArgMatches| m.value_source(id) == Some(ValueSource::CommandLine);
         from(matches) || ask.is_some_and(from)
     };
+    let profile_name = cli
+        .profile
+        .clone()
+        .unwrap_or_else(|| report.config.settings.active_profile.clone());
     let profile = match report.config.profile(cli.profile.as_deref()) {
         Ok(p) => p.clone(),
         Err(e) => {
@@ -159,5 +167,10 @@ pub fn ask_settings(cli: &Cli, args: &AskArgs, matches: &ArgMatches) -> AskSetti
             .system
             .clone()
             .or_else(|| profile.system_prompt().map(str::to_string)),
+        template: args
+            .template
+            .clone()
+            .unwrap_or_else(|| profile.template.clone()),
+        profile_name,
     }
 }

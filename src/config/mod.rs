@@ -7,6 +7,8 @@
 pub mod edit;
 pub mod pure;
 pub mod store;
+pub mod template_files;
+pub mod templates;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -16,6 +18,8 @@ use serde::{Deserialize, Serialize};
 use crate::sampling::SamplerParams;
 
 pub use store::{config_dir, load, write_atomic, LoadReport, Source};
+pub use template_files::{load_templates, TemplateSet, TemplateSource};
+pub use templates::{PromptVars, Template, TemplateError};
 
 /// The embedded defaults: the user's files only say what differs from these.
 pub const DEFAULT_SETTINGS: &str = include_str!("../../config/settings.toml");

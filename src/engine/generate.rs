@@ -187,6 +187,50 @@ impl Engine {
         })
     }
 
+    /// Rebuilds a conversation's KV cache from its finished turns (user text as the model saw
+    /// it, reply), e.g. when a stored conversation resumes. When they do not all fit in the
+    /// context (with `reserve` tokens left for the next turn and reply), the oldest are dropped;
+    /// returns how many turns are in the cache.
+    pub fn restore(
+        &self,
+        session: &mut Session,
+        turns: &[(String, String)],
+        system: Option<&str>,
+        reserve: usize,
+    ) -> Result<usize, EngineError> {
+        let budget = session.pass.capacity().saturating_sub(reserve);
+        let mut skip = 0;
+        let ids = loop {
+            let mut text = String::new();
+            for (i, (user, reply)) in turns[skip..].iter().enumerate() {
+                let turn = PromptKind::Chat {
+                    text: user.clone(),
+                    system: system.map(str::to_string),
+                };
+                text.push_str(&render_turn(&turn, i));
+                text.push_str(reply);
+            }
+            let ids = self.tokenizer.encode(&text, true, true);
+            if ids.len() <= budget || skip == turns.len() {
+                break ids;
+            }
+            skip += 1;
+        };
+        session.reset();
+        if skip == turns.len() {
+            return Ok(0);
+        }
+        for chunk in ids.chunks(PREFILL_CHUNK) {
+            if let Err(e) = session.pass.forward(chunk) {
+                session.reset();
+                return Err(e);
+            }
+        }
+        session.tokens = ids;
+        session.turns = turns.len() - skip;
+        Ok(session.turns)
+    }
+
     /// The tokens a prompt adds to `session` (BOS first in an empty conversation).
     pub fn prompt_tokens(&self, session: &Session, prompt: &PromptKind) -> Vec<u32> {
         let text = render_turn(prompt, session.turns);

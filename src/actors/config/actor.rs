@@ -25,6 +25,9 @@ pub struct ConfigActor {
     /// reads, ours included, which must not trigger a reload, and a same-size edit within one
     /// mtime tick must.
     seen: Vec<Option<Vec<u8>>>,
+    /// The templates at the last reload: a user template that breaks keeps its last good
+    /// version (not the built-in of the same name).
+    templates: Option<config::TemplateSet>,
 }
 
 /// The files whose changes matter.
@@ -38,36 +41,58 @@ impl ConfigActor {
             sink,
             watcher: None,
             seen: Vec::new(),
+            templates: None,
         }
     }
 
+    /// The watched files' bytes: the three config files, then the templates (by name).
     fn fingerprint(&self) -> Vec<Option<Vec<u8>>> {
-        WATCHED
+        let mut prints: Vec<Option<Vec<u8>>> = WATCHED
             .iter()
             .map(|f| std::fs::read(self.dir.join(f)).ok())
-            .collect()
+            .collect();
+        let templates = config::template_files::templates_dir(&self.dir);
+        let mut names: Vec<_> = std::fs::read_dir(&templates)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "md"))
+            .collect();
+        names.sort();
+        for path in names {
+            prints.push(Some(path.to_string_lossy().into_owned().into_bytes()));
+            prints.push(std::fs::read(&path).ok());
+        }
+        prints
     }
 
-    fn reload(&self) {
+    fn reload(&mut self) {
         let report = config::load(&self.dir);
         if !report.warnings.is_empty() {
             let error = report.warnings.join("; ");
             tracing::warn!("config change not applied: {error}");
             return (self.sink)(ConfigEvent::Invalid(error));
         }
-        match report.config.profile(self.profile.as_deref()) {
-            Ok(p) => {
-                let name = self
-                    .profile
-                    .clone()
-                    .unwrap_or_else(|| report.config.settings.active_profile.clone());
-                tracing::info!("config reloaded: profile {name}");
-                (self.sink)(ConfigEvent::Reloaded {
-                    profile: name,
-                    sampler: p.sampler.clone(),
-                });
+        if let Err(e) = report.config.profile(self.profile.as_deref()) {
+            return (self.sink)(ConfigEvent::Invalid(e));
+        }
+        let mut templates = config::load_templates(&self.dir);
+        if let Some(last) = &self.templates {
+            for e in &templates.errors {
+                if let Some(good) = last.templates.get(&e.template) {
+                    templates.templates.insert(e.template.clone(), good.clone());
+                }
             }
-            Err(e) => (self.sink)(ConfigEvent::Invalid(e)),
+        }
+        self.templates = Some(templates.clone());
+        tracing::info!("config reloaded ({} templates)", templates.templates.len());
+        let errors: Vec<String> = templates.errors.iter().map(|e| e.to_string()).collect();
+        (self.sink)(ConfigEvent::Reloaded {
+            config: Arc::new(report.config),
+            templates: Arc::new(templates),
+        });
+        if !errors.is_empty() {
+            (self.sink)(ConfigEvent::Invalid(errors.join("; ")));
         }
     }
 }
@@ -82,6 +107,7 @@ impl Actor for ConfigActor {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         self.seen = self.fingerprint();
+        self.templates = Some(config::load_templates(&self.dir));
         let addr = ctx.address();
         let watcher = new_debouncer(DEBOUNCE, move |res: DebounceEventResult| {
             // Our own .bak and temp files change too; a reload of unchanged content is harmless.
@@ -90,9 +116,10 @@ impl Actor for ConfigActor {
             }
         });
         let watched = watcher.and_then(|mut w| {
-            std::fs::create_dir_all(&self.dir).ok();
+            // templates/ too: created here so that a template added later is seen.
+            std::fs::create_dir_all(config::template_files::templates_dir(&self.dir)).ok();
             w.watcher()
-                .watch(&self.dir, RecursiveMode::NonRecursive)
+                .watch(&self.dir, RecursiveMode::Recursive)
                 .map(|_| w)
         });
         match watched {

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use actix::{Actor, Addr, Handler, SyncArbiter, SyncContext};
 
-use super::messages::{Generate, LoadModel, ModelSource, ResetConversation};
+use super::messages::{Generate, LoadModel, ModelSource, ResetConversation, RestoreConversation};
 use crate::actors::messages::{EngineEvent, ModelSummary, ReplyStats};
 use crate::actors::metrics::{MetricsActor, ReplyFinished, TokenObserved};
 use crate::actors::sampling::{SampleNext, SamplingActor};
@@ -230,5 +230,31 @@ impl Handler<ResetConversation> for InferenceActor {
         if let Some((_, session)) = self.loaded.as_mut() {
             session.reset();
         }
+    }
+}
+
+/// Tokens kept free for the next turn and its reply when a restored history is cut to fit.
+const RESTORE_RESERVE: usize = 1024;
+
+impl Handler<RestoreConversation> for InferenceActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: RestoreConversation, _: &mut SyncContext<Self>) {
+        let Some((engine, session)) = self.loaded.as_mut() else {
+            return;
+        };
+        let reserve = RESTORE_RESERVE.min(session.pass.capacity() / 2);
+        match engine.restore(session, &msg.turns, msg.system.as_deref(), reserve) {
+            Ok(n) if n < msg.turns.len() => tracing::info!(
+                "restored {n} of {} turns ({} tokens); the oldest did not fit the context",
+                msg.turns.len(),
+                session.context_used()
+            ),
+            Ok(n) => tracing::info!("restored {n} turns ({} tokens)", session.context_used()),
+            Err(e) => tracing::warn!("restoring the conversation failed, starting empty: {e}"),
+        }
+        (self.sink)(EngineEvent::Restored {
+            context_used: session.context_used(),
+        });
     }
 }

@@ -37,3 +37,12 @@ pub struct Generate {
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "()")]
 pub struct ResetConversation;
+
+/// Start over with a stored conversation's finished turns in the KV cache (resume, switch).
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct RestoreConversation {
+    /// (user turn as the model saw it, reply), oldest first.
+    pub turns: Vec<(String, String)>,
+    pub system: Option<String>,
+}

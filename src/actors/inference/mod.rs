@@ -4,4 +4,4 @@ mod actor;
 mod messages;
 
 pub use actor::{EngineSink, InferenceActor, InferenceHandle};
-pub use messages::{Generate, LoadModel, ModelSource, ResetConversation};
+pub use messages::{Generate, LoadModel, ModelSource, ResetConversation, RestoreConversation};

@@ -23,15 +23,13 @@ pub fn decode_ms_per_token(
 ) -> Result<f64, CommandError> {
     let system = gemma_tui::runtime::actix_system(1);
     let opts = RunOptions {
-        model: ModelSource::Path(path.to_path_buf()),
-        threads,
         engine,
         context: 1024,
         max_tokens: n,
+        max_tokens_flag: Some(n),
         sampler: SamplerParams::greedy(),
         system_prompt: None,
-        config_dir: None,
-        profile: None,
+        ..RunOptions::new(ModelSource::Path(path.to_path_buf()), threads)
     };
     let text = text.to_string();
     system.block_on(async move {

@@ -23,26 +23,44 @@ pub fn help_entries(keymap: &Keymap) -> Vec<(KeyContext, String, Action)> {
     out
 }
 
-fn rows(keymap: &Keymap) -> Vec<Row<'static>> {
+/// The help table's rows for `entries`, with a heading row per context.
+fn rows_of(entries: &[(KeyContext, String, Action)], spaced: bool) -> Vec<Row<'static>> {
     let mut rows = Vec::new();
     let mut last: Option<KeyContext> = None;
-    for (ctx, keys, action) in help_entries(keymap) {
-        if last != Some(ctx) {
-            if last.is_some() {
+    for (ctx, keys, action) in entries {
+        if last != Some(*ctx) {
+            if last.is_some() && spaced {
                 rows.push(Row::new(vec![Cell::from("")]));
             }
             rows.push(
                 Row::new(vec![Cell::from(ctx.name())])
                     .style(theme::title(true).add_modifier(Modifier::UNDERLINED)),
             );
-            last = Some(ctx);
+            last = Some(*ctx);
         }
         rows.push(Row::new(vec![
-            Cell::from(keys).style(theme::title(false)),
+            Cell::from(keys.clone()).style(theme::title(false)),
             Cell::from(action.description()),
         ]));
     }
     rows
+}
+
+/// Splits the entries in two at the context boundary nearest the middle (for two columns).
+fn halves(
+    entries: Vec<(KeyContext, String, Action)>,
+) -> (
+    Vec<(KeyContext, String, Action)>,
+    Vec<(KeyContext, String, Action)>,
+) {
+    let half = entries.len() / 2;
+    let cut = (0..entries.len())
+        .filter(|&i| i == 0 || entries[i].0 != entries[i - 1].0)
+        .min_by_key(|&i| i.abs_diff(half))
+        .unwrap_or(half);
+    let mut left = entries;
+    let right = left.split_off(cut);
+    (left, right)
 }
 
 pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
@@ -60,8 +78,8 @@ pub fn render(frame: &mut Frame, area: Rect, keymap: &Keymap) {
     if area.area() == 0 {
         return;
     }
-    let rows = rows(keymap);
-    let key_w = help_entries(keymap)
+    let entries = help_entries(keymap);
+    let key_w = entries
         .iter()
         .map(|e| e.1.chars().count())
         .max()
@@ -78,16 +96,37 @@ pub fn render(frame: &mut Frame, area: Rect, keymap: &Keymap) {
         .map(|a| a.description().chars().count())
         .max()
         .unwrap_or(20) as u16;
-    let width = key_w + desc_w + 2 + 4;
-    let height = (rows.len() as u16).saturating_add(2);
-    let popup = centered(area, width, height);
+    let column_w = key_w + desc_w + 2;
+    // Blank lines between the groups when they fit; else two columns when the width allows.
+    let fits = |rows: usize| (rows as u16).saturating_add(2) <= area.height;
+    let spaced = fits(rows_of(&entries, true).len());
+    let two = !fits(rows_of(&entries, false).len()) && area.width >= (column_w + 3) * 2 + 2;
+    let columns = if two {
+        let (l, r) = halves(entries);
+        vec![rows_of(&l, true), rows_of(&r, true)]
+    } else {
+        vec![rows_of(&entries, spaced)]
+    };
+    let tallest = columns.iter().map(Vec::len).max().unwrap_or(0) as u16;
+    let width = (column_w + 3) * columns.len() as u16 + 1;
+    let popup = centered(area, width, tallest.saturating_add(2));
     frame.render_widget(Clear, popup);
     let block = Block::bordered()
         .title(Line::styled(" Keys ", theme::title(true)))
         .title_bottom(Line::styled(" any key closes ", theme::dim()))
         .border_style(theme::border(true));
-    let table = Table::new(rows, [Constraint::Length(key_w), Constraint::Min(0)])
-        .column_spacing(2)
-        .block(block);
-    frame.render_widget(table, popup);
+    let inner = block.inner(popup);
+    frame.render_widget(block, popup);
+    let each = inner.width / columns.len().max(1) as u16;
+    for (i, rows) in columns.into_iter().enumerate() {
+        let x = inner.x + each * i as u16;
+        let col = Rect {
+            x,
+            width: if i == 0 { each } else { inner.right() - x },
+            ..inner
+        };
+        let table =
+            Table::new(rows, [Constraint::Length(key_w), Constraint::Min(0)]).column_spacing(2);
+        frame.render_widget(table, col);
+    }
 }

@@ -23,7 +23,22 @@ pub fn status_text(state: &AppState) -> Vec<String> {
         _ => format!("ctx {}", state.context_used),
     };
     let rate = state.metrics.latest.as_ref().map_or(0.0, |s| s.token_rate);
-    let mut parts = vec![model, state.engine.label(), ctx, format!("{rate:.1} tok/s")];
+    // The profile and template the next message goes out with (the template only when it is
+    // not the profile's own).
+    let profile = state.profiles.profile();
+    let template = state.profiles.template_name();
+    let setup = if template == profile.template {
+        state.profiles.active.clone()
+    } else {
+        format!("{} · {template}", state.profiles.active)
+    };
+    let mut parts = vec![
+        model,
+        state.engine.label(),
+        ctx,
+        format!("{rate:.1} tok/s"),
+        setup,
+    ];
     if let Some(s) = &state.status {
         parts.push(sanitize(&s.text).replace('\n', " "));
     } else if let EngineStatus::Failed(e) = &state.engine {
@@ -52,7 +67,8 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
                 EngineStatus::Idle => theme::status_bar(),
                 _ => theme::status_bar().fg(theme::ACCENT),
             },
-            4 => theme::status_bar().fg(theme::SYSTEM),
+            4 => theme::status_bar().fg(theme::ACCENT),
+            5 => theme::status_bar().fg(theme::SYSTEM),
             _ => theme::status_bar(),
         };
         spans.push(Span::styled(p, style));
