@@ -47,12 +47,10 @@ fn rows_of(entries: &[(KeyContext, String, Action)], spaced: bool) -> Vec<Row<'s
 }
 
 /// Splits the entries in two at the context boundary nearest the middle (for two columns).
-fn halves(
-    entries: Vec<(KeyContext, String, Action)>,
-) -> (
-    Vec<(KeyContext, String, Action)>,
-    Vec<(KeyContext, String, Action)>,
-) {
+/// One help line: its context, its keys, its action.
+type Entry = (KeyContext, String, Action);
+
+fn halves(entries: Vec<Entry>) -> (Vec<Entry>, Vec<Entry>) {
     let half = entries.len() / 2;
     let cut = (0..entries.len())
         .filter(|&i| i == 0 || entries[i].0 != entries[i - 1].0)
