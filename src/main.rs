@@ -61,6 +61,18 @@ fn run_dashboard(cli: &Cli, matches: &clap::ArgMatches) -> Result<(), CommandErr
     for e in &templates.errors {
         tracing::warn!("{e}");
     }
+    // A broken keymap or theme is reported; the defaults are used (the status bar says so too
+    // on the first reload).
+    let keymap = gemma_tui::app::keymap_file::load_keymap(&config_dir).unwrap_or_else(|e| {
+        eprintln!("gemma-tui: warning: {e} (using the default keys)");
+        tracing::warn!("{e}");
+        Default::default()
+    });
+    let theme = gemma_tui::ui::theme::load_theme(&config_dir).unwrap_or_else(|e| {
+        eprintln!("gemma-tui: warning: {e} (using the default colours)");
+        tracing::warn!("{e}");
+        Default::default()
+    });
     let active_profile = cli
         .profile
         .clone()
@@ -78,6 +90,8 @@ fn run_dashboard(cli: &Cli, matches: &clap::ArgMatches) -> Result<(), CommandErr
         templates: std::sync::Arc::new(templates),
         active_profile,
         data_dir: Some(gemma_tui::conversations::data_dir()),
+        keymap,
+        theme,
         ..RunOptions::new(model, cli.threads.unwrap_or_else(commands::default_threads))
     })
     .map_err(|e| CommandError::Io(format!("{e:#}")))

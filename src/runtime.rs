@@ -42,6 +42,9 @@ pub struct RunOptions {
     pub config: Arc<crate::config::Config>,
     pub templates: Arc<crate::config::TemplateSet>,
     pub active_profile: String,
+    /// keymap.toml and theme.toml over their defaults.
+    pub keymap: crate::app::Keymap,
+    pub theme: crate::ui::theme::Theme,
     /// `--max-tokens` typed on the command line: wins over every profile's.
     pub max_tokens_flag: Option<usize>,
     /// Where conversations are stored (None: not stored, e.g. tests).
@@ -68,6 +71,8 @@ impl RunOptions {
             templates: Arc::new(crate::config::TemplateSet::builtin()),
             data_dir: None,
             max_tokens_flag: None,
+            keymap: crate::app::Keymap::default(),
+            theme: crate::ui::theme::Theme::default(),
         }
     }
 }
@@ -343,7 +348,8 @@ pub fn run_tui(opts: RunOptions) -> anyhow::Result<()> {
             );
         }
         spawn_terminal_reader(tx.clone());
-        let mut state = AppState::new();
+        let mut state = AppState::with_keymap(opts.keymap.clone());
+        crate::ui::theme::set(opts.theme);
         // The sampler pane starts from what the sampling actor was given (the profile's chain).
         state.sampler = opts.sampler.clone();
         state.profiles = crate::app::profiles::Profiles {

@@ -7,6 +7,7 @@ use std::time::Duration;
 use actix::Actor;
 use gemma_tui::actors::config::ConfigActor;
 use gemma_tui::actors::messages::ConfigEvent;
+use gemma_tui::app::Action;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
 async fn next(rx: &mut UnboundedReceiver<ConfigEvent>) -> ConfigEvent {
@@ -92,6 +93,25 @@ fn saved_edits_apply_and_broken_ones_are_reported() {
             }
         }
         assert!(saw_error);
+        while let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(400), rx.recv()).await {}
+
+        // keymap.toml: a rebinding applies; a broken one is reported and the last good stays.
+        let keymap = dir.path().join("keymap.toml");
+        std::fs::write(&keymap, "[global]\npick_profile = [\"F9\"]\n").unwrap();
+        let label = |e: &ConfigEvent| match e {
+            ConfigEvent::Reloaded { keymap, .. } => keymap.label_for(Action::OpenProfilePicker),
+            other => panic!("expected the new keymap, got {other:?}"),
+        };
+        assert_eq!(label(&next(&mut rx).await).as_deref(), Some("F9"));
+        while let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(400), rx.recv()).await {}
+        std::fs::write(&keymap, "[global]\npick_profile = [\"F99\"]\n").unwrap();
+        assert_eq!(label(&next(&mut rx).await).as_deref(), Some("F9"));
+        match next(&mut rx).await {
+            ConfigEvent::Invalid(error) => {
+                assert!(error.contains("keymap.toml:2:1: `F99`"), "{error}")
+            }
+            other => panic!("expected the error, got {other:?}"),
+        }
         actix::System::current().stop();
     });
 }

@@ -97,6 +97,9 @@ pub enum ConfigEvent {
     Reloaded {
         config: std::sync::Arc<crate::config::Config>,
         templates: std::sync::Arc<crate::config::TemplateSet>,
+        /// keymap.toml and theme.toml (their last good versions when the new ones are broken).
+        keymap: std::sync::Arc<crate::app::Keymap>,
+        theme: crate::ui::theme::Theme,
     },
     /// An edit does not parse or validate (file:line:col: what); the last good config stays.
     Invalid(String),

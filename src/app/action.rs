@@ -392,79 +392,9 @@ pub struct Keymap {
 }
 
 impl Default for Keymap {
+    /// The embedded `config/keymap.toml` (tested to parse).
     fn default() -> Self {
-        use KeyCode as K;
-        use KeyContext as C;
-        const CTRL: KeyModifiers = KeyModifiers::CONTROL;
-        const ALT: KeyModifiers = KeyModifiers::ALT;
-        const SHIFT: KeyModifiers = KeyModifiers::SHIFT;
-        const NONE: KeyModifiers = KeyModifiers::NONE;
-        let table: &[(KeyContext, KeyCode, KeyModifiers, Action)] = &[
-            (C::Global, K::F(1), NONE, Action::ToggleHelp),
-            (C::Global, K::Esc, NONE, Action::CancelGeneration),
-            (C::Global, K::Char('c'), CTRL, Action::ForceQuitArm),
-            (C::Global, K::Tab, NONE, Action::FocusNext),
-            (C::Global, K::BackTab, NONE, Action::FocusPrev),
-            (C::Global, K::Char('l'), CTRL, Action::ClearConversation),
-            (C::Global, K::Char('g'), CTRL, Action::ToggleLog),
-            (C::Input, K::Enter, NONE, Action::Send),
-            (C::Input, K::Enter, ALT, Action::NewLine),
-            (C::Input, K::Enter, SHIFT, Action::NewLine),
-            (C::Input, K::PageUp, NONE, Action::PageUp),
-            (C::Input, K::PageDown, NONE, Action::PageDown),
-            (C::Panes, K::Char('?'), NONE, Action::ToggleHelp),
-            (C::Panes, K::Up, NONE, Action::ScrollUp),
-            (C::Panes, K::Down, NONE, Action::ScrollDown),
-            (C::Panes, K::PageUp, NONE, Action::PageUp),
-            (C::Panes, K::PageDown, NONE, Action::PageDown),
-            (C::Panes, K::Home, NONE, Action::ScrollToTop),
-            (C::Panes, K::End, NONE, Action::ScrollToBottom),
-            (C::Chat, K::Char('q'), NONE, Action::Quit),
-            (C::Global, K::F(2), NONE, Action::ToggleSampler),
-            (C::Global, K::F(3), NONE, Action::ToggleInspector),
-            (C::Sampler, K::Up, NONE, Action::SamplerPrev),
-            (C::Sampler, K::Down, NONE, Action::SamplerNext),
-            (C::Sampler, K::Right, NONE, Action::SamplerIncrease),
-            (C::Sampler, K::Char('+'), NONE, Action::SamplerIncrease),
-            (C::Sampler, K::Char('='), NONE, Action::SamplerIncrease),
-            (C::Sampler, K::Left, NONE, Action::SamplerDecrease),
-            (C::Sampler, K::Char('-'), NONE, Action::SamplerDecrease),
-            (C::Sampler, K::Char('d'), NONE, Action::SamplerDefaults),
-            (C::Sampler, K::Char('?'), NONE, Action::ToggleHelp),
-            (C::Inspector, K::Left, NONE, Action::InspectPrevToken),
-            (C::Inspector, K::Right, NONE, Action::InspectNextToken),
-            (C::Inspector, K::Up, NONE, Action::InspectPrevReply),
-            (C::Inspector, K::Down, NONE, Action::InspectNextReply),
-            (C::Inspector, K::Home, NONE, Action::InspectFirstToken),
-            (C::Inspector, K::End, NONE, Action::InspectLastToken),
-            (C::Inspector, K::Esc, NONE, Action::ToggleInspector),
-            (C::Global, K::Char('1'), ALT, Action::UseProfile(1)),
-            (C::Global, K::Char('2'), ALT, Action::UseProfile(2)),
-            (C::Global, K::Char('3'), ALT, Action::UseProfile(3)),
-            (C::Global, K::Char('4'), ALT, Action::UseProfile(4)),
-            (C::Global, K::Char('5'), ALT, Action::UseProfile(5)),
-            (C::Global, K::Char('6'), ALT, Action::UseProfile(6)),
-            (C::Global, K::Char('p'), CTRL, Action::OpenProfilePicker),
-            (C::Global, K::Char('t'), CTRL, Action::OpenTemplatePicker),
-            (C::Global, K::Char('o'), CTRL, Action::OpenConversations),
-            (C::Sampler, K::Char('s'), NONE, Action::SaveProfileAs),
-            (C::Picker, K::Up, NONE, Action::PickerUp),
-            (C::Picker, K::Down, NONE, Action::PickerDown),
-            (C::Picker, K::Enter, NONE, Action::PickerAccept),
-            (C::Picker, K::Esc, NONE, Action::PickerClose),
-            (C::Picker, K::Char('d'), CTRL, Action::PickerDelete),
-            (C::Picker, K::Char('r'), CTRL, Action::PickerRename),
-        ];
-        Self {
-            bindings: table
-                .iter()
-                .map(|&(context, code, modifiers, action)| Binding {
-                    context,
-                    key: KeyChord::new(code, modifiers),
-                    action,
-                })
-                .collect(),
-        }
+        super::keymap_file::parse_keymap("keymap.toml", None).expect("embedded keymap.toml")
     }
 }
 

@@ -6,6 +6,7 @@ pub mod chat;
 pub mod conversation;
 pub mod events;
 pub mod inspector;
+pub mod keymap_file;
 pub mod picker;
 pub mod profiles;
 pub mod sampler;

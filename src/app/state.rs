@@ -210,7 +210,14 @@ impl AppState {
                 self.inspector.push(t);
                 vec![]
             }
-            AppEvent::Config(ConfigEvent::Reloaded { config, templates }) => {
+            AppEvent::Config(ConfigEvent::Reloaded {
+                config,
+                templates,
+                keymap,
+                theme,
+            }) => {
+                self.keymap = (*keymap).clone();
+                crate::ui::theme::set(theme);
                 self.reload_config(config, templates, now)
             }
             AppEvent::ProfileSaved { name, result } => self.profile_saved(name, result, now),

@@ -479,6 +479,8 @@ fn config_reloads_apply_the_profile_and_errors_keep_it() {
         AppEvent::Config(ConfigEvent::Reloaded {
             config: std::sync::Arc::new(config),
             templates: std::sync::Arc::new(crate::config::TemplateSet::builtin()),
+            keymap: std::sync::Arc::new(Keymap::default()),
+            theme: crate::ui::theme::Theme::default(),
         }),
         now,
     );

@@ -28,20 +28,31 @@ pub struct ConfigActor {
     /// The templates at the last reload: a user template that breaks keeps its last good
     /// version (not the built-in of the same name).
     templates: Option<config::TemplateSet>,
+    /// The last good keymap and theme: a broken edit of either keeps them.
+    keymap: Arc<crate::app::Keymap>,
+    theme: crate::ui::theme::Theme,
 }
 
 /// The files whose changes matter.
-const WATCHED: [&str; 3] = ["settings.toml", "profiles.toml", "models.toml"];
+const WATCHED: [&str; 5] = [
+    "settings.toml",
+    "profiles.toml",
+    "models.toml",
+    "keymap.toml",
+    "theme.toml",
+];
 
 impl ConfigActor {
     pub fn new(dir: PathBuf, profile: Option<String>, sink: ConfigSink) -> Self {
         Self {
-            dir,
             profile,
             sink,
             watcher: None,
             seen: Vec::new(),
             templates: None,
+            keymap: Arc::new(crate::app::keymap_file::load_keymap(&dir).unwrap_or_default()),
+            theme: crate::ui::theme::load_theme(&dir).unwrap_or_default(),
+            dir,
         }
     }
 
@@ -86,10 +97,20 @@ impl ConfigActor {
         }
         self.templates = Some(templates.clone());
         tracing::info!("config reloaded ({} templates)", templates.templates.len());
-        let errors: Vec<String> = templates.errors.iter().map(|e| e.to_string()).collect();
+        let mut errors: Vec<String> = templates.errors.iter().map(|e| e.to_string()).collect();
+        match crate::app::keymap_file::load_keymap(&self.dir) {
+            Ok(k) => self.keymap = Arc::new(k),
+            Err(e) => errors.push(e.to_string()),
+        }
+        match crate::ui::theme::load_theme(&self.dir) {
+            Ok(t) => self.theme = t,
+            Err(e) => errors.push(e.to_string()),
+        }
         (self.sink)(ConfigEvent::Reloaded {
             config: Arc::new(report.config),
             templates: Arc::new(templates),
+            keymap: self.keymap.clone(),
+            theme: self.theme,
         });
         if !errors.is_empty() {
             (self.sink)(ConfigEvent::Invalid(errors.join("; ")));

@@ -134,6 +134,6 @@ fn render_load_gauge(frame: &mut Frame, inner: Rect, state: &AppState) {
     let gauge = LineGauge::default()
         .ratio(fraction.clamp(0.0, 1.0))
         .label(format!("{pct:>3}% {}", sanitize(message)))
-        .filled_style(ratatui::style::Style::default().fg(theme::ACCENT));
+        .filled_style(ratatui::style::Style::default().fg(theme::current().accent));
     frame.render_widget(gauge, area);
 }

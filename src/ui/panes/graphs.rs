@@ -113,7 +113,7 @@ pub fn render_token_rate(frame: &mut Frame, area: Rect, state: &AppState) {
     let dataset = Dataset::default()
         .marker(Marker::Braille)
         .graph_type(GraphType::Line)
-        .style(Style::default().fg(theme::TOKEN_RATE))
+        .style(Style::default().fg(theme::current().token_rate))
         .data(&data);
     let chart = Chart::new(vec![dataset])
         .block(block)
@@ -145,13 +145,13 @@ pub fn render_system(frame: &mut Frame, area: Rect, state: &AppState) {
             .name("RSS MB")
             .marker(Marker::Braille)
             .graph_type(GraphType::Line)
-            .style(Style::default().fg(theme::RSS))
+            .style(Style::default().fg(theme::current().rss))
             .data(&rss),
         Dataset::default()
             .name("CPU %")
             .marker(Marker::Braille)
             .graph_type(GraphType::Line)
-            .style(Style::default().fg(theme::CPU))
+            .style(Style::default().fg(theme::current().cpu))
             .data(&cpu),
     ];
     let chart = Chart::new(datasets)

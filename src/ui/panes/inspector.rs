@@ -58,7 +58,7 @@ pub fn summary_lines(
             Span::styled(
                 format!("“{}”", token_label(&trace.token_text, trace.token)),
                 Style::default()
-                    .fg(theme::ASSISTANT)
+                    .fg(theme::current().assistant)
                     .add_modifier(Modifier::BOLD),
             ),
             Span::raw(format!(
@@ -97,7 +97,7 @@ fn column(title: &str, cands: &[TraceCandidate], chosen: u32, width: u16) -> Vec
         let filled = ((c.prob.clamp(0.0, 1.0) * bar_w as f32).round() as usize).min(bar_w);
         let style = if c.id == chosen {
             Style::default()
-                .fg(theme::ASSISTANT)
+                .fg(theme::current().assistant)
                 .add_modifier(Modifier::BOLD)
         } else {
             Style::default()
@@ -105,7 +105,10 @@ fn column(title: &str, cands: &[TraceCandidate], chosen: u32, width: u16) -> Vec
         let label = fit_columns(&token_label(&c.text, c.id), 12);
         lines.push(Line::from(vec![
             Span::styled(format!("{label} {:>6.2}% ", c.prob * 100.0), style),
-            Span::styled("█".repeat(filled), Style::default().fg(theme::ACCENT)),
+            Span::styled(
+                "█".repeat(filled),
+                Style::default().fg(theme::current().accent),
+            ),
         ]));
     }
     lines

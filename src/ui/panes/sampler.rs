@@ -15,7 +15,7 @@ pub fn chain_spans(p: &SamplerParams) -> Vec<Span<'static>> {
     let mut spans = Vec::new();
     for kind in p.chain() {
         let style = if p.is_active(kind) {
-            Style::default().fg(theme::ACCENT)
+            Style::default().fg(theme::current().accent)
         } else {
             theme::dim()
         };
@@ -27,7 +27,10 @@ pub fn chain_spans(p: &SamplerParams) -> Vec<Span<'static>> {
         Mirostat::V1 => "mirostat v1",
         Mirostat::V2 => "mirostat v2",
     };
-    spans.push(Span::styled(last, Style::default().fg(theme::ASSISTANT)));
+    spans.push(Span::styled(
+        last,
+        Style::default().fg(theme::current().assistant),
+    ));
     spans
 }
 

@@ -63,12 +63,12 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
         let style = match i {
             0 => theme::status_bar().add_modifier(Modifier::BOLD),
             1 => match state.engine {
-                EngineStatus::Failed(_) => theme::status_bar().fg(theme::ERROR),
+                EngineStatus::Failed(_) => theme::status_bar().fg(theme::current().error),
                 EngineStatus::Idle => theme::status_bar(),
-                _ => theme::status_bar().fg(theme::ACCENT),
+                _ => theme::status_bar().fg(theme::current().accent),
             },
-            4 => theme::status_bar().fg(theme::ACCENT),
-            5 => theme::status_bar().fg(theme::SYSTEM),
+            4 => theme::status_bar().fg(theme::current().accent),
+            5 => theme::status_bar().fg(theme::current().system),
             _ => theme::status_bar(),
         };
         spans.push(Span::styled(p, style));
