@@ -58,21 +58,20 @@ fn run_dashboard(cli: &Cli, matches: &clap::ArgMatches) -> Result<(), CommandErr
     let (max_tokens, context) = commands::profile::reply_limits(cli, &profile, given);
     let config_dir = gemma_tui::config::config_dir(cli.config_dir.as_deref());
     let templates = gemma_tui::config::load_templates(&config_dir);
-    for e in &templates.errors {
-        tracing::warn!("{e}");
-    }
-    // A broken keymap or theme is reported; the defaults are used (the status bar says so too
-    // on the first reload).
+    // Whatever could not be used is logged and shown in the status bar; the fallbacks are used.
+    let mut warnings: Vec<String> = report.warnings.clone();
+    warnings.extend(templates.errors.iter().map(|e| e.to_string()));
     let keymap = gemma_tui::app::keymap_file::load_keymap(&config_dir).unwrap_or_else(|e| {
-        eprintln!("gemma-tui: warning: {e} (using the default keys)");
-        tracing::warn!("{e}");
+        warnings.push(format!("{e} (using the default keys)"));
         Default::default()
     });
     let theme = gemma_tui::ui::theme::load_theme(&config_dir).unwrap_or_else(|e| {
-        eprintln!("gemma-tui: warning: {e} (using the default colours)");
-        tracing::warn!("{e}");
+        warnings.push(format!("{e} (using the default colours)"));
         Default::default()
     });
+    for w in &warnings {
+        tracing::warn!("{w}");
+    }
     let active_profile = cli
         .profile
         .clone()
@@ -92,6 +91,7 @@ fn run_dashboard(cli: &Cli, matches: &clap::ArgMatches) -> Result<(), CommandErr
         data_dir: Some(gemma_tui::conversations::data_dir()),
         keymap,
         theme,
+        startup_warnings: warnings,
         ..RunOptions::new(model, cli.threads.unwrap_or_else(commands::default_threads))
     })
     .map_err(|e| CommandError::Io(format!("{e:#}")))

@@ -42,6 +42,8 @@ pub struct RunOptions {
     pub config: Arc<crate::config::Config>,
     pub templates: Arc<crate::config::TemplateSet>,
     pub active_profile: String,
+    /// Config problems found at start (a fallback to .bak or defaults): shown in the status bar.
+    pub startup_warnings: Vec<String>,
     /// keymap.toml and theme.toml over their defaults.
     pub keymap: crate::app::Keymap,
     pub theme: crate::ui::theme::Theme,
@@ -71,6 +73,7 @@ impl RunOptions {
             templates: Arc::new(crate::config::TemplateSet::builtin()),
             data_dir: None,
             max_tokens_flag: None,
+            startup_warnings: Vec::new(),
             keymap: crate::app::Keymap::default(),
             theme: crate::ui::theme::Theme::default(),
         }
@@ -350,6 +353,11 @@ pub fn run_tui(opts: RunOptions) -> anyhow::Result<()> {
         spawn_terminal_reader(tx.clone());
         let mut state = AppState::with_keymap(opts.keymap.clone());
         crate::ui::theme::set(opts.theme);
+        if !opts.startup_warnings.is_empty() {
+            let text = format!("config: {}", opts.startup_warnings.join("; "));
+            // Shown for longer than a transient message: the model is loading meanwhile.
+            state.set_status(text, Instant::now() + Duration::from_secs(10));
+        }
         // The sampler pane starts from what the sampling actor was given (the profile's chain).
         state.sampler = opts.sampler.clone();
         state.profiles = crate::app::profiles::Profiles {

@@ -111,3 +111,63 @@ fn invalid_configs_fail_with_the_expected_message() {
         "an .expected file without its fixture"
     );
 }
+
+/// keymap.toml, theme.toml and templates/*.md fixtures (in `extra/`): the message (or error
+/// Display) each invalid one gives, checked against its `.expected` file.
+fn check_extra(path: &Path) -> Result<(), String> {
+    let name = path.file_name().unwrap().to_str().unwrap();
+    let text = fs::read_to_string(path).unwrap();
+    if name.ends_with(".keymap.toml") {
+        gemma_tui::app::keymap_file::parse_keymap(name, Some(&text))
+            .map(drop)
+            .map_err(|e| e.to_string())
+    } else if name.ends_with(".theme.toml") {
+        gemma_tui::ui::theme::parse_theme(name, Some(&text))
+            .map(drop)
+            .map_err(|e| e.to_string())
+    } else {
+        let stem = name.trim_end_matches(".md");
+        gemma_tui::config::Template::parse(stem, name, &text)
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+}
+
+fn extra(kind: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/configs")
+        .join(kind)
+        .join("extra");
+    let mut files: Vec<PathBuf> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml" || e == "md"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 3, "fixtures missing in {}", dir.display());
+    files
+}
+
+#[test]
+fn keymap_theme_and_template_fixtures() {
+    for path in extra("valid") {
+        if let Err(e) = check_extra(&path) {
+            panic!("{}: {e}", path.display());
+        }
+    }
+    let bless = std::env::var_os("GEMMA_TUI_BLESS").is_some();
+    for path in extra("invalid") {
+        let got = match check_extra(&path) {
+            Ok(()) => panic!("{} was accepted", path.display()),
+            Err(e) => e,
+        };
+        let expected_path = path.with_extension("expected");
+        if bless {
+            fs::write(&expected_path, format!("{got}\n")).unwrap();
+            continue;
+        }
+        let expected = fs::read_to_string(&expected_path)
+            .unwrap_or_else(|_| panic!("{} is missing", expected_path.display()));
+        assert_eq!(got, expected.trim_end(), "{}", path.display());
+    }
+}

@@ -125,5 +125,9 @@ fn dashboard_streams_a_reply_quits_cleanly_and_resumes_in_tmux() {
         |sc| sc.contains("Conversations") && sc.contains("2 messages"),
     );
     tmux(&["send-keys", "-t", &s.0, "Escape"]);
+    // Before the next key: an Esc followed at once by another key reads as Alt+that key.
+    wait_for(&s, "the picker to close", Duration::from_secs(10), |sc| {
+        !sc.contains("Conversations")
+    });
     quit(&s);
 }
