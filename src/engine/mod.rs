@@ -6,6 +6,9 @@ pub mod backend;
 pub mod chat;
 pub mod config;
 pub mod error;
+pub mod gemm;
+#[cfg(target_arch = "x86_64")]
+mod gemm_simd;
 pub mod generate;
 pub mod gguf;
 pub mod kernels;
