@@ -2,10 +2,14 @@
 //! quantized kernels. `Engine` bundles them with a conversation (`Session`) and a generation loop
 //! that asks a caller-supplied sampler for each token, so the sampling actor, the CLI and the tests
 //! all drive the same code.
+pub mod attention;
 pub mod backend;
 pub mod chat;
 pub mod config;
 pub mod error;
+pub mod gemm;
+#[cfg(target_arch = "x86_64")]
+mod gemm_simd;
 pub mod generate;
 pub mod gguf;
 pub mod kernels;

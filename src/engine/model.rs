@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
+use super::attention::attention;
 use super::config::Gemma3Config;
 use super::error::EngineError;
 use super::gguf::GgufFile;
@@ -328,13 +329,14 @@ impl Gemma3Model {
         let mut u = vec![0f32; mr * ff];
         layer.gate.matmul(&hn, mr, &mut g)?;
         layer.up.matmul(&hn, mr, &mut u)?;
-        // tanh is costly: a prompt's rows share it across the threads.
+        // llama.cpp's GEGLU: GELU looked up by the f16 rounding of its input.
+        let table = gelu_table();
         g.par_chunks_mut(ff)
             .zip(u.par_chunks(ff))
             .for_each(|(g, u)| {
                 g.iter_mut()
                     .zip(u)
-                    .for_each(|(g, u)| *g = gelu_tanh(*g) * u)
+                    .for_each(|(g, u)| *g = gelu_lookup(table, *g) * u)
             });
         let mut f = vec![0f32; mr * d];
         layer.down.matmul(&g, mr, &mut f)?;
@@ -349,67 +351,6 @@ impl Gemma3Model {
         }
         Ok(resid)
     }
-}
-
-/// Causal attention of the query `rows` (indices into this step's tokens, at positions `p0 + row`)
-/// over the cached keys and values; `window` limits how far back a sliding layer looks.
-#[allow(clippy::too_many_arguments)]
-fn attention(
-    q: &[f32],
-    k_cache: &[f32],
-    v_cache: &[f32],
-    rows: &[usize],
-    p0: usize,
-    (nh, nkv, hd, vd): (usize, usize, usize, usize),
-    window: usize,
-    out: &mut [f32],
-) {
-    let group = nh / nkv;
-    out.par_chunks_mut(vd)
-        .enumerate()
-        .for_each_init(Vec::new, |scores, (idx, dst)| {
-            let (ri, head) = (idx / nh, idx % nh);
-            let row = rows[ri];
-            let pos = p0 + row;
-            let kvh = head / group;
-            let qv = &q[(row * nh + head) * hd..(row * nh + head + 1) * hd];
-            let start = (pos + 1).saturating_sub(window);
-            scores.clear();
-            let mut max = f32::NEG_INFINITY;
-            for j in start..=pos {
-                let kv = &k_cache[(j * nkv + kvh) * hd..(j * nkv + kvh + 1) * hd];
-                let s = dot(qv, kv);
-                max = max.max(s);
-                scores.push(s);
-            }
-            let mut sum = 0f32;
-            for s in scores.iter_mut() {
-                *s = (*s - max).exp();
-                sum += *s;
-            }
-            dst.fill(0.0);
-            for (j, s) in (start..=pos).zip(scores.iter()) {
-                let w = s / sum;
-                let vv = &v_cache[(j * nkv + kvh) * vd..(j * nkv + kvh + 1) * vd];
-                dst.iter_mut().zip(vv).for_each(|(o, v)| *o += w * v);
-            }
-        });
-}
-
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    // 32 independent sums: the compiler keeps them in four vector registers, so consecutive
-    // multiply-adds do not wait on each other's latency.
-    const LANES: usize = 32;
-    let mut acc = [0f32; LANES];
-    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for l in 0..LANES {
-            acc[l] += x[l] * y[l];
-        }
-    }
-    let tail: f32 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
-    acc.iter().sum::<f32>() + tail
 }
 
 pub(crate) fn rms_norm(x: &[f32], w: &[f32], eps: f32, out: &mut [f32]) {
@@ -427,6 +368,31 @@ fn add_into(dst: &mut [f32], src: &[f32]) {
 fn gelu_tanh(x: f32) -> f32 {
     const SQRT_2_OVER_PI: f32 = 0.797_884_6;
     0.5 * x * (1.0 + (SQRT_2_OVER_PI * x * (1.0 + 0.044_715 * x * x)).tanh())
+}
+
+/// GELU of every f16 value, rounded to f16: ggml's `ggml_table_gelu_f16` (it is what llama.cpp's
+/// CPU backend computes, with `GGML_GELU_FP16`), and a lookup instead of a tanh per element.
+fn gelu_table() -> &'static [f32] {
+    static TABLE: std::sync::OnceLock<Vec<f32>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        (0..=u16::MAX)
+            .map(|bits| {
+                let x = half::f16::from_bits(bits).to_f32();
+                half::f16::from_f32(gelu_tanh(x)).to_f32()
+            })
+            .collect()
+    })
+}
+
+/// ggml's `ggml_vec_geglu_f32` for one element (without the gate's product).
+fn gelu_lookup(table: &[f32], x: f32) -> f32 {
+    if x <= -10.0 {
+        0.0
+    } else if x >= 10.0 {
+        x
+    } else {
+        table[half::f16::from_f32(x).to_bits() as usize]
+    }
 }
 
 /// cos/sin of the NEOX rotation angles at `pos` for a head of `hd` dimensions.
@@ -477,5 +443,14 @@ mod tests {
     fn gelu_matches_known_values() {
         assert!((gelu_tanh(1.0) - 0.841_192).abs() < 1e-4);
         assert!(gelu_tanh(-10.0).abs() < 1e-4);
+        let table = gelu_table();
+        for x in [-12.0f32, -3.3, -0.01, 0.0, 0.7, 1.0, 4.2, 11.0] {
+            // f16 rounding of input and output: about 1e-3 relative.
+            let (exact, looked_up) = (gelu_tanh(x), gelu_lookup(table, x));
+            assert!(
+                (exact - looked_up).abs() <= 2e-3 * exact.abs().max(0.05),
+                "{x}"
+            );
+        }
     }
 }

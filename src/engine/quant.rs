@@ -15,6 +15,7 @@ use memmap2::Mmap;
 use rayon::prelude::*;
 
 use super::error::EngineError;
+use super::gemm::{self, PackKind, TILE};
 use super::gguf::GgufFile;
 
 /// The ggml tensor types this engine multiplies.
@@ -134,6 +135,10 @@ macro_rules! with_block_type {
     };
 }
 
+/// From this many activation rows on, a product goes through the batched kernels (`gemm`), whose
+/// per-tile weight decode pays off once a few rows share it.
+const GEMM_MIN_ROWS: usize = 4;
+
 /// A 2-D weight matrix `rows x cols` (row-major, each row one output feature) inside the mapped file.
 pub struct QWeight {
     pub kind: QKind,
@@ -247,6 +252,19 @@ impl QWeight {
         debug_assert_eq!(x.len(), m * self.cols);
         debug_assert_eq!(out.len(), m * self.rows);
         let k = self.cols;
+        // A prompt: the batched kernels decode each tile of weight rows once for all the rows.
+        let batched = match self.kind {
+            QKind::Q5_0 => Some(PackKind::Q5_0),
+            QKind::Q4K => Some(PackKind::Q4K),
+            QKind::Q6K => Some(PackKind::Q6K),
+            _ => None,
+        };
+        if let Some(kind) = batched.filter(|_| m >= GEMM_MIN_ROWS && self.rows.is_multiple_of(TILE))
+        {
+            let w = &self.map[self.offset..self.offset + self.byte_len];
+            gemm::matmul(kind, w, self.rows, k, x, m, out);
+            return Ok(());
+        }
         if self.kind == QKind::Q8_0 {
             return matmul_blocks::<BlockQ8_0>(
                 self.blocks(),

@@ -1,0 +1,509 @@
+//! Batched quantized matrix products for prompts: every activation row against tiles of eight
+//! weight rows.
+//!
+//! A prompt's prefill multiplies each weight matrix with many activation rows. Here the activations
+//! are quantized once into a packed layout (contiguous int8 quants, one f32 scale per block and the
+//! quants' sums per group), and the weights are decoded eight rows at a time into unsigned bytes
+//! interleaved in 4-byte groups: one 256-bit register then holds the same four columns of eight
+//! rows, and one multiply-add of unsigned by signed bytes against four broadcast activation bytes
+//! advances eight dot products at once, with no horizontal sums. The decode is paid once per tile
+//! and reused by every activation row.
+//!
+//! Unsigned weights are the stored quants before their offset (Q5_0: value + 16, Q6_K: value + 32;
+//! Q4_K is unsigned already); the offset comes back exactly, as `offset * sum(activation quants)`
+//! subtracted from each group's integer sum before the group's scale. The integer sums are the
+//! ggml kernels' own; only the order of the f32 accumulation differs.
+use std::cell::RefCell;
+
+use half::f16;
+use rayon::prelude::*;
+
+/// Weight rows per tile: one 32-bit lane of a 256-bit register each.
+pub const TILE: usize = 8;
+
+/// The weight formats with a batched kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PackKind {
+    Q5_0,
+    Q4K,
+    Q6K,
+}
+
+impl PackKind {
+    /// Elements per block (one f32 scale per row and block, and per activation row and block).
+    pub const fn block(self) -> usize {
+        match self {
+            Self::Q5_0 => 32,
+            Self::Q4K | Self::Q6K => 256,
+        }
+    }
+
+    /// Elements per group: one integer scale (and min) per weight row, one quant sum per
+    /// activation row.
+    pub const fn group(self) -> usize {
+        match self {
+            Self::Q5_0 | Self::Q4K => 32,
+            Self::Q6K => 16,
+        }
+    }
+
+    /// What is subtracted from the unsigned weight bytes.
+    pub const fn offset(self) -> i32 {
+        match self {
+            Self::Q5_0 => 16,
+            Self::Q4K => 0,
+            Self::Q6K => 32,
+        }
+    }
+
+    pub const fn block_bytes(self) -> usize {
+        match self {
+            Self::Q5_0 => 22,
+            Self::Q4K => 144,
+            Self::Q6K => 210,
+        }
+    }
+}
+
+/// Activation rows quantized as ggml does for the kernel's dot type: Q8_0 (blocks of 32, f16
+/// scale) for Q5_0, Q8_K (blocks of 256, f32 scale) for the K-quants.
+#[derive(Default)]
+pub struct PackedActs {
+    pub m: usize,
+    pub k: usize,
+    block: usize,
+    group: usize,
+    qs: Vec<i8>,
+    d: Vec<f32>,
+    sums: Vec<i32>,
+}
+
+impl PackedActs {
+    /// Quantizes the `m` rows of `x` (`m x k`) for `kind`, reusing this buffer's memory.
+    pub fn pack(&mut self, x: &[f32], m: usize, k: usize, kind: PackKind) {
+        let (block, group) = (kind.block(), kind.group());
+        debug_assert!(k.is_multiple_of(block) && x.len() == m * k);
+        self.m = m;
+        self.k = k;
+        self.block = block;
+        self.group = group;
+        self.qs.resize(m * k, 0);
+        self.d.resize(m * k / block, 0.0);
+        self.sums.resize(m * k / group, 0);
+        let q8_0 = kind == PackKind::Q5_0;
+        x.par_chunks(k)
+            .zip(self.qs.par_chunks_mut(k))
+            .zip(self.d.par_chunks_mut(k / block))
+            .zip(self.sums.par_chunks_mut(k / group))
+            .for_each(|(((x, qs), d), sums)| {
+                for ((x, qs), d) in x.chunks(block).zip(qs.chunks_mut(block)).zip(d) {
+                    *d = if q8_0 {
+                        quantize_q8_0_block(x, qs)
+                    } else {
+                        quantize_q8_k_block(x, qs)
+                    };
+                }
+                for (s, q) in sums.iter_mut().zip(qs.chunks(group)) {
+                    *s = q.iter().map(|&v| v as i32).sum();
+                }
+            });
+    }
+
+    fn row(&self, r: usize) -> &[i8] {
+        &self.qs[r * self.k..(r + 1) * self.k]
+    }
+
+    fn scale(&self, r: usize, b: usize) -> f32 {
+        self.d[r * (self.k / self.block) + b]
+    }
+
+    fn sum(&self, r: usize, g: usize) -> i32 {
+        self.sums[r * (self.k / self.group) + g]
+    }
+}
+
+/// ggml's `quantize_row_q8_0` (x86 path): `id = 127 / amax`, round half to even, f16 scale.
+fn quantize_q8_0_block(x: &[f32], q: &mut [i8]) -> f32 {
+    let amax = x.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let id = if amax != 0.0 { 127.0 / amax } else { 0.0 };
+    for (q, &v) in q.iter_mut().zip(x) {
+        *q = (v * id).round_ties_even() as i8;
+    }
+    f16::from_f32(amax / 127.0).to_f32()
+}
+
+/// ggml's `quantize_row_q8_K`: scale `-127 / max` (signed extreme), round half to even.
+fn quantize_q8_k_block(x: &[f32], q: &mut [i8]) -> f32 {
+    let (mut max, mut amax) = (0f32, 0f32);
+    for &v in x {
+        if v.abs() > amax {
+            amax = v.abs();
+            max = v;
+        }
+    }
+    if amax == 0.0 {
+        q.fill(0);
+        return 0.0;
+    }
+    let iscale = -127.0 / max;
+    for (q, &v) in q.iter_mut().zip(x) {
+        *q = (iscale * v).round_ties_even().min(127.0) as i8;
+    }
+    1.0 / iscale
+}
+
+/// Eight weight rows decoded for the kernels: `vals[(e / 4) * 32 + r * 4 + e % 4]` is row r's
+/// unsigned quant of element e; per block and row the f32 scale (and min scale), per group and row
+/// the integer scale (and min).
+#[derive(Default)]
+pub struct WeightTile {
+    pub vals: Vec<u8>,
+    pub d: Vec<f32>,
+    pub dmin: Vec<f32>,
+    pub scales: Vec<i32>,
+    pub mins: Vec<i32>,
+}
+
+impl WeightTile {
+    fn resize(&mut self, kind: PackKind, k: usize) {
+        self.vals.resize(k * TILE, 0);
+        self.d.resize(k / kind.block() * TILE, 0.0);
+        self.dmin.resize(k / kind.block() * TILE, 0.0);
+        self.scales.resize(k / kind.group() * TILE, 1);
+        self.mins.resize(k / kind.group() * TILE, 0);
+        if kind == PackKind::Q5_0 {
+            // Q5_0 has no group scales; the scalar kernel reads ones.
+            self.scales.fill(1);
+        }
+    }
+
+    /// Decodes rows `j0..j0 + 8` of `w` (`bpr` blocks a row).
+    pub fn decode(&mut self, kind: PackKind, w: &[u8], bpr: usize, j0: usize) {
+        let k = bpr * kind.block();
+        self.resize(kind, k);
+        #[cfg(target_arch = "x86_64")]
+        if super::kernels::has_avx2() {
+            // SAFETY: AVX2 was detected; the tile was sized for k above.
+            unsafe { super::gemm_simd::decode_tile(self, kind, w, bpr, j0) };
+            return;
+        }
+        self.decode_scalar(kind, w, bpr, j0);
+    }
+
+    /// `decode` without SIMD.
+    pub fn decode_scalar(&mut self, kind: PackKind, w: &[u8], bpr: usize, j0: usize) {
+        self.resize(kind, bpr * kind.block());
+        let mut vals = [0u8; 256];
+        let bb = kind.block_bytes();
+        for r in 0..TILE {
+            for b in 0..bpr {
+                let off = ((j0 + r) * bpr + b) * bb;
+                let blk = &w[off..off + bb];
+                let nb = kind.block();
+                self.decode_scales(kind, blk, b, r);
+                decode_block_scalar(kind, blk, &mut vals[..nb]);
+                for (i, &v) in vals[..nb].iter().enumerate() {
+                    let e = b * nb + i;
+                    self.vals[(e / 4) * 32 + r * 4 + e % 4] = v;
+                }
+            }
+        }
+    }
+
+    /// The per-block and per-group scales of row `r`'s block `b`.
+    pub fn decode_scales(&mut self, kind: PackKind, blk: &[u8], b: usize, r: usize) {
+        let f16_at = |o: usize| f16::from_bits(u16::from_le_bytes([blk[o], blk[o + 1]])).to_f32();
+        match kind {
+            PackKind::Q5_0 => self.d[b * TILE + r] = f16_at(0),
+            PackKind::Q4K => {
+                self.d[b * TILE + r] = f16_at(0);
+                self.dmin[b * TILE + r] = f16_at(2);
+                let sc = &blk[4..16];
+                for s in 0..8 {
+                    let (scale, min) = if s < 4 {
+                        (sc[s] & 63, sc[s + 4] & 63)
+                    } else {
+                        (
+                            (sc[s + 4] & 0x0f) | ((sc[s - 4] >> 6) << 4),
+                            (sc[s + 4] >> 4) | ((sc[s] >> 6) << 4),
+                        )
+                    };
+                    self.scales[(b * 8 + s) * TILE + r] = scale as i32;
+                    self.mins[(b * 8 + s) * TILE + r] = min as i32;
+                }
+            }
+            PackKind::Q6K => {
+                self.d[b * TILE + r] = f16_at(208);
+                for s in 0..16 {
+                    self.scales[(b * 16 + s) * TILE + r] = blk[192 + s] as i8 as i32;
+                }
+            }
+        }
+    }
+}
+
+/// A block's unsigned quants in element order (the scalar path and the tests' reference).
+pub fn decode_block_scalar(kind: PackKind, blk: &[u8], out: &mut [u8]) {
+    match kind {
+        PackKind::Q5_0 => {
+            let qh = u32::from_le_bytes([blk[2], blk[3], blk[4], blk[5]]);
+            for j in 0..16 {
+                out[j] = (blk[6 + j] & 0x0f) | ((((qh >> j) & 1) as u8) << 4);
+                out[j + 16] = (blk[6 + j] >> 4) | ((((qh >> (j + 16)) & 1) as u8) << 4);
+            }
+        }
+        PackKind::Q4K => {
+            let qs = &blk[16..144];
+            for c in 0..4 {
+                for l in 0..32 {
+                    out[64 * c + l] = qs[32 * c + l] & 0x0f;
+                    out[64 * c + 32 + l] = qs[32 * c + l] >> 4;
+                }
+            }
+        }
+        PackKind::Q6K => {
+            for h in 0..2 {
+                let ql = &blk[64 * h..64 * h + 64];
+                let qh = &blk[128 + 32 * h..128 + 32 * h + 32];
+                let o = &mut out[128 * h..128 * h + 128];
+                for l in 0..32 {
+                    o[l] = (ql[l] & 0x0f) | ((qh[l] & 3) << 4);
+                    o[l + 32] = (ql[l + 32] & 0x0f) | (((qh[l] >> 2) & 3) << 4);
+                    o[l + 64] = (ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4);
+                    o[l + 96] = (ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4);
+                }
+            }
+        }
+    }
+}
+
+/// Scalar kernel: `out[i * n + j0 + lane]` for the activation rows `i` in `rows`.
+pub fn tile_scalar(
+    kind: PackKind,
+    t: &WeightTile,
+    a: &PackedActs,
+    rows: std::ops::Range<usize>,
+    out: &mut [f32],
+    n: usize,
+    j0: usize,
+) {
+    let (nb, g) = (kind.block(), kind.group());
+    let gpb = nb / g;
+    for i in rows {
+        let row = a.row(i);
+        let mut acc = [0f32; TILE];
+        for b in 0..a.k / nb {
+            let dy = a.scale(i, b);
+            for (lane, acc) in acc.iter_mut().enumerate() {
+                let (mut isum, mut msum) = (0i32, 0i32);
+                for s in 0..gpb {
+                    let gi = b * gpb + s;
+                    let mut dot = -kind.offset() * a.sum(i, gi);
+                    for (e, &y) in row.iter().enumerate().skip(gi * g).take(g) {
+                        dot += t.vals[(e / 4) * 32 + lane * 4 + e % 4] as i32 * y as i32;
+                    }
+                    isum += dot * t.scales[gi * TILE + lane];
+                    msum += t.mins[gi * TILE + lane] * a.sum(i, gi);
+                }
+                *acc += t.d[b * TILE + lane] * dy * isum as f32;
+                if kind == PackKind::Q4K {
+                    *acc -= t.dmin[b * TILE + lane] * dy * msum as f32;
+                }
+            }
+        }
+        out[i * n + j0..i * n + j0 + TILE].copy_from_slice(&acc);
+    }
+}
+
+thread_local! {
+    static ACTS: RefCell<PackedActs> = RefCell::new(PackedActs::default());
+    static TILE_BUF: RefCell<WeightTile> = RefCell::new(WeightTile::default());
+}
+
+/// A raw pointer that rayon tasks may share because each writes disjoint columns.
+#[derive(Clone, Copy)]
+struct SharedOut(*mut f32);
+unsafe impl Send for SharedOut {}
+unsafe impl Sync for SharedOut {}
+
+/// `out[r][j] = dot(x[r], w[j])`: `w` is `n x k` raw blocks of `kind` (n a multiple of 8), `x` is
+/// `m x k` f32, `out` is `m x n`.
+pub fn matmul(kind: PackKind, w: &[u8], n: usize, k: usize, x: &[f32], m: usize, out: &mut [f32]) {
+    debug_assert!(n.is_multiple_of(TILE) && out.len() == m * n);
+    ACTS.with_borrow_mut(|acts| {
+        acts.pack(x, m, k, kind);
+        let acts = &*acts;
+        let bpr = k / kind.block();
+        let tiles = n / TILE;
+        // A few tasks per thread so that a busy core does not hold up the call.
+        let chunk = tiles.div_ceil(rayon::current_num_threads() * 4).max(1);
+        let dst = SharedOut(out.as_mut_ptr());
+        (0..tiles.div_ceil(chunk)).into_par_iter().for_each(|c| {
+            let dst = &dst;
+            TILE_BUF.with_borrow_mut(|tile| {
+                for ti in c * chunk..((c + 1) * chunk).min(tiles) {
+                    let j0 = ti * TILE;
+                    tile.decode(kind, w, bpr, j0);
+                    // SAFETY: this task alone writes columns j0..j0 + 8 of every row, all in bounds.
+                    let out = unsafe { std::slice::from_raw_parts_mut(dst.0, m * n) };
+                    run_tile(kind, tile, acts, out, n, j0);
+                }
+            });
+        });
+    });
+}
+
+fn run_tile(kind: PackKind, t: &WeightTile, a: &PackedActs, out: &mut [f32], n: usize, j0: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if super::kernels::has_avx2() {
+        // SAFETY: AVX2 and FMA were detected; the tile and the activations share k.
+        unsafe { super::gemm_simd::run_tile(kind, t, a, out, n, j0) };
+        return;
+    }
+    tile_scalar(kind, t, a, 0..a.m, out, n, j0);
+}
+
+/// Raw access for the SIMD kernels.
+impl PackedActs {
+    pub(super) fn row_ptr(&self, r: usize) -> *const i8 {
+        self.row(r).as_ptr()
+    }
+
+    pub(super) fn scales_of(&self, r: usize) -> &[f32] {
+        &self.d[r * (self.k / self.block)..(r + 1) * (self.k / self.block)]
+    }
+
+    pub(super) fn sums_of(&self, r: usize) -> &[i32] {
+        &self.sums[r * (self.k / self.group)..(r + 1) * (self.k / self.group)]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::quantized::k_quants::{BlockQ4K, BlockQ5_0, BlockQ6K, GgmlType};
+
+    /// A deterministic stream of pseudo-random bytes.
+    struct Lcg(u64);
+    impl Lcg {
+        fn next(&mut self) -> u32 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (self.0 >> 33) as u32
+        }
+        fn unit(&mut self) -> f32 {
+            self.next() as f32 / (1u64 << 31) as f32 - 1.0
+        }
+    }
+
+    /// `n` rows of random blocks with finite, modest f16 scales.
+    fn random_weights(kind: PackKind, n: usize, bpr: usize, rng: &mut Lcg) -> Vec<u8> {
+        let bb = kind.block_bytes();
+        let mut w: Vec<u8> = (0..n * bpr * bb).map(|_| rng.next() as u8).collect();
+        for blk in w.chunks_mut(bb) {
+            let mut put = |o: usize, v: f32| {
+                blk[o..o + 2].copy_from_slice(&f16::from_f32(v).to_bits().to_le_bytes())
+            };
+            match kind {
+                PackKind::Q5_0 => put(0, rng.unit() * 0.05),
+                PackKind::Q4K => {
+                    put(0, rng.unit().abs() * 0.01);
+                    put(2, rng.unit().abs() * 0.01);
+                }
+                PackKind::Q6K => put(208, rng.unit() * 0.01),
+            }
+        }
+        w
+    }
+
+    fn dequantize(kind: PackKind, w: &[u8], out: &mut [f32]) {
+        fn deq<T: GgmlType>(w: &[u8], out: &mut [f32]) {
+            let mut blocks = vec![T::zeros(); w.len() / std::mem::size_of::<T>()];
+            // SAFETY: the block types are plain repr(C) bytes; sizes match by construction.
+            unsafe {
+                std::ptr::copy_nonoverlapping(w.as_ptr(), blocks.as_mut_ptr() as *mut u8, w.len())
+            };
+            T::to_float(&blocks, out).unwrap();
+        }
+        match kind {
+            PackKind::Q5_0 => deq::<BlockQ5_0>(w, out),
+            PackKind::Q4K => deq::<BlockQ4K>(w, out),
+            PackKind::Q6K => deq::<BlockQ6K>(w, out),
+        }
+    }
+
+    #[test]
+    fn batched_kernels_match_dequantized_products_and_the_scalar_kernel() {
+        let mut rng = Lcg(7);
+        for kind in [PackKind::Q5_0, PackKind::Q4K, PackKind::Q6K] {
+            let (n, k, m) = (16, 512, 7);
+            let bpr = k / kind.block();
+            let w = random_weights(kind, n, bpr, &mut rng);
+            let x: Vec<f32> = (0..m * k).map(|_| rng.unit() * 3.0).collect();
+            let mut out = vec![0f32; m * n];
+            matmul(kind, &w, n, k, &x, m, &mut out);
+
+            let mut acts = PackedActs::default();
+            acts.pack(&x, m, k, kind);
+            let mut wf = vec![0f32; n * k];
+            dequantize(kind, &w, &mut wf);
+            let mut scalar = vec![0f32; m * n];
+            for j0 in (0..n).step_by(TILE) {
+                let (mut simd_tile, mut scalar_tile) =
+                    (WeightTile::default(), WeightTile::default());
+                simd_tile.decode(kind, &w, bpr, j0);
+                scalar_tile.decode_scalar(kind, &w, bpr, j0);
+                assert!(simd_tile.vals == scalar_tile.vals, "{kind:?} decoded bytes");
+                assert_eq!(simd_tile.d, scalar_tile.d);
+                tile_scalar(kind, &scalar_tile, &acts, 0..m, &mut scalar, n, j0);
+            }
+            for r in 0..m {
+                for j in 0..n {
+                    let (mut exact, mut mag) = (0f64, 0f64);
+                    for e in 0..k {
+                        let y = acts.scale(r, e / kind.block()) as f64 * acts.row(r)[e] as f64;
+                        exact += wf[j * k + e] as f64 * y;
+                        mag += (wf[j * k + e] as f64 * y).abs();
+                    }
+                    let (got, sc) = (out[r * n + j] as f64, scalar[r * n + j] as f64);
+                    assert!(
+                        (got - exact).abs() <= 1e-5 * mag + 1e-6,
+                        "{kind:?} {r},{j}: {got} vs {exact}"
+                    );
+                    assert!(
+                        (got - sc).abs() <= 1e-5 * mag + 1e-6,
+                        "{kind:?} {r},{j}: {got} vs scalar {sc}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn packed_activations_round_trip_within_half_a_step() {
+        let mut rng = Lcg(3);
+        for kind in [PackKind::Q5_0, PackKind::Q4K] {
+            let (m, k) = (3, 512);
+            let x: Vec<f32> = (0..m * k).map(|_| rng.unit() * 2.0).collect();
+            let mut acts = PackedActs::default();
+            acts.pack(&x, m, k, kind);
+            for r in 0..m {
+                for e in 0..k {
+                    let d = acts.scale(r, e / kind.block());
+                    let back = d * acts.row(r)[e] as f32;
+                    // Q8_0 stores the scale as f16: up to 127 quants of its rounding on top.
+                    assert!((back - x[r * k + e]).abs() <= d.abs() * 0.65);
+                }
+                for g in 0..k / kind.group() {
+                    let s: i32 = acts.row(r)[g * kind.group()..(g + 1) * kind.group()]
+                        .iter()
+                        .map(|&q| q as i32)
+                        .sum();
+                    assert_eq!(acts.sum(r, g), s);
+                }
+            }
+        }
+    }
+}
