@@ -14,6 +14,8 @@ pub enum Focus {
     Sampler,
     /// The sampler inspector overlay (F3), modal while open.
     Inspector,
+    /// The bench pane (F4), modal while open.
+    Bench,
 }
 
 impl Focus {
@@ -24,6 +26,7 @@ impl Focus {
             Focus::Log => "log",
             Focus::Sampler => "sampler",
             Focus::Inspector => "inspector",
+            Focus::Bench => "bench",
         }
     }
 }
@@ -43,17 +46,20 @@ pub enum KeyContext {
     Sampler,
     /// The sampler inspector.
     Inspector,
+    /// The bench pane.
+    Bench,
 }
 
 impl KeyContext {
     /// All contexts, in the order the help overlay lists them.
-    pub const ALL: [KeyContext; 6] = [
+    pub const ALL: [KeyContext; 7] = [
         KeyContext::Global,
         KeyContext::Input,
         KeyContext::Panes,
         KeyContext::Chat,
         KeyContext::Sampler,
         KeyContext::Inspector,
+        KeyContext::Bench,
     ];
 
     pub fn name(self) -> &'static str {
@@ -64,6 +70,7 @@ impl KeyContext {
             KeyContext::Chat => "Chat pane",
             KeyContext::Sampler => "Sampler pane",
             KeyContext::Inspector => "Sampler inspector",
+            KeyContext::Bench => "Bench pane",
         }
     }
 
@@ -76,13 +83,14 @@ impl KeyContext {
             KeyContext::Chat => focus == Focus::Chat,
             KeyContext::Sampler => focus == Focus::Sampler,
             KeyContext::Inspector => focus == Focus::Inspector,
+            KeyContext::Bench => focus == Focus::Bench,
         }
     }
 
     /// Lookup order: the most specific context wins.
     fn specificity(self) -> u8 {
         match self {
-            KeyContext::Chat | KeyContext::Sampler | KeyContext::Inspector => 0,
+            KeyContext::Chat | KeyContext::Sampler | KeyContext::Inspector | KeyContext::Bench => 0,
             KeyContext::Input => 1,
             KeyContext::Panes => 2,
             KeyContext::Global => 3,
@@ -122,10 +130,17 @@ pub enum Action {
     InspectNextReply,
     InspectFirstToken,
     InspectLastToken,
+    ToggleBench,
+    BenchPrevSuite,
+    BenchNextSuite,
+    BenchStart,
+    BenchCancel,
+    BenchToggleView,
+    BenchPinBaseline,
 }
 
 impl Action {
-    pub const ALL: [Action; 29] = [
+    pub const ALL: [Action; 36] = [
         Action::Send,
         Action::NewLine,
         Action::CancelGeneration,
@@ -155,6 +170,13 @@ impl Action {
         Action::InspectNextReply,
         Action::InspectFirstToken,
         Action::InspectLastToken,
+        Action::ToggleBench,
+        Action::BenchPrevSuite,
+        Action::BenchNextSuite,
+        Action::BenchStart,
+        Action::BenchCancel,
+        Action::BenchToggleView,
+        Action::BenchPinBaseline,
     ];
 
     /// A stable identifier (for a future keymap.toml).
@@ -189,6 +211,13 @@ impl Action {
             Action::InspectNextReply => "inspect_next_reply",
             Action::InspectFirstToken => "inspect_first_token",
             Action::InspectLastToken => "inspect_last_token",
+            Action::ToggleBench => "toggle_bench",
+            Action::BenchPrevSuite => "bench_prev_suite",
+            Action::BenchNextSuite => "bench_next_suite",
+            Action::BenchStart => "bench_start",
+            Action::BenchCancel => "bench_cancel",
+            Action::BenchToggleView => "bench_toggle_view",
+            Action::BenchPinBaseline => "bench_pin_baseline",
         }
     }
 
@@ -224,6 +253,13 @@ impl Action {
             Action::InspectNextReply => "Inspect the next reply",
             Action::InspectFirstToken => "Inspect the reply's first token",
             Action::InspectLastToken => "Inspect the latest token (follow)",
+            Action::ToggleBench => "Open or close the bench pane",
+            Action::BenchPrevSuite => "Select the previous suite",
+            Action::BenchNextSuite => "Select the next suite",
+            Action::BenchStart => "Run the selected suite (stored in the history)",
+            Action::BenchCancel => "Cancel the running suite",
+            Action::BenchToggleView => "Switch between the charts and the comparison",
+            Action::BenchPinBaseline => "Pin the latest run as its suite's baseline",
         }
     }
 }
@@ -368,6 +404,14 @@ impl Default for Keymap {
             (C::Inspector, K::Home, NONE, Action::InspectFirstToken),
             (C::Inspector, K::End, NONE, Action::InspectLastToken),
             (C::Inspector, K::Esc, NONE, Action::ToggleInspector),
+            (C::Global, K::F(4), NONE, Action::ToggleBench),
+            (C::Bench, K::Up, NONE, Action::BenchPrevSuite),
+            (C::Bench, K::Down, NONE, Action::BenchNextSuite),
+            (C::Bench, K::Enter, NONE, Action::BenchStart),
+            (C::Bench, K::Char('c'), NONE, Action::BenchCancel),
+            (C::Bench, K::Char('v'), NONE, Action::BenchToggleView),
+            (C::Bench, K::Char('b'), NONE, Action::BenchPinBaseline),
+            (C::Bench, K::Esc, NONE, Action::ToggleBench),
         ];
         Self {
             bindings: table

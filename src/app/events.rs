@@ -16,6 +16,8 @@ pub enum AppEvent {
     Trace(TokenTrace),
     /// The config files changed on disk.
     Config(crate::actors::messages::ConfigEvent),
+    /// The bench actor's progress and results.
+    Bench(crate::actors::bench::BenchEvent),
 }
 
 /// One tracing record, forwarded to the log pane (the terminal belongs to the TUI).

@@ -42,6 +42,13 @@ pub enum Effect {
     ResetConversation,
     /// Use these sampler parameters from the next token on.
     ConfigureSampler(SamplerParams),
+    /// Run a benchmark suite (the bench actor).
+    StartBench(String),
+    CancelBench,
+    /// Ask the bench actor for the suites and the stored history again.
+    RefreshBench,
+    /// Pin a stored run as its suite's baseline.
+    PinBaseline(u64),
     Quit,
 }
 
@@ -209,6 +216,7 @@ pub struct AppState {
     /// The selected row of the sampler pane (an index into [`Param::ALL`]).
     pub sampler_row: usize,
     pub inspector: Inspector,
+    pub bench: super::bench::BenchPane,
 }
 
 impl Default for AppState {
@@ -255,6 +263,7 @@ impl AppState {
                 follow: true,
                 ..Inspector::default()
             },
+            bench: Default::default(),
         }
     }
 
@@ -293,6 +302,12 @@ impl AppState {
                     format!("config not applied, the last good one stays: {error}"),
                     now,
                 );
+                vec![]
+            }
+            AppEvent::Bench(event) => {
+                if let Some(text) = self.bench.on_event(event) {
+                    self.set_status(text, now);
+                }
                 vec![]
             }
             AppEvent::Log(line) => {
@@ -344,6 +359,9 @@ impl AppState {
     fn on_key(&mut self, key: KeyEvent, now: Instant) -> Vec<Effect> {
         if key.kind == KeyEventKind::Release {
             return vec![];
+        }
+        if self.bench.open {
+            return self.on_bench_key(key, now);
         }
         if self.inspector.open {
             // The inspector is modal: its keys, help and Ctrl-C; nothing else.
@@ -510,6 +528,13 @@ impl AppState {
             Action::InspectNextReply => self.inspector.move_reply(1),
             Action::InspectFirstToken => self.inspector.first_token(),
             Action::InspectLastToken => self.inspector.last_token(),
+            a @ (Action::ToggleBench
+            | Action::BenchPrevSuite
+            | Action::BenchNextSuite
+            | Action::BenchStart
+            | Action::BenchCancel
+            | Action::BenchToggleView
+            | Action::BenchPinBaseline) => return self.apply_bench(a, now),
         }
         vec![]
     }
@@ -517,7 +542,9 @@ impl AppState {
     fn scroll_target(&mut self) -> &mut ScrollState {
         match self.focus {
             Focus::Log => &mut self.log_scroll,
-            Focus::Input | Focus::Chat | Focus::Sampler | Focus::Inspector => &mut self.chat_scroll,
+            Focus::Input | Focus::Chat | Focus::Sampler | Focus::Inspector | Focus::Bench => {
+                &mut self.chat_scroll
+            }
         }
     }
 

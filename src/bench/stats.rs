@@ -121,6 +121,31 @@ pub fn welch(a: &Summary, b: &Summary) -> Option<Welch> {
     })
 }
 
+/// Counts of `values` in `bins` equal-width bins from the minimum to the maximum: (lower edge,
+/// count). Empty for no finite values; one bin when every value is the same.
+pub fn histogram(values: &[f64], bins: usize) -> Vec<(f64, usize)> {
+    let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    if finite.is_empty() || bins == 0 {
+        return Vec::new();
+    }
+    let lo = finite.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if hi <= lo {
+        return vec![(lo, finite.len())];
+    }
+    let width = (hi - lo) / bins as f64;
+    let mut counts = vec![0usize; bins];
+    for v in finite {
+        let i = (((v - lo) / width) as usize).min(bins - 1);
+        counts[i] += 1;
+    }
+    counts
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| (lo + i as f64 * width, c))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,6 +221,15 @@ mod tests {
             "a wide sample does not differ significantly: {}",
             w.p
         );
+    }
+
+    #[test]
+    fn histograms_bin_from_min_to_max() {
+        let h = histogram(&[1.0, 2.0, 2.5, 3.0, 5.0, f64::NAN], 4);
+        // Bins [1,2) [2,3) [3,4) [4,5]: the maximum falls in the last.
+        assert_eq!(h, [(1.0, 1), (2.0, 2), (3.0, 1), (4.0, 1)]);
+        assert_eq!(histogram(&[7.0, 7.0], 5), [(7.0, 2)]);
+        assert!(histogram(&[], 5).is_empty());
     }
 
     #[test]

@@ -31,6 +31,9 @@ pub fn draw(frame: &mut Frame, state: &mut AppState) {
     if state.inspector.open {
         panes::inspector::render(frame, area, state);
     }
+    if state.bench.open {
+        panes::bench::render(frame, area, state);
+    }
     if state.show_help {
         panes::help::render(frame, area, &state.keymap);
     }
