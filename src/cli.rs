@@ -49,7 +49,9 @@ pub enum Command {
     /// Fetch, list and inspect models.
     #[command(subcommand)]
     Model(ModelCommand),
-    /// Measure load time, prefill and decode speed and peak memory.
+    /// Measure load time, prefill and decode speed and peak memory; run suites and keep their
+    /// history (`bench --suite NAME`, `bench list|show|compare|baseline|report`).
+    #[command(args_conflicts_with_subcommands = true)]
     Bench(BenchArgs),
     /// List, show, copy, delete and edit profiles (written to the config dir's profiles.toml).
     #[command(subcommand)]
@@ -293,7 +295,16 @@ pub enum ModelCommand {
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
-    /// The short suite: pp128 and tg128 after it, two runs.
+    #[command(subcommand)]
+    pub action: Option<BenchCommand>,
+    /// Run a suite (built-in: quick, standard, long-context; more in the config dir's
+    /// suites.toml), store the run in the history and check it against the suite's baseline.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["engines", "pipeline", "full"])]
+    pub suite: Option<String>,
+    /// A worsening smaller than this (percent) is never a regression, however significant.
+    #[arg(long, default_value_t = gemma_tui::bench::compare::DEFAULT_THRESHOLD_PCT, value_name = "PCT")]
+    pub threshold: f64,
+    /// `--suite quick`; with `--engines` or `--pipeline`, two runs of the pp/tg measurement.
     #[arg(long)]
     pub quick: bool,
     /// Also measure pp512 and tg128 from an empty context (the full suite).
@@ -318,4 +329,62 @@ pub struct BenchArgs {
     pub runs: usize,
     #[arg(long)]
     pub json: bool,
+}
+
+/// The run history: `bench list|show|compare|baseline|report` (and the suites).
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// The suites: built-in and from the config dir's suites.toml.
+    Suites,
+    /// The stored runs, oldest first; `*` marks a suite's baseline.
+    List {
+        /// Only this suite's runs.
+        #[arg(long)]
+        suite: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One run's figures: mean, standard deviation and 95% confidence interval per metric.
+    Show {
+        /// A run number, `latest` or `baseline`.
+        #[arg(default_value = "latest")]
+        run: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run B against run A, metric by metric; exits with 6 when B is a regression.
+    Compare {
+        /// A run number, `latest` or `baseline`.
+        a: String,
+        /// A run number, `latest` or `baseline`.
+        #[arg(default_value = "latest")]
+        b: String,
+        /// A worsening smaller than this (percent) is never a regression.
+        #[arg(long, default_value_t = gemma_tui::bench::compare::DEFAULT_THRESHOLD_PCT, value_name = "PCT")]
+        threshold: f64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Pin a run as its suite's baseline; without RUN, list the baselines.
+    Baseline {
+        /// A run number or `latest`.
+        run: Option<String>,
+        /// Unpin this suite's baseline instead.
+        #[arg(long, value_name = "SUITE", conflicts_with = "run")]
+        clear: Option<String>,
+    },
+    /// Export runs: a self-contained HTML report with SVG charts, or JSON or CSV (by the
+    /// extension of --output, or --format).
+    Report {
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+        #[arg(long, value_enum)]
+        format: Option<gemma_tui::bench::report::Format>,
+        /// Only this suite's runs.
+        #[arg(long)]
+        suite: Option<String>,
+        /// Only the last N runs.
+        #[arg(long, value_name = "N")]
+        last: Option<usize>,
+    },
 }

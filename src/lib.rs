@@ -6,6 +6,7 @@
 //! cache, `cli` and `run` the command line and the terminal loop.
 pub mod actors;
 pub mod app;
+pub mod bench;
 pub mod config;
 pub mod conversations;
 pub mod engine;

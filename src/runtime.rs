@@ -11,6 +11,7 @@ use ratatui::backend::Backend;
 use ratatui::Terminal;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
+use crate::actors::bench::{BenchActor, CancelBench, PinBaseline, RefreshBench, StartBench};
 use crate::actors::conversations::{self as conv, ConversationsActor};
 use crate::actors::inference::{
     Generate, InferenceHandle, LoadModel, ModelSource, ResetConversation, RestoreConversation,
@@ -88,6 +89,7 @@ pub struct Actors {
     pub conversations: Option<Addr<ConversationsActor>>,
     /// For effects answered with an event (a saved profile).
     pub events: UnboundedSender<AppEvent>,
+    pub bench: Addr<BenchActor>,
 }
 
 /// Starts the actors (inside a running actix system) and asks for the model to be loaded.
@@ -123,6 +125,27 @@ pub fn start_actors(tx: UnboundedSender<AppEvent>, opts: &RunOptions) -> Actors 
         sampler.clone(),
         Some(metrics.clone()),
     );
+    let bench_tx = tx_config.clone();
+    let bench = BenchActor::new(
+        Arc::new(move |event| {
+            let _ = bench_tx.send(AppEvent::Bench(event));
+        }),
+        inference.addr.clone(),
+        opts.config_dir
+            .clone()
+            .unwrap_or_else(|| crate::config::config_dir(None)),
+        crate::bench::store::default_store_path(),
+        crate::bench::plan::Overrides {
+            model: match &opts.model {
+                ModelSource::Path(p) => Some(p.clone()),
+                ModelSource::Default => None,
+            },
+            profile: opts.profile.clone(),
+            threads: opts.threads,
+            engine: opts.engine,
+        },
+    )
+    .start();
     if let Some(dir) = &opts.config_dir {
         let config_tx = tx_config.clone();
         crate::actors::config::ConfigActor::new(
@@ -150,6 +173,7 @@ pub fn start_actors(tx: UnboundedSender<AppEvent>, opts: &RunOptions) -> Actors 
         metrics,
         conversations,
         events,
+        bench,
     }
 }
 
@@ -264,8 +288,25 @@ pub fn apply_effect(
             actors.sampler.do_send(Configure(params));
             false
         }
+        Effect::StartBench(suite) => {
+            actors.bench.do_send(StartBench { suite });
+            false
+        }
+        Effect::CancelBench => {
+            actors.bench.do_send(CancelBench);
+            false
+        }
+        Effect::RefreshBench => {
+            actors.bench.do_send(RefreshBench);
+            false
+        }
+        Effect::PinBaseline(run) => {
+            actors.bench.do_send(PinBaseline { run });
+            false
+        }
         Effect::Quit => {
             actors.inference.cancel(*last_request);
+            actors.bench.do_send(CancelBench);
             true
         }
     }

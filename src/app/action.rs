@@ -16,6 +16,8 @@ pub enum Focus {
     Inspector,
     /// A picker overlay (profiles, templates, conversations), modal while open.
     Picker,
+    /// The bench pane (F4), modal while open.
+    Bench,
 }
 
 impl Focus {
@@ -27,6 +29,7 @@ impl Focus {
             Focus::Sampler => "sampler",
             Focus::Inspector => "inspector",
             Focus::Picker => "picker",
+            Focus::Bench => "bench",
         }
     }
 }
@@ -48,11 +51,13 @@ pub enum KeyContext {
     Inspector,
     /// A picker overlay.
     Picker,
+    /// The bench pane.
+    Bench,
 }
 
 impl KeyContext {
     /// All contexts, in the order the help overlay lists them.
-    pub const ALL: [KeyContext; 7] = [
+    pub const ALL: [KeyContext; 8] = [
         KeyContext::Global,
         KeyContext::Input,
         KeyContext::Panes,
@@ -60,6 +65,7 @@ impl KeyContext {
         KeyContext::Sampler,
         KeyContext::Inspector,
         KeyContext::Picker,
+        KeyContext::Bench,
     ];
 
     pub fn name(self) -> &'static str {
@@ -71,6 +77,7 @@ impl KeyContext {
             KeyContext::Sampler => "Sampler pane",
             KeyContext::Inspector => "Sampler inspector",
             KeyContext::Picker => "Pickers (type to filter)",
+            KeyContext::Bench => "Bench pane",
         }
     }
 
@@ -84,15 +91,18 @@ impl KeyContext {
             KeyContext::Sampler => focus == Focus::Sampler,
             KeyContext::Inspector => focus == Focus::Inspector,
             KeyContext::Picker => focus == Focus::Picker,
+            KeyContext::Bench => focus == Focus::Bench,
         }
     }
 
     /// Lookup order: the most specific context wins.
     fn specificity(self) -> u8 {
         match self {
-            KeyContext::Chat | KeyContext::Sampler | KeyContext::Inspector | KeyContext::Picker => {
-                0
-            }
+            KeyContext::Chat
+            | KeyContext::Sampler
+            | KeyContext::Inspector
+            | KeyContext::Picker
+            | KeyContext::Bench => 0,
             KeyContext::Input => 1,
             KeyContext::Panes => 2,
             KeyContext::Global => 3,
@@ -144,10 +154,17 @@ pub enum Action {
     PickerClose,
     PickerDelete,
     PickerRename,
+    ToggleBench,
+    BenchPrevSuite,
+    BenchNextSuite,
+    BenchStart,
+    BenchCancel,
+    BenchToggleView,
+    BenchPinBaseline,
 }
 
 impl Action {
-    pub const ALL: [Action; 45] = [
+    pub const ALL: [Action; 52] = [
         Action::Send,
         Action::NewLine,
         Action::CancelGeneration,
@@ -193,6 +210,13 @@ impl Action {
         Action::PickerClose,
         Action::PickerDelete,
         Action::PickerRename,
+        Action::ToggleBench,
+        Action::BenchPrevSuite,
+        Action::BenchNextSuite,
+        Action::BenchStart,
+        Action::BenchCancel,
+        Action::BenchToggleView,
+        Action::BenchPinBaseline,
     ];
 
     /// A stable identifier (for a future keymap.toml).
@@ -243,6 +267,13 @@ impl Action {
             Action::PickerClose => "picker_close",
             Action::PickerDelete => "picker_delete",
             Action::PickerRename => "picker_rename",
+            Action::ToggleBench => "toggle_bench",
+            Action::BenchPrevSuite => "bench_prev_suite",
+            Action::BenchNextSuite => "bench_next_suite",
+            Action::BenchStart => "bench_start",
+            Action::BenchCancel => "bench_cancel",
+            Action::BenchToggleView => "bench_toggle_view",
+            Action::BenchPinBaseline => "bench_pin_baseline",
         }
     }
 
@@ -294,6 +325,13 @@ impl Action {
             Action::PickerClose => "Close",
             Action::PickerDelete => "Delete the conversation (press twice)",
             Action::PickerRename => "Rename the conversation",
+            Action::ToggleBench => "Open or close the bench pane",
+            Action::BenchPrevSuite => "Select the previous suite",
+            Action::BenchNextSuite => "Select the next suite",
+            Action::BenchStart => "Run the selected suite (stored in the history)",
+            Action::BenchCancel => "Cancel the running suite",
+            Action::BenchToggleView => "Switch between the charts and the comparison",
+            Action::BenchPinBaseline => "Pin the latest run as its suite's baseline",
         }
     }
 }

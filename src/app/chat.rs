@@ -95,6 +95,13 @@ impl AppState {
         if text.is_empty() {
             return vec![];
         }
+        if self.bench.running() {
+            self.set_status(
+                "a benchmark has the model: wait for it or cancel it (F4, then c)",
+                now,
+            );
+            return vec![];
+        }
         match &self.engine {
             EngineStatus::Loading { .. } => {
                 self.set_status("the model is still loading; your message is kept", now);

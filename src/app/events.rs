@@ -23,6 +23,8 @@ pub enum AppEvent {
     },
     /// What the conversations actor reports.
     Conversations(crate::actors::messages::ConversationEvent),
+    /// The bench actor's progress and results.
+    Bench(crate::actors::bench::BenchEvent),
 }
 
 /// One tracing record, forwarded to the log pane (the terminal belongs to the TUI).

@@ -20,6 +20,7 @@ impl KeyContext {
             KeyContext::Sampler => "sampler",
             KeyContext::Inspector => "inspector",
             KeyContext::Picker => "picker",
+            KeyContext::Bench => "bench",
         }
     }
 }

@@ -2,6 +2,7 @@
 //! No IO here: the event loop feeds [`AppEvent`]s to [`AppState::handle`] and carries out the
 //! returned [`Effect`]s.
 pub mod action;
+pub mod bench;
 pub mod chat;
 pub mod conversation;
 pub mod events;

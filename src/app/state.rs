@@ -71,6 +71,13 @@ pub enum Effect {
     ResetConversation,
     /// Use these sampler parameters from the next token on.
     ConfigureSampler(SamplerParams),
+    /// Run a benchmark suite (the bench actor).
+    StartBench(String),
+    CancelBench,
+    /// Ask the bench actor for the suites and the stored history again.
+    RefreshBench,
+    /// Pin a stored run as its suite's baseline.
+    PinBaseline(u64),
     Quit,
 }
 
@@ -132,6 +139,7 @@ pub struct AppState {
     pub conversation: Option<super::conversation::OpenConversation>,
     /// A conversation list was asked for (the picker opens when it arrives).
     pub conversations_requested: bool,
+    pub bench: super::bench::BenchPane,
 }
 
 impl Default for AppState {
@@ -182,6 +190,7 @@ impl AppState {
             picker: None,
             conversation: None,
             conversations_requested: false,
+            bench: Default::default(),
         }
     }
 
@@ -227,6 +236,12 @@ impl AppState {
                     format!("config not applied, the last good one stays: {error}"),
                     now,
                 );
+                vec![]
+            }
+            AppEvent::Bench(event) => {
+                if let Some(text) = self.bench.on_event(event) {
+                    self.set_status(text, now);
+                }
                 vec![]
             }
             AppEvent::Log(line) => {
@@ -278,6 +293,9 @@ impl AppState {
     fn on_key(&mut self, key: KeyEvent, now: Instant) -> Vec<Effect> {
         if key.kind == KeyEventKind::Release {
             return vec![];
+        }
+        if self.bench.open {
+            return self.on_bench_key(key, now);
         }
         if self.inspector.open {
             // The inspector is modal: its keys, help and Ctrl-C; nothing else.
@@ -459,6 +477,13 @@ impl AppState {
             | Action::PickerClose
             | Action::PickerDelete
             | Action::PickerRename => return self.picker_action(action, now),
+            a @ (Action::ToggleBench
+            | Action::BenchPrevSuite
+            | Action::BenchNextSuite
+            | Action::BenchStart
+            | Action::BenchCancel
+            | Action::BenchToggleView
+            | Action::BenchPinBaseline) => return self.apply_bench(a, now),
         }
         vec![]
     }
@@ -466,9 +491,12 @@ impl AppState {
     fn scroll_target(&mut self) -> &mut ScrollState {
         match self.focus {
             Focus::Log => &mut self.log_scroll,
-            Focus::Input | Focus::Chat | Focus::Sampler | Focus::Inspector | Focus::Picker => {
-                &mut self.chat_scroll
-            }
+            Focus::Input
+            | Focus::Chat
+            | Focus::Sampler
+            | Focus::Inspector
+            | Focus::Picker
+            | Focus::Bench => &mut self.chat_scroll,
         }
     }
 

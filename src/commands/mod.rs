@@ -9,7 +9,7 @@ pub mod template;
 use std::path::PathBuf;
 
 /// Exit codes: 0 success, 2 bad usage (clap), 3 model missing or invalid, 4 generation failed,
-/// 5 a configuration change refused.
+/// 5 a configuration change refused, 6 a benchmark run regressed against its baseline.
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
     #[error("{0}")]
@@ -20,6 +20,8 @@ pub enum CommandError {
     Io(String),
     #[error("{0}")]
     Config(String),
+    #[error("{0}")]
+    Regression(String),
 }
 
 impl CommandError {
@@ -29,6 +31,7 @@ impl CommandError {
             CommandError::Generation(_) => 4,
             CommandError::Io(_) => 1,
             CommandError::Config(_) => 5,
+            CommandError::Regression(_) => 6,
         }
     }
 }

@@ -1,7 +1,9 @@
 //! The inference actor: owns the model and the conversation's KV cache on its own thread (a
 //! `SyncArbiter`), so the forward pass never blocks the async executor or the UI.
 mod actor;
+mod bench;
 mod messages;
 
 pub use actor::{EngineSink, InferenceActor, InferenceHandle};
+pub use bench::RunBench;
 pub use messages::{Generate, LoadModel, ModelSource, ResetConversation, RestoreConversation};

@@ -9,7 +9,9 @@ use gemma_tui::engine::{Engine, EngineError, EngineKind, PromptKind, StepControl
 use gemma_tui::sampling::argmax;
 use serde::{Deserialize, Serialize};
 
+mod history;
 mod pipeline;
+mod suite_run;
 
 use super::{default_threads, peak_rss_bytes, resolve_model, CommandError};
 use crate::cli::{BenchArgs, Cli};
@@ -49,6 +51,18 @@ fn mean(v: &[f64]) -> f64 {
 }
 
 pub fn run(cli: &Cli, args: &BenchArgs) -> Result<(), CommandError> {
+    if let Some(cmd) = &args.action {
+        return history::run(cli, cmd);
+    }
+    // `--quick` is the quick suite, except beside the pp/tg-only flags, where it keeps meaning
+    // two runs of that measurement (scripts comparing engines rely on it).
+    let legacy_quick = args.quick && (!args.engines.is_empty() || args.pipeline);
+    if let Some(name) = args.suite.as_deref() {
+        return suite_run::run(cli, args, name);
+    }
+    if args.quick && !legacy_quick {
+        return suite_run::run(cli, args, "quick");
+    }
     if args.engines.len() > 1 {
         return compare_engines(cli, args);
     }

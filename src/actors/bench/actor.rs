@@ -1,0 +1,192 @@
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use actix::{Actor, ActorFutureExt, Addr, AsyncContext, Context, Handler, WrapFuture};
+
+use super::messages::{BenchEvent, CancelBench, PinBaseline, RefreshBench, StartBench};
+use crate::actors::inference::{InferenceActor, RunBench};
+use crate::bench::plan::{plans, Overrides};
+use crate::bench::suite::load_suites;
+use crate::bench::{compare, BenchStore, RunError, RunRecord};
+
+pub type BenchSink = Arc<dyn Fn(BenchEvent) + Send + Sync>;
+
+/// Runs shown in the dashboard's charts (the newest).
+const HISTORY_RUNS: usize = 30;
+
+pub struct BenchActor {
+    sink: BenchSink,
+    inference: Addr<InferenceActor>,
+    config_dir: PathBuf,
+    store_path: PathBuf,
+    overrides: Overrides,
+    /// Regression threshold in percent.
+    threshold_pct: f64,
+    cancel: Arc<AtomicBool>,
+    running: bool,
+}
+
+impl BenchActor {
+    pub fn new(
+        sink: BenchSink,
+        inference: Addr<InferenceActor>,
+        config_dir: PathBuf,
+        store_path: PathBuf,
+        overrides: Overrides,
+    ) -> Self {
+        Self {
+            sink,
+            inference,
+            config_dir,
+            store_path,
+            overrides,
+            threshold_pct: crate::bench::compare::DEFAULT_THRESHOLD_PCT,
+            cancel: Arc::new(AtomicBool::new(false)),
+            running: false,
+        }
+    }
+
+    fn send_suites(&self) {
+        match load_suites(&self.config_dir) {
+            Ok(suites) => (self.sink)(BenchEvent::Suites(
+                suites
+                    .into_iter()
+                    .map(|(name, s)| (name, s.description))
+                    .collect(),
+            )),
+            Err(e) => (self.sink)(BenchEvent::Failed(e)),
+        }
+    }
+
+    fn send_history(&self) {
+        (self.sink)(match history(&self.store_path) {
+            Ok((runs, baselines)) => BenchEvent::History { runs, baselines },
+            Err(e) => BenchEvent::Failed(e),
+        });
+    }
+}
+
+/// The newest stored runs and the pinned baselines (suite, run id).
+type History = (Vec<RunRecord>, Vec<(String, u64)>);
+
+fn history(path: &std::path::Path) -> Result<History, String> {
+    if !path.exists() {
+        // Opening would create it: leave that to the first stored run.
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let store = BenchStore::open(path).map_err(|e| e.to_string())?;
+    let mut runs = store.list().map_err(|e| e.to_string())?;
+    runs.drain(..runs.len().saturating_sub(HISTORY_RUNS));
+    Ok((runs, store.baselines().map_err(|e| e.to_string())?))
+}
+
+/// Stores a finished run and compares it with its suite's baseline (on the inference thread,
+/// where the run finished: no disk IO on the async executor).
+fn store_run(
+    path: &std::path::Path,
+    record: RunRecord,
+    threshold_pct: f64,
+) -> Result<BenchEvent, String> {
+    let store = BenchStore::open(path).map_err(|e| e.to_string())?;
+    let record = store.insert(record).map_err(|e| e.to_string())?;
+    let against_baseline = store
+        .baseline(&record.suite)
+        .map_err(|e| e.to_string())?
+        .filter(|b| b.id != record.id)
+        .map(|b| Box::new(compare(&b, &record, threshold_pct)));
+    Ok(BenchEvent::Finished {
+        record: Box::new(record),
+        against_baseline,
+    })
+}
+
+impl Actor for BenchActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, _: &mut Context<Self>) {
+        self.send_suites();
+        self.send_history();
+    }
+}
+
+impl Handler<StartBench> for BenchActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: StartBench, ctx: &mut Context<Self>) {
+        if self.running {
+            return (self.sink)(BenchEvent::Failed("a suite is already running".into()));
+        }
+        let config = crate::config::load(&self.config_dir).config;
+        let plans = match plans(&self.config_dir, &config, &msg.suite, &self.overrides) {
+            Ok(p) => p,
+            Err(e) => return (self.sink)(BenchEvent::Failed(e)),
+        };
+        self.running = true;
+        self.cancel.store(false, Ordering::SeqCst);
+        (self.sink)(BenchEvent::Started {
+            suite: msg.suite.clone(),
+            runs: plans.len(),
+        });
+        let (progress_sink, finished_sink) = (self.sink.clone(), self.sink.clone());
+        let (path, threshold) = (self.store_path.clone(), self.threshold_pct);
+        let request = RunBench {
+            plans,
+            progress: Arc::new(move |run, progress| {
+                progress_sink(BenchEvent::Progress { run, progress })
+            }),
+            finished: Arc::new(move |record| {
+                finished_sink(
+                    store_run(&path, record, threshold).unwrap_or_else(BenchEvent::Failed),
+                )
+            }),
+            cancel: self.cancel.clone(),
+        };
+        let fut =
+            self.inference
+                .send(request)
+                .into_actor(self)
+                .map(|result, act: &mut BenchActor, _| {
+                    act.running = false;
+                    (act.sink)(match result {
+                        Ok(Ok(())) => BenchEvent::Done,
+                        Ok(Err(RunError::Cancelled)) => BenchEvent::Cancelled,
+                        Ok(Err(e)) => BenchEvent::Failed(e.to_string()),
+                        Err(e) => BenchEvent::Failed(format!("inference actor: {e}")),
+                    });
+                    act.send_history();
+                });
+        ctx.spawn(fut);
+    }
+}
+
+impl Handler<CancelBench> for BenchActor {
+    type Result = ();
+
+    fn handle(&mut self, _: CancelBench, _: &mut Context<Self>) {
+        self.cancel.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Handler<RefreshBench> for BenchActor {
+    type Result = ();
+
+    fn handle(&mut self, _: RefreshBench, _: &mut Context<Self>) {
+        self.send_suites();
+        self.send_history();
+    }
+}
+
+impl Handler<PinBaseline> for BenchActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: PinBaseline, _: &mut Context<Self>) {
+        let result = BenchStore::open(&self.store_path)
+            .and_then(|s| s.set_baseline(msg.run))
+            .map_err(|e| e.to_string());
+        if let Err(e) = result {
+            (self.sink)(BenchEvent::Failed(e));
+        }
+        self.send_history();
+    }
+}

@@ -1,0 +1,65 @@
+use actix::Message;
+
+use crate::bench::{Comparison, Progress, RunRecord};
+
+/// What the bench actor tells the dashboard.
+#[derive(Debug, Clone)]
+pub enum BenchEvent {
+    /// The suites that can be started: (name, description).
+    Suites(Vec<(String, String)>),
+    /// The stored runs (oldest first, the last few) and the pinned baselines (suite, run id).
+    History {
+        runs: Vec<RunRecord>,
+        baselines: Vec<(String, u64)>,
+    },
+    /// A suite started: `runs` runs (models × profiles).
+    Started {
+        suite: String,
+        runs: usize,
+    },
+    /// Where the current run is; `run` counts from 0.
+    Progress {
+        run: usize,
+        progress: Progress,
+    },
+    /// A run finished and was stored; compared with the suite's baseline when one is pinned.
+    Finished {
+        record: Box<RunRecord>,
+        against_baseline: Option<Box<Comparison>>,
+    },
+    /// Every run of the suite is done.
+    Done,
+    Cancelled,
+    Failed(String),
+}
+
+impl PartialEq for BenchEvent {
+    /// Events carry floats and large records; the dashboard's tests compare their kind only.
+    fn eq(&self, other: &Self) -> bool {
+        std::mem::discriminant(self) == std::mem::discriminant(other)
+    }
+}
+
+/// Start a suite by name.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct StartBench {
+    pub suite: String,
+}
+
+/// Stop the running suite at its next token (nothing of the unfinished run is stored).
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct CancelBench;
+
+/// Send the suites and the stored history again.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct RefreshBench;
+
+/// Pin a stored run as its suite's baseline.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct PinBaseline {
+    pub run: u64,
+}

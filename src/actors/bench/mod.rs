@@ -1,0 +1,8 @@
+//! The bench actor: resolves a suite into runs, has the inference actor execute them on its
+//! thread (it owns the model and the CPU), stores each finished run in the history and tells the
+//! dashboard how far it is.
+mod actor;
+mod messages;
+
+pub use actor::{BenchActor, BenchSink};
+pub use messages::{BenchEvent, CancelBench, PinBaseline, RefreshBench, StartBench};

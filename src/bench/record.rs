@@ -1,0 +1,246 @@
+//! What a benchmark run is, as stored: the settings it ran under, the machine, and the figures of
+//! every measured iteration; and the metric table that every view (CLI, TUI, report) reads.
+use serde::{Deserialize, Serialize};
+
+use super::machine::Machine;
+use super::stats::{summarize, Summary};
+use super::suite::Suite;
+
+/// Bumped when a stored record's shape changes; older records are read by upgrading them, newer
+/// ones are refused with a clear error instead of being misread.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One iteration's figures (over all of the suite's prompts).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+pub struct IterationMetrics {
+    pub load_ms: f64,
+    /// Mean over the prompts: prefill plus choosing the first token.
+    pub ttft_ms: f64,
+    /// All prompt tokens over all prefill time.
+    pub prefill_tok_s: f64,
+    /// All generated tokens after the first over their time.
+    pub decode_tok_s: f64,
+    pub latency_p50_ms: f64,
+    pub latency_p95_ms: f64,
+    pub latency_p99_ms: f64,
+    pub latency_max_ms: f64,
+    pub peak_rss_mb: f64,
+    pub avg_rss_mb: f64,
+    /// User plus system CPU time of the process during the iteration.
+    pub cpu_ms: f64,
+}
+
+/// The quality figure: perplexity of the model on the bundled held-out text.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Perplexity {
+    /// Tokens scored (predictions made).
+    pub tokens: usize,
+    pub value: f64,
+}
+
+/// One stored run: one suite under one model and one profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub schema: u32,
+    /// Assigned by the store (0 before it is stored).
+    pub id: u64,
+    /// Unix seconds at the start.
+    pub started_at: u64,
+    pub suite: String,
+    /// The suite's settings as run.
+    pub suite_settings: Suite,
+    pub model: String,
+    pub model_path: String,
+    pub profile: String,
+    /// The profile's full settings as run (sampler included).
+    pub profile_settings: serde_json::Value,
+    pub engine: String,
+    pub threads: usize,
+    pub machine: Machine,
+    /// The program's version.
+    pub version: String,
+    pub iterations: Vec<IterationMetrics>,
+    /// Every measured decode step's latency (all iterations), for the histogram.
+    pub token_latencies_ms: Vec<f64>,
+    pub perplexity: Option<Perplexity>,
+}
+
+/// Which way is better for a metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Better {
+    Higher,
+    Lower,
+}
+
+/// A metric every view shows the same way.
+pub struct Metric {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub unit: &'static str,
+    pub better: Better,
+    /// Whether a significant worsening of it flags a regression (the noisiest tails do not).
+    pub gates_regression: bool,
+    pub value: fn(&IterationMetrics) -> f64,
+}
+
+pub const METRICS: [Metric; 11] = [
+    Metric {
+        key: "decode_tok_s",
+        label: "decode",
+        unit: "tok/s",
+        better: Better::Higher,
+        gates_regression: true,
+        value: |m| m.decode_tok_s,
+    },
+    Metric {
+        key: "prefill_tok_s",
+        label: "prefill",
+        unit: "tok/s",
+        better: Better::Higher,
+        gates_regression: true,
+        value: |m| m.prefill_tok_s,
+    },
+    Metric {
+        key: "ttft_ms",
+        label: "time to first token",
+        unit: "ms",
+        better: Better::Lower,
+        gates_regression: true,
+        value: |m| m.ttft_ms,
+    },
+    Metric {
+        key: "latency_p50_ms",
+        label: "token latency p50",
+        unit: "ms",
+        better: Better::Lower,
+        gates_regression: true,
+        value: |m| m.latency_p50_ms,
+    },
+    Metric {
+        key: "latency_p95_ms",
+        label: "token latency p95",
+        unit: "ms",
+        better: Better::Lower,
+        gates_regression: true,
+        value: |m| m.latency_p95_ms,
+    },
+    Metric {
+        key: "latency_p99_ms",
+        label: "token latency p99",
+        unit: "ms",
+        better: Better::Lower,
+        gates_regression: false,
+        value: |m| m.latency_p99_ms,
+    },
+    Metric {
+        key: "latency_max_ms",
+        label: "token latency max",
+        unit: "ms",
+        better: Better::Lower,
+        gates_regression: false,
+        value: |m| m.latency_max_ms,
+    },
+    Metric {
+        key: "load_ms",
+        label: "load",
+        unit: "ms",
+        better: Better::Lower,
+        gates_regression: false,
+        value: |m| m.load_ms,
+    },
+    Metric {
+        key: "peak_rss_mb",
+        label: "peak RSS",
+        unit: "MB",
+        better: Better::Lower,
+        gates_regression: true,
+        value: |m| m.peak_rss_mb,
+    },
+    Metric {
+        key: "avg_rss_mb",
+        label: "average RSS",
+        unit: "MB",
+        better: Better::Lower,
+        gates_regression: false,
+        value: |m| m.avg_rss_mb,
+    },
+    Metric {
+        key: "cpu_ms",
+        label: "CPU time",
+        unit: "ms",
+        better: Better::Lower,
+        gates_regression: false,
+        value: |m| m.cpu_ms,
+    },
+];
+
+impl RunRecord {
+    pub fn values(&self, metric: &Metric) -> Vec<f64> {
+        self.iterations.iter().map(metric.value).collect()
+    }
+
+    pub fn summary(&self, metric: &Metric) -> Summary {
+        summarize(&self.values(metric))
+    }
+
+    pub fn metric(&self, key: &str) -> Option<Summary> {
+        METRICS
+            .iter()
+            .find(|m| m.key == key)
+            .map(|m| self.summary(m))
+    }
+
+    /// "#12 standard gemma-3-270m/balanced candle 2026-11-29 01:02".
+    pub fn title(&self) -> String {
+        format!(
+            "#{} {} {}/{} {} {}",
+            self.id,
+            self.suite,
+            self.model,
+            self.profile,
+            self.engine,
+            format_time(self.started_at)
+        )
+    }
+}
+
+/// Unix seconds as "YYYY-MM-DD HH:MM" UTC (Howard Hinnant's days-to-civil algorithm).
+pub fn format_time(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_format_as_utc_dates() {
+        assert_eq!(format_time(0), "1970-01-01 00:00");
+        assert_eq!(format_time(951_782_400), "2000-02-29 00:00");
+        assert_eq!(format_time(1_795_914_000), "2026-11-29 01:00");
+    }
+
+    #[test]
+    fn metric_keys_are_unique() {
+        let mut keys: Vec<_> = METRICS.iter().map(|m| m.key).collect();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), METRICS.len());
+    }
+}

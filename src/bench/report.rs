@@ -1,0 +1,374 @@
+//! Exports of the run history, pure (records in, text out): JSON (the records as stored), CSV (one
+//! row per run with each metric's mean, sd and 95% CI) and a self-contained HTML page whose charts
+//! are inline SVG drawn by plotters (throughput, latency percentiles and memory over runs).
+use std::path::Path;
+
+use plotters::prelude::*;
+
+use super::record::{format_time, RunRecord, METRICS};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Html,
+    Json,
+    Csv,
+}
+
+impl Format {
+    /// The format a file name asks for by its extension.
+    pub fn from_path(path: &Path) -> Option<Self> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "html" | "htm" => Some(Format::Html),
+            "json" => Some(Format::Json),
+            "csv" => Some(Format::Csv),
+            _ => None,
+        }
+    }
+}
+
+pub fn render(format: Format, runs: &[RunRecord]) -> Result<String, String> {
+    match format {
+        Format::Json => to_json(runs),
+        Format::Csv => to_csv(runs),
+        Format::Html => to_html(runs),
+    }
+}
+
+pub fn to_json(runs: &[RunRecord]) -> Result<String, String> {
+    serde_json::to_string_pretty(runs).map_err(|e| e.to_string())
+}
+
+pub fn to_csv(runs: &[RunRecord]) -> Result<String, String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header: Vec<String> = [
+        "id",
+        "started_at_utc",
+        "suite",
+        "model",
+        "profile",
+        "engine",
+        "threads",
+        "version",
+        "cpu",
+        "cores",
+        "memory_gib",
+        "iterations",
+    ]
+    .map(String::from)
+    .to_vec();
+    for m in &METRICS {
+        for part in ["mean", "sd", "ci95_low", "ci95_high"] {
+            header.push(format!("{}_{part}", m.key));
+        }
+    }
+    header.extend(["perplexity".to_string(), "perplexity_tokens".to_string()]);
+    w.write_record(&header).map_err(|e| e.to_string())?;
+    let num = |v: f64| {
+        if v.is_finite() {
+            format!("{v:.4}")
+        } else {
+            String::new()
+        }
+    };
+    for r in runs {
+        let mut row = vec![
+            r.id.to_string(),
+            format_time(r.started_at),
+            r.suite.clone(),
+            r.model.clone(),
+            r.profile.clone(),
+            r.engine.clone(),
+            r.threads.to_string(),
+            r.version.clone(),
+            r.machine.cpu.clone(),
+            r.machine.cores.to_string(),
+            format!("{:.1}", r.machine.memory_bytes as f64 / (1u64 << 30) as f64),
+            r.iterations.len().to_string(),
+        ];
+        for m in &METRICS {
+            let s = r.summary(m);
+            let (lo, hi) = s.ci95.unwrap_or((f64::NAN, f64::NAN));
+            row.extend([num(s.mean), num(s.sd), num(lo), num(hi)]);
+        }
+        match r.perplexity {
+            Some(p) => row.extend([num(p.value), p.tokens.to_string()]),
+            None => row.extend([String::new(), String::new()]),
+        }
+        w.write_record(&row).map_err(|e| e.to_string())?;
+    }
+    let bytes = w.into_inner().map_err(|e| e.to_string())?;
+    String::from_utf8(bytes).map_err(|e| e.to_string())
+}
+
+/// One line on a chart: a label, a colour and one value per run (NaN: no point).
+struct Line {
+    label: &'static str,
+    color: RGBColor,
+    values: Vec<f64>,
+}
+
+fn mean_of(runs: &[RunRecord], key: &str) -> Vec<f64> {
+    runs.iter()
+        .map(|r| r.metric(key).map_or(f64::NAN, |s| s.mean))
+        .collect()
+}
+
+/// A line chart over runs as an SVG string.
+fn chart_svg(title: &str, y_desc: &str, ids: &[u64], lines: &[Line]) -> Result<String, String> {
+    let err = |e: &dyn std::fmt::Display| format!("drawing `{title}`: {e}");
+    let top = lines
+        .iter()
+        .flat_map(|l| l.values.iter().copied())
+        .filter(|v| v.is_finite())
+        .fold(0.0f64, f64::max);
+    let top = if top > 0.0 { top * 1.15 } else { 1.0 };
+    let n = ids.len().max(1) as f64;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (760, 320)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| err(&e))?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(32)
+            .y_label_area_size(56)
+            .build_cartesian_2d(-0.5f64..n - 0.5, 0f64..top)
+            .map_err(|e| err(&e))?;
+        let label_of = |x: &f64| {
+            let i = x.round();
+            if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < ids.len() {
+                format!("#{}", ids[i as usize])
+            } else {
+                String::new()
+            }
+        };
+        chart
+            .configure_mesh()
+            .x_desc("run")
+            .y_desc(y_desc)
+            .x_labels(ids.len().clamp(1, 20))
+            .x_label_formatter(&label_of)
+            .draw()
+            .map_err(|e| err(&e))?;
+        for line in lines {
+            let points: Vec<(f64, f64)> = line
+                .values
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| v.is_finite())
+                .map(|(i, &v)| (i as f64, v))
+                .collect();
+            let color = line.color;
+            chart
+                .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
+                .map_err(|e| err(&e))?
+                .label(line.label)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color));
+            chart
+                .draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))
+                .map_err(|e| err(&e))?;
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::LowerRight)
+            .draw()
+            .map_err(|e| err(&e))?;
+        root.present().map_err(|e| err(&e))?;
+    }
+    Ok(svg)
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+const BLUE_: RGBColor = RGBColor(31, 119, 180);
+const ORANGE: RGBColor = RGBColor(255, 127, 14);
+const GREEN_: RGBColor = RGBColor(44, 160, 44);
+const RED_: RGBColor = RGBColor(214, 39, 40);
+
+pub fn to_html(runs: &[RunRecord]) -> Result<String, String> {
+    let ids: Vec<u64> = runs.iter().map(|r| r.id).collect();
+    let throughput = chart_svg(
+        "Throughput",
+        "tokens/s",
+        &ids,
+        &[
+            Line {
+                label: "prefill",
+                color: BLUE_,
+                values: mean_of(runs, "prefill_tok_s"),
+            },
+            Line {
+                label: "decode",
+                color: ORANGE,
+                values: mean_of(runs, "decode_tok_s"),
+            },
+        ],
+    )?;
+    let latency = chart_svg(
+        "Per-token latency",
+        "ms",
+        &ids,
+        &[
+            Line {
+                label: "p50",
+                color: GREEN_,
+                values: mean_of(runs, "latency_p50_ms"),
+            },
+            Line {
+                label: "p95",
+                color: ORANGE,
+                values: mean_of(runs, "latency_p95_ms"),
+            },
+            Line {
+                label: "p99",
+                color: RED_,
+                values: mean_of(runs, "latency_p99_ms"),
+            },
+        ],
+    )?;
+    let memory = chart_svg(
+        "Memory",
+        "MB",
+        &ids,
+        &[
+            Line {
+                label: "peak RSS",
+                color: RED_,
+                values: mean_of(runs, "peak_rss_mb"),
+            },
+            Line {
+                label: "average RSS",
+                color: BLUE_,
+                values: mean_of(runs, "avg_rss_mb"),
+            },
+        ],
+    )?;
+    let mut rows = String::new();
+    for r in runs {
+        let cell = |key: &str| {
+            r.metric(key).map_or(String::new(), |s| match s.ci95 {
+                Some((lo, hi)) => format!("{:.1} <small>[{lo:.1}, {hi:.1}]</small>", s.mean),
+                None => format!("{:.1}", s.mean),
+            })
+        };
+        rows.push_str(&format!(
+            "<tr><td>#{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+             <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            r.id,
+            escape(&format_time(r.started_at)),
+            escape(&r.suite),
+            escape(&r.model),
+            escape(&r.profile),
+            escape(&format!("{} ×{}", r.engine, r.threads)),
+            cell("prefill_tok_s"),
+            cell("decode_tok_s"),
+            cell("ttft_ms"),
+            cell("latency_p95_ms"),
+            cell("peak_rss_mb"),
+            r.perplexity
+                .map_or(String::new(), |p| format!("{:.2}", p.value)),
+        ));
+    }
+    let machine = runs
+        .last()
+        .map(|r| {
+            format!(
+                "{} · gemma-tui {}",
+                escape(&r.machine.describe()),
+                escape(&r.version)
+            )
+        })
+        .unwrap_or_else(|| "no runs".into());
+    Ok(format!(
+        r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>gemma-tui benchmark report</title>
+<style>
+body {{ font-family: sans-serif; margin: 2em; color: #222; }}
+table {{ border-collapse: collapse; margin: 1em 0; }}
+td, th {{ border: 1px solid #ccc; padding: 4px 8px; text-align: right; }}
+td:nth-child(-n+6), th:nth-child(-n+6) {{ text-align: left; }}
+small {{ color: #777; }}
+figure {{ margin: 1em 0; }}
+</style></head><body>
+<h1>gemma-tui benchmark report</h1>
+<p>{count} runs · {machine}. Figures are means over a run's iterations with their 95% confidence
+interval (Student's t).</p>
+<table>
+<tr><th>run</th><th>started (UTC)</th><th>suite</th><th>model</th><th>profile</th><th>engine</th>
+<th>prefill tok/s</th><th>decode tok/s</th><th>TTFT ms</th><th>p95 ms</th><th>peak RSS MB</th><th>perplexity</th></tr>
+{rows}</table>
+<figure>{throughput}</figure>
+<figure>{latency}</figure>
+<figure>{memory}</figure>
+</body></html>
+"#,
+        count = runs.len(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::record::IterationMetrics;
+
+    fn run(id: u64, decode: f64) -> RunRecord {
+        let mut r: RunRecord = serde_json::from_value(serde_json::json!({
+            "schema": 1, "id": id, "started_at": 1_795_914_000u64, "suite": "quick",
+            "suite_settings": {}, "model": "<m>", "model_path": "m", "profile": "p",
+            "profile_settings": {}, "engine": "candle", "threads": 2,
+            "machine": {"cpu": "c", "cores": 2, "physical_cores": null, "memory_bytes": 1, "os": ""},
+            "version": "0", "iterations": [], "token_latencies_ms": [], "perplexity": null
+        }))
+        .unwrap();
+        r.iterations = vec![
+            IterationMetrics {
+                decode_tok_s: decode,
+                prefill_tok_s: 250.0,
+                latency_p50_ms: 16.0,
+                peak_rss_mb: 350.0,
+                ..Default::default()
+            };
+            2
+        ];
+        r
+    }
+
+    #[test]
+    fn formats_follow_the_extension() {
+        assert_eq!(Format::from_path(Path::new("r.HTML")), Some(Format::Html));
+        assert_eq!(Format::from_path(Path::new("r.csv")), Some(Format::Csv));
+        assert_eq!(Format::from_path(Path::new("r")), None);
+    }
+
+    #[test]
+    fn csv_has_a_row_per_run_with_every_metric() {
+        let text = to_csv(&[run(1, 60.0), run(2, 55.5)]).unwrap();
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let header = reader.headers().unwrap().clone();
+        let col = header
+            .iter()
+            .position(|h| h == "decode_tok_s_mean")
+            .unwrap();
+        let rows: Vec<_> = reader.records().map(|r| r.unwrap()).collect();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(&rows[1][col], "55.5000");
+        assert_eq!(&rows[0][3], "<m>");
+    }
+
+    #[test]
+    fn html_holds_three_svg_charts_and_escapes_names() {
+        let html = to_html(&[run(1, 60.0), run(2, 55.5)]).unwrap();
+        assert_eq!(html.matches("<svg").count(), 3);
+        assert!(html.contains("&lt;m&gt;") && !html.contains("<m>"));
+        assert!(html.contains("Throughput") && html.contains("#2"));
+        // An empty history still renders (empty charts) rather than failing.
+        assert_eq!(to_html(&[]).unwrap().matches("<svg").count(), 3);
+    }
+}

@@ -1,0 +1,341 @@
+//! Runs one suite under one model and one profile on the calling thread and returns the record.
+//! Every iteration loads the model afresh (so load time has a spread too and the peak RSS is the
+//! iteration's own), prefills each prompt into an empty cache, then generates with the profile's
+//! sampler, timing every step. The headless command calls this directly; the dashboard calls it
+//! on the inference actor's thread.
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use super::machine::Machine;
+use super::perplexity;
+use super::record::{IterationMetrics, Perplexity, RunRecord, SCHEMA_VERSION};
+use super::stats::{max, percentile};
+use super::suite::{PromptSpec, Suite};
+use crate::config::Profile;
+use crate::engine::{Engine, EngineKind};
+use crate::sampling::Sampler;
+
+/// The text synthetic prompts are cut from.
+const PROMPT_TEXT: &str = "The history of computing is a story of people who wanted to calculate \
+faster than they could by hand. Early machines used gears and levers; later ones used relays, \
+vacuum tubes and finally transistors etched by the billion into silicon. Each step made \
+machines smaller, cheaper and faster, and each step changed what people asked of them. ";
+
+/// The seed of a profile that leaves it unset, so that runs generate the same tokens.
+const BENCH_SEED: u64 = 0x5eed;
+
+/// Everything one run needs.
+#[derive(Debug, Clone)]
+pub struct RunPlan {
+    pub suite_name: String,
+    pub suite: Suite,
+    pub model_name: String,
+    pub model_path: PathBuf,
+    pub profile_name: String,
+    pub profile: Profile,
+    pub threads: usize,
+    pub engine: EngineKind,
+}
+
+/// Where a run is, for a gauge.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Progress {
+    /// 0..=1 over the whole run.
+    pub fraction: f64,
+    /// 1-based; counts warm-ups and measured iterations separately.
+    pub iteration: usize,
+    pub iterations: usize,
+    pub warmup: bool,
+    /// "pp128", "perplexity", ...
+    pub phase: String,
+    /// The latest decode step's latency.
+    pub token_ms: Option<f64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("the run was cancelled")]
+    Cancelled,
+    #[error("{0}")]
+    Engine(String),
+}
+
+/// One prompt's measurement.
+struct PromptResult {
+    prompt_tokens: usize,
+    prefill_s: f64,
+    ttft_ms: f64,
+    latencies_ms: Vec<f64>,
+}
+
+pub fn run(
+    plan: &RunPlan,
+    on_progress: &mut dyn FnMut(&Progress),
+    cancelled: &dyn Fn() -> bool,
+) -> Result<RunRecord, RunError> {
+    let suite = &plan.suite;
+    suite.validate().map_err(RunError::Engine)?;
+    let started_at = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let specs = suite.prompt_specs();
+    // Work units: each prompt of each pass, and the perplexity pass.
+    let passes = suite.warmup + suite.iterations;
+    let ppl_units = usize::from(suite.perplexity_tokens > 0);
+    let total_units = (passes * specs.len() + ppl_units) as f64;
+    let mut iterations = Vec::new();
+    let mut token_latencies = Vec::new();
+    let mut threads = plan.threads;
+    for pass in 0..passes {
+        let warmup = pass < suite.warmup;
+        let (iteration, of) = if warmup {
+            (pass + 1, suite.warmup)
+        } else {
+            (pass - suite.warmup + 1, suite.iterations)
+        };
+        reset_peak_rss();
+        let rss = RssSampler::start();
+        let cpu0 = cpu_time();
+        let t_load = Instant::now();
+        let engine = Engine::load_with(&plan.model_path, plan.threads, plan.engine)
+            .map_err(|e| RunError::Engine(format!("{}: {e}", plan.model_path.display())))?;
+        let load_ms = t_load.elapsed().as_secs_f64() * 1000.0;
+        threads = engine.threads();
+        let mut results = Vec::new();
+        for (i, spec) in specs.iter().enumerate() {
+            let unit = (pass * specs.len() + i) as f64;
+            let mut report = |done: usize, token_ms: Option<f64>| {
+                on_progress(&Progress {
+                    fraction: (unit + done as f64 / suite.gen_tokens as f64) / total_units,
+                    iteration,
+                    iterations: of,
+                    warmup,
+                    phase: spec.label(),
+                    token_ms,
+                })
+            };
+            report(0, None);
+            results.push(measure_prompt(
+                &engine,
+                spec,
+                suite.gen_tokens,
+                &plan.profile,
+                &mut report,
+                cancelled,
+            )?);
+        }
+        let cpu_ms = (cpu_time() - cpu0).as_secs_f64() * 1000.0;
+        drop(engine);
+        let (sampled_peak, avg_rss) = rss.stop();
+        if warmup {
+            continue;
+        }
+        let latencies: Vec<f64> = results
+            .iter()
+            .flat_map(|r| r.latencies_ms.iter().copied())
+            .collect();
+        let prompt_tokens: usize = results.iter().map(|r| r.prompt_tokens).sum();
+        let prefill_s: f64 = results.iter().map(|r| r.prefill_s).sum();
+        let decode_s: f64 = latencies.iter().sum::<f64>() / 1000.0;
+        let peak = peak_rss_bytes().unwrap_or(0).max(sampled_peak);
+        iterations.push(IterationMetrics {
+            load_ms,
+            ttft_ms: results.iter().map(|r| r.ttft_ms).sum::<f64>() / results.len() as f64,
+            prefill_tok_s: prompt_tokens as f64 / prefill_s.max(1e-9),
+            decode_tok_s: if latencies.is_empty() {
+                0.0
+            } else {
+                latencies.len() as f64 / decode_s.max(1e-9)
+            },
+            latency_p50_ms: percentile(&latencies, 50.0),
+            latency_p95_ms: percentile(&latencies, 95.0),
+            latency_p99_ms: percentile(&latencies, 99.0),
+            latency_max_ms: max(&latencies),
+            peak_rss_mb: peak as f64 / 1e6,
+            avg_rss_mb: avg_rss / 1e6,
+            cpu_ms,
+        });
+        token_latencies.extend(latencies);
+    }
+    let perplexity = if suite.perplexity_tokens > 0 {
+        on_progress(&Progress {
+            fraction: (total_units - 1.0) / total_units,
+            iteration: 1,
+            iterations: 1,
+            warmup: false,
+            phase: "perplexity".into(),
+            token_ms: None,
+        });
+        let engine = Engine::load_with(&plan.model_path, plan.threads, plan.engine)
+            .map_err(|e| RunError::Engine(e.to_string()))?;
+        let (tokens, value) = perplexity::measure(&engine, suite.perplexity_tokens, cancelled)
+            .map_err(|e| {
+                if cancelled() {
+                    RunError::Cancelled
+                } else {
+                    RunError::Engine(e.to_string())
+                }
+            })?;
+        Some(Perplexity { tokens, value })
+    } else {
+        None
+    };
+    on_progress(&Progress {
+        fraction: 1.0,
+        iteration: suite.iterations,
+        iterations: suite.iterations,
+        warmup: false,
+        phase: "done".into(),
+        token_ms: None,
+    });
+    Ok(RunRecord {
+        schema: SCHEMA_VERSION,
+        id: 0,
+        started_at,
+        suite: plan.suite_name.clone(),
+        suite_settings: suite.clone(),
+        model: plan.model_name.clone(),
+        model_path: plan.model_path.display().to_string(),
+        profile: plan.profile_name.clone(),
+        profile_settings: serde_json::to_value(&plan.profile).unwrap_or_default(),
+        engine: plan.engine.name().to_string(),
+        threads,
+        machine: Machine::detect(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        iterations,
+        token_latencies_ms: token_latencies,
+        perplexity,
+    })
+}
+
+/// The prompt's tokens: synthetic ones cut to length, or the literal text (BOS first).
+pub fn prompt_tokens(engine: &Engine, spec: &PromptSpec) -> Vec<u32> {
+    match spec {
+        PromptSpec::Length(n) => {
+            let mut ids = engine
+                .tokenizer
+                .encode(&PROMPT_TEXT.repeat(n / 40 + 2), true, false);
+            ids.truncate(*n);
+            ids
+        }
+        PromptSpec::Text(text) => engine.tokenizer.encode(text, true, false),
+    }
+}
+
+fn measure_prompt(
+    engine: &Engine,
+    spec: &PromptSpec,
+    gen_tokens: usize,
+    profile: &Profile,
+    report: &mut dyn FnMut(usize, Option<f64>),
+    cancelled: &dyn Fn() -> bool,
+) -> Result<PromptResult, RunError> {
+    let fail = |e: crate::engine::EngineError| RunError::Engine(e.to_string());
+    let prompt = prompt_tokens(engine, spec);
+    let mut params = profile.sampler.clone();
+    params.seed = params.seed.or(Some(BENCH_SEED));
+    let mut sampler = Sampler::new(params);
+    let mut history = prompt.clone();
+    let mut session = engine
+        .new_session(prompt.len() + gen_tokens + 8)
+        .map_err(fail)?;
+    let t0 = Instant::now();
+    let mut logits = session.forward(&prompt).map_err(fail)?;
+    let prefill_s = t0.elapsed().as_secs_f64();
+    let mut next = sampler
+        .sample_with_history(&logits, &history)
+        .map_err(|e| RunError::Engine(e.to_string()))?;
+    let ttft_ms = t0.elapsed().as_secs_f64() * 1000.0;
+    let mut latencies_ms = Vec::with_capacity(gen_tokens);
+    // The first token came from the prefill; each later one is one decode step.
+    for done in 1..gen_tokens {
+        if cancelled() {
+            return Err(RunError::Cancelled);
+        }
+        history.push(next);
+        let t = Instant::now();
+        logits = session.forward(&[next]).map_err(fail)?;
+        next = sampler
+            .sample_with_history(&logits, &history)
+            .map_err(|e| RunError::Engine(e.to_string()))?;
+        let ms = t.elapsed().as_secs_f64() * 1000.0;
+        latencies_ms.push(ms);
+        report(done, Some(ms));
+    }
+    Ok(PromptResult {
+        prompt_tokens: prompt.len(),
+        prefill_s,
+        ttft_ms,
+        latencies_ms,
+    })
+}
+
+/// Resets the kernel's peak-RSS mark (VmHWM) so the next reading is this iteration's own.
+fn reset_peak_rss() {
+    // "5" resets the peak resident set size (Linux 4.0+); elsewhere the sampler's peak remains.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// Peak resident memory since the last reset (VmHWM), in bytes.
+fn peak_rss_bytes() -> Option<u64> {
+    proc_status_kb("VmHWM:").map(|kb| kb * 1024)
+}
+
+fn current_rss_bytes() -> Option<u64> {
+    proc_status_kb("VmRSS:").map(|kb| kb * 1024)
+}
+
+fn proc_status_kb(key: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(key))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// User plus system CPU time of the whole process.
+fn cpu_time() -> Duration {
+    // SAFETY: getrusage writes into the zeroed struct we own and reads nothing else.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return Duration::ZERO;
+    }
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+/// Samples the resident set every 10 ms on a thread of its own, for the average and a peak where
+/// VmHWM is not available.
+struct RssSampler {
+    stop: Arc<AtomicBool>,
+    handle: std::thread::JoinHandle<(u64, f64)>,
+}
+
+impl RssSampler {
+    fn start() -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = std::thread::spawn(move || {
+            let (mut peak, mut sum, mut n) = (0u64, 0f64, 0u64);
+            loop {
+                if let Some(rss) = current_rss_bytes() {
+                    peak = peak.max(rss);
+                    sum += rss as f64;
+                    n += 1;
+                }
+                if flag.load(Ordering::Relaxed) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            (peak, if n > 0 { sum / n as f64 } else { 0.0 })
+        });
+        Self { stop, handle }
+    }
+
+    /// (peak, average) in bytes.
+    fn stop(self) -> (u64, f64) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.handle.join().unwrap_or((0, 0.0))
+    }
+}

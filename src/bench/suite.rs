@@ -1,0 +1,222 @@
+//! Benchmark suites: the built-ins embedded from `config/suites.toml`, with the user's
+//! `suites.toml` in the config directory overlaid key by key (the same rule as the other config
+//! files), so a user suite only states what differs from the defaults.
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use toml::Table;
+
+/// The built-in suites.
+pub const DEFAULT_SUITES: &str = include_str!("../../config/suites.toml");
+pub const SUITES_FILE: &str = "suites.toml";
+pub const BUILTIN_SUITES: [&str; 3] = ["quick", "standard", "long-context"];
+
+/// One suite: what to prompt, how much to generate, how often, and under which profiles and models.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Suite {
+    pub description: String,
+    /// Synthetic prompts of these many tokens.
+    pub prompt_lengths: Vec<usize>,
+    /// Literal prompts, fed raw.
+    pub prompts: Vec<String>,
+    pub gen_tokens: usize,
+    pub warmup: usize,
+    pub iterations: usize,
+    /// Empty: the active profile.
+    pub profiles: Vec<String>,
+    /// models.toml names or GGUF paths; empty: `--model` or the default model.
+    pub models: Vec<String>,
+    /// Tokens of the held-out text scored for perplexity; 0 skips it.
+    pub perplexity_tokens: usize,
+}
+
+impl Default for Suite {
+    fn default() -> Self {
+        Self {
+            description: String::new(),
+            prompt_lengths: vec![128],
+            prompts: Vec::new(),
+            gen_tokens: 128,
+            warmup: 1,
+            iterations: 5,
+            profiles: Vec::new(),
+            models: Vec::new(),
+            perplexity_tokens: 0,
+        }
+    }
+}
+
+/// What a suite feeds the model once per iteration.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PromptSpec {
+    Length(usize),
+    Text(String),
+}
+
+impl PromptSpec {
+    pub fn label(&self) -> String {
+        match self {
+            PromptSpec::Length(n) => format!("pp{n}"),
+            PromptSpec::Text(t) => {
+                let short: String = t.chars().take(24).collect();
+                format!("\"{short}\"")
+            }
+        }
+    }
+}
+
+impl Suite {
+    pub fn prompt_specs(&self) -> Vec<PromptSpec> {
+        self.prompt_lengths
+            .iter()
+            .map(|&n| PromptSpec::Length(n))
+            .chain(self.prompts.iter().cloned().map(PromptSpec::Text))
+            .collect()
+    }
+
+    /// The rules a suite must keep to be runnable, with the key that breaks one.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.prompt_lengths.is_empty() && self.prompts.is_empty() {
+            return Err("has no prompts: set prompt_lengths or prompts".into());
+        }
+        if let Some(n) = self.prompt_lengths.iter().find(|&&n| n == 0 || n > 32_768) {
+            return Err(format!("prompt_lengths: {n} is outside 1..=32768"));
+        }
+        if self.prompts.iter().any(|p| p.trim().is_empty()) {
+            return Err("prompts: a prompt is empty".into());
+        }
+        if self.gen_tokens == 0 || self.gen_tokens > 32_768 {
+            return Err(format!(
+                "gen_tokens: {} is outside 1..=32768",
+                self.gen_tokens
+            ));
+        }
+        if self.iterations == 0 || self.iterations > 1000 {
+            return Err(format!(
+                "iterations: {} is outside 1..=1000",
+                self.iterations
+            ));
+        }
+        if self.warmup > 100 {
+            return Err(format!("warmup: {} is above 100", self.warmup));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SuitesFile {
+    #[serde(default)]
+    suites: BTreeMap<String, Suite>,
+}
+
+/// The built-ins with `user` (the text of a user's suites.toml, if any) over them.
+pub fn parse_suites(user: Option<&str>) -> Result<BTreeMap<String, Suite>, String> {
+    let mut base: Table = DEFAULT_SUITES
+        .parse()
+        .map_err(|e| format!("embedded suites.toml: {e}"))?;
+    if let Some(text) = user {
+        let over: Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| format!("{SUITES_FILE}: {}", one_line(&e)))?;
+        // Type-check the user's file on its own first, so an error points into it.
+        toml::from_str::<SuitesFile>(text)
+            .map_err(|e| format!("{SUITES_FILE}: {}", one_line(&e)))?;
+        crate::config::pure::merge(&mut base, over);
+    }
+    let file: SuitesFile = base
+        .try_into()
+        .map_err(|e: toml::de::Error| format!("{SUITES_FILE}: {}", one_line(&e)))?;
+    for (name, suite) in &file.suites {
+        suite
+            .validate()
+            .map_err(|e| format!("{SUITES_FILE}: suite `{name}` {e}"))?;
+    }
+    Ok(file.suites)
+}
+
+/// toml's multi-line error (with a source excerpt) as one line: "line L, column C: message".
+fn one_line(e: &toml::de::Error) -> String {
+    let msg = e.message().trim().to_string();
+    match (e.span(), e.to_string().lines().next()) {
+        (Some(_), Some(first)) if first.contains("line") => {
+            let at = first
+                .trim_start_matches("TOML parse error at ")
+                .trim()
+                .to_string();
+            format!("{at}: {msg}")
+        }
+        _ => msg,
+    }
+}
+
+/// The suites for a config directory (its suites.toml is optional).
+pub fn load_suites(config_dir: &Path) -> Result<BTreeMap<String, Suite>, String> {
+    let path = config_dir.join(SUITES_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => parse_suites(Some(&text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => parse_suites(None),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+/// One suite by name, with the known names in the error.
+pub fn find<'a>(suites: &'a BTreeMap<String, Suite>, name: &str) -> Result<&'a Suite, String> {
+    suites.get(name).ok_or_else(|| {
+        format!(
+            "unknown suite `{name}` (known: {})",
+            suites.keys().cloned().collect::<Vec<_>>().join(", ")
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtins_parse_and_validate() {
+        let suites = parse_suites(None).unwrap();
+        for name in BUILTIN_SUITES {
+            assert!(suites.contains_key(name), "{name}");
+        }
+        assert_eq!(suites["quick"].prompt_specs(), [PromptSpec::Length(64)]);
+    }
+
+    #[test]
+    fn a_user_file_overlays_one_key_and_adds_a_suite() {
+        let user = "[suites.quick]\niterations = 7\n[suites.mine]\nprompts = [\"Hello\"]\n";
+        let suites = parse_suites(Some(user)).unwrap();
+        assert_eq!(suites["quick"].iterations, 7);
+        assert_eq!(
+            suites["quick"].gen_tokens, 32,
+            "other keys keep the built-in value"
+        );
+        let mine = &suites["mine"];
+        assert_eq!(mine.prompts, ["Hello"]);
+        assert_eq!(mine.gen_tokens, Suite::default().gen_tokens);
+    }
+
+    #[test]
+    fn bad_files_are_refused_with_the_place() {
+        let e = parse_suites(Some("[suites.quick]\nitrations = 7\n")).unwrap_err();
+        assert!(e.contains("line 2") && e.contains("itrations"), "{e}");
+        let e = parse_suites(Some("[suites.quick]\niterations = \"many\"\n")).unwrap_err();
+        assert!(e.contains("line 2"), "{e}");
+        let e = parse_suites(Some("[suites.x]\nprompt_lengths = []\n")).unwrap_err();
+        assert!(e.contains("suite `x` has no prompts"), "{e}");
+        let e = parse_suites(Some("[suites.x]\niterations = 0\n")).unwrap_err();
+        assert!(e.contains("iterations: 0"), "{e}");
+        assert!(parse_suites(Some("[suites\n")).is_err());
+    }
+
+    #[test]
+    fn unknown_names_list_the_known_ones() {
+        let suites = parse_suites(None).unwrap();
+        let e = find(&suites, "fast").unwrap_err();
+        assert!(e.contains("long-context, quick, standard"), "{e}");
+    }
+}

@@ -1,0 +1,265 @@
+//! `gemma-tui bench suites|list|show|compare|baseline|report`: the stored history.
+use gemma_tui::bench::compare::MetricComparison;
+use gemma_tui::bench::record::format_time;
+use gemma_tui::bench::report::{self, Format};
+use gemma_tui::bench::suite::load_suites;
+use gemma_tui::bench::{compare, BenchStore, Comparison, RunRecord, METRICS};
+
+use crate::cli::{BenchCommand, Cli};
+use crate::commands::CommandError;
+
+fn io(e: impl std::fmt::Display) -> CommandError {
+    CommandError::Io(e.to_string())
+}
+
+fn json(value: &impl serde::Serialize) -> Result<(), CommandError> {
+    println!("{}", serde_json::to_string_pretty(value).map_err(io)?);
+    Ok(())
+}
+
+pub fn run(cli: &Cli, cmd: &BenchCommand) -> Result<(), CommandError> {
+    if let BenchCommand::Suites = cmd {
+        let dir = gemma_tui::config::config_dir(cli.config_dir.as_deref());
+        let suites = load_suites(&dir).map_err(CommandError::Config)?;
+        for (name, s) in &suites {
+            println!("{name:<14} {}", s.description);
+        }
+        return Ok(());
+    }
+    let store = BenchStore::open_default().map_err(io)?;
+    match cmd {
+        BenchCommand::Suites => Ok(()),
+        BenchCommand::List {
+            suite,
+            json: as_json,
+        } => {
+            let runs: Vec<RunRecord> = store
+                .list()
+                .map_err(io)?
+                .into_iter()
+                .filter(|r| suite.as_ref().is_none_or(|s| &r.suite == s))
+                .collect();
+            if *as_json {
+                return json(&runs);
+            }
+            if runs.is_empty() {
+                println!("no runs stored in {}", store.path().display());
+                return Ok(());
+            }
+            let baselines: Vec<u64> = store
+                .baselines()
+                .map_err(io)?
+                .into_iter()
+                .map(|(_, id)| id)
+                .collect();
+            println!(
+                "{:<6} {:<17} {:<13} {:<22} {:<10} {:>12} {:>12} {:>10}",
+                "run",
+                "started (UTC)",
+                "suite",
+                "model/profile",
+                "engine",
+                "prefill t/s",
+                "decode t/s",
+                "peak MB"
+            );
+            for r in &runs {
+                let mark = if baselines.contains(&r.id) { "*" } else { " " };
+                let mean = |k: &str| r.metric(k).map_or(f64::NAN, |s| s.mean);
+                println!(
+                    "{:<6} {:<17} {:<13} {:<22} {:<10} {:>12.1} {:>12.1} {:>10.0}",
+                    format!("#{}{mark}", r.id),
+                    format_time(r.started_at),
+                    r.suite,
+                    format!("{}/{}", r.model, r.profile),
+                    format!("{}/{}t", r.engine, r.threads),
+                    mean("prefill_tok_s"),
+                    mean("decode_tok_s"),
+                    mean("peak_rss_mb"),
+                );
+            }
+            Ok(())
+        }
+        BenchCommand::Show { run, json: as_json } => {
+            let r = store.resolve(run).map_err(io)?;
+            if *as_json {
+                return json(&r);
+            }
+            print_run(&r);
+            Ok(())
+        }
+        BenchCommand::Compare {
+            a,
+            b,
+            threshold,
+            json: as_json,
+        } => {
+            let (ra, rb) = (store.resolve(a).map_err(io)?, store.resolve(b).map_err(io)?);
+            let c = compare(&ra, &rb, *threshold);
+            if *as_json {
+                json(&c)?;
+            } else {
+                print_comparison(&ra, &rb, &c);
+            }
+            if c.regression {
+                return Err(CommandError::Regression(format!(
+                    "regression: run #{} against #{}",
+                    rb.id, ra.id
+                )));
+            }
+            Ok(())
+        }
+        BenchCommand::Baseline { run, clear } => {
+            if let Some(suite) = clear {
+                if store.clear_baseline(suite).map_err(io)? {
+                    println!("suite `{suite}` has no baseline now");
+                } else {
+                    println!("suite `{suite}` had no baseline");
+                }
+                return Ok(());
+            }
+            match run {
+                Some(spec) => {
+                    let id = store.resolve(spec).map_err(io)?.id;
+                    let r = store.set_baseline(id).map_err(io)?;
+                    println!("run #{} is the baseline of suite `{}`", r.id, r.suite);
+                }
+                None => {
+                    let all = store.baselines().map_err(io)?;
+                    if all.is_empty() {
+                        println!("no baselines: pin one with `gemma-tui bench baseline RUN`");
+                    }
+                    for (suite, id) in all {
+                        println!("{suite:<14} #{id}");
+                    }
+                }
+            }
+            Ok(())
+        }
+        BenchCommand::Report {
+            output,
+            format,
+            suite,
+            last,
+        } => {
+            let format = format
+                .or_else(|| Format::from_path(output))
+                .ok_or_else(|| {
+                    CommandError::Config(format!(
+                        "{}: say --format html|json|csv, or end the name with .html, .json or .csv",
+                        output.display()
+                    ))
+                })?;
+            let mut runs: Vec<RunRecord> = store
+                .list()
+                .map_err(io)?
+                .into_iter()
+                .filter(|r| suite.as_ref().is_none_or(|s| &r.suite == s))
+                .collect();
+            if let Some(n) = last {
+                runs.drain(..runs.len().saturating_sub(*n));
+            }
+            let text = report::render(format, &runs).map_err(io)?;
+            gemma_tui::config::write_atomic(output, text.as_bytes())
+                .map_err(|e| io(format!("{}: {e}", output.display())))?;
+            eprintln!("wrote {} ({} runs)", output.display(), runs.len());
+            Ok(())
+        }
+    }
+}
+
+/// A run's header and one line per metric: mean, sd and the 95% confidence interval.
+pub fn print_run(r: &RunRecord) {
+    println!(
+        "run #{}  suite {}  {}/{}  {} x{} threads  {}",
+        r.id,
+        r.suite,
+        r.model,
+        r.profile,
+        r.engine,
+        r.threads,
+        format_time(r.started_at)
+    );
+    let s = &r.suite_settings;
+    let prompts: Vec<String> = s.prompt_specs().iter().map(|p| p.label()).collect();
+    println!(
+        "{} iterations after {} warm-up; prompts {}; {} tokens generated each",
+        r.iterations.len(),
+        s.warmup,
+        prompts.join(" "),
+        s.gen_tokens
+    );
+    println!("machine {}; gemma-tui {}", r.machine.describe(), r.version);
+    println!(
+        "{:<28} {:>10} {:>9} {:>24}",
+        "metric", "mean", "sd", "95% CI"
+    );
+    for m in &METRICS {
+        let sum = r.summary(m);
+        let ci = sum
+            .ci95
+            .map_or("-".to_string(), |(lo, hi)| format!("[{lo:.2}, {hi:.2}]"));
+        println!(
+            "{:<28} {:>10.2} {:>9.2} {:>24}",
+            format!("{} ({})", m.label, m.unit),
+            sum.mean,
+            sum.sd,
+            ci
+        );
+    }
+    if let Some(p) = r.perplexity {
+        println!(
+            "{:<28} {:>10.3}   (held-out text, {} tokens scored)",
+            "perplexity", p.value, p.tokens
+        );
+    }
+}
+
+/// Each metric's delta with its interval and verdict; regressions marked.
+pub fn print_comparison(a: &RunRecord, b: &RunRecord, c: &Comparison) {
+    println!(
+        "run #{} against #{} (regression: significantly worse by {}% or more)",
+        b.id, a.id, c.threshold_pct
+    );
+    for w in &c.warnings {
+        println!("note: {w}");
+    }
+    println!(
+        "{:<28} {:>10} {:>10} {:>18} {:>22} {:>7}  verdict",
+        "metric", "A", "B", "delta", "95% CI of delta", "p"
+    );
+    for m in &c.metrics {
+        println!("{}", comparison_line(m));
+    }
+    println!(
+        "{}",
+        if c.regression {
+            "verdict: REGRESSION"
+        } else {
+            "verdict: no regression"
+        }
+    );
+}
+
+fn comparison_line(m: &MetricComparison) -> String {
+    let ci = m
+        .delta_ci95
+        .map_or("-".to_string(), |(lo, hi)| format!("[{lo:+.2}, {hi:+.2}]"));
+    let p = m.p.map_or("-".to_string(), |p| format!("{p:.3}"));
+    let name = if m.unit.is_empty() {
+        m.label.to_string()
+    } else {
+        format!("{} ({})", m.label, m.unit)
+    };
+    format!(
+        "{:<28} {:>10.2} {:>10.2} {:>18} {:>22} {:>7}  {}{}",
+        name,
+        m.a.mean,
+        m.b.mean,
+        format!("{:+.2} ({:+.1}%)", m.delta, m.delta_pct),
+        ci,
+        p,
+        m.verdict_word(),
+        if m.regression { "  REGRESSION" } else { "" }
+    )
+}

@@ -1,0 +1,264 @@
+//! The bench pane (F4): suites on the left; on the right the running suite's gauge, iteration and
+//! live per-token latency, then either the throughput of every stored run and the latest run's
+//! latency histogram, or the comparison of the latest run with its baseline.
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Clear, Gauge, Paragraph, Sparkline};
+use ratatui::Frame;
+
+use crate::app::bench::{BenchPane, BenchView};
+use crate::app::AppState;
+use crate::bench::compare::Verdict;
+use crate::bench::stats::histogram;
+use crate::ui::panes::help::centered;
+use crate::ui::theme;
+
+pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
+    let popup = centered(area, 120, 34);
+    if popup.area() == 0 {
+        return;
+    }
+    frame.render_widget(Clear, popup);
+    let pane = &state.bench;
+    let block = Block::bordered()
+        .title(Line::styled(" Benchmarks ", theme::title(true)))
+        .title_bottom(Line::styled(
+            " ↑↓ suite · Enter run · c cancel · v charts/compare · b pin baseline · Esc close ",
+            theme::dim(),
+        ))
+        .border_style(theme::border(true));
+    let inner = block.inner(popup);
+    frame.render_widget(block, popup);
+    let [left, right] =
+        Layout::horizontal([Constraint::Length(30), Constraint::Min(0)]).areas(inner);
+    render_suites(frame, left, pane);
+    let [status, body] = Layout::vertical([Constraint::Length(6), Constraint::Min(0)]).areas(right);
+    render_status(frame, status, pane);
+    match pane.view {
+        BenchView::Charts => render_charts(frame, body, pane),
+        BenchView::Compare => render_comparison(frame, body, pane),
+    }
+}
+
+fn render_suites(frame: &mut Frame, area: Rect, pane: &BenchPane) {
+    let mut lines = vec![Line::styled("Suites", theme::title(false))];
+    for (i, (name, _)) in pane.suites.iter().enumerate() {
+        let selected = i == pane.selected;
+        let style = if selected {
+            Style::default()
+                .fg(theme::current().accent)
+                .add_modifier(Modifier::BOLD | Modifier::REVERSED)
+        } else {
+            Style::default()
+        };
+        lines.push(Line::styled(format!(" {name} "), style));
+    }
+    if let Some((_, desc)) = pane.suites.get(pane.selected) {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(desc.clone(), theme::dim()));
+    }
+    frame.render_widget(
+        Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: true }),
+        area,
+    );
+}
+
+fn render_status(frame: &mut Frame, area: Rect, pane: &BenchPane) {
+    let Some(run) = &pane.run else {
+        let text = pane
+            .message
+            .clone()
+            .unwrap_or_else(|| "Pick a suite and press Enter to run it.".into());
+        let style = if text.contains("REGRESSION") || text.starts_with("failed") {
+            Style::default()
+                .fg(theme::current().error)
+                .add_modifier(Modifier::BOLD)
+        } else {
+            Style::default()
+        };
+        frame.render_widget(
+            Paragraph::new(vec![Line::styled(text, style)])
+                .wrap(ratatui::widgets::Wrap { trim: true }),
+            area,
+        );
+        return;
+    };
+    let [gauge, info, spark] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(0),
+    ])
+    .areas(area);
+    let label = format!(
+        "{} · run {}/{}{}",
+        run.suite,
+        run.run + 1,
+        run.runs,
+        if run.cancelling { " · cancelling" } else { "" }
+    );
+    frame.render_widget(
+        Gauge::default()
+            .gauge_style(Style::default().fg(theme::current().accent))
+            .ratio(run.fraction())
+            .label(label),
+        gauge,
+    );
+    let detail = match &run.progress {
+        Some(p) => format!(
+            "{} {}/{} · {} · {}",
+            if p.warmup { "warm-up" } else { "iteration" },
+            p.iteration,
+            p.iterations,
+            p.phase,
+            p.token_ms
+                .map_or("—".into(), |ms| format!("{ms:.1} ms/token"))
+        ),
+        None => "loading the model…".into(),
+    };
+    frame.render_widget(Paragraph::new(detail), info);
+    let data: Vec<u64> = run
+        .recent_ms
+        .iter()
+        .map(|ms| (ms * 10.0).round().max(0.0) as u64)
+        .collect();
+    frame.render_widget(
+        Sparkline::default()
+            .block(Block::new().title(Line::styled("per-token latency", theme::dim())))
+            .style(Style::default().fg(theme::current().token_rate))
+            .data(&data),
+        spark,
+    );
+}
+
+fn render_charts(frame: &mut Frame, area: Rect, pane: &BenchPane) {
+    let [top, bottom] =
+        Layout::vertical([Constraint::Percentage(55), Constraint::Min(0)]).areas(area);
+    if pane.history.is_empty() {
+        frame.render_widget(
+            Paragraph::new("No stored runs yet.").style(theme::dim()),
+            top,
+        );
+        return;
+    }
+    // Throughput per run: as many of the newest runs as fit, two bars each.
+    let fit = (top.width as usize / 9).max(1);
+    let runs = &pane.history[pane.history.len().saturating_sub(fit)..];
+    let mut chart = BarChart::default()
+        .block(Block::bordered().title(Line::styled(
+            " tok/s per run: decode (green), prefill (cyan) ",
+            theme::title(false),
+        )))
+        .bar_width(3)
+        .bar_gap(0)
+        .group_gap(2);
+    for r in runs {
+        let mean = |k: &str| r.metric(k).map_or(0.0, |s| s.mean);
+        let mark = if pane.is_baseline(r.id) { "*" } else { "" };
+        let decode = mean("decode_tok_s");
+        let prefill = mean("prefill_tok_s");
+        chart = chart.data(
+            BarGroup::default()
+                .label(Line::from(format!("#{}{mark}", r.id)))
+                .bars(&[
+                    Bar::default()
+                        .value(decode.round() as u64)
+                        .style(Style::default().fg(theme::current().assistant)),
+                    Bar::default()
+                        .value(prefill.round() as u64)
+                        .style(Style::default().fg(theme::current().accent)),
+                ]),
+        );
+    }
+    frame.render_widget(chart, top);
+    // The latest run's per-token latencies.
+    let Some(latest) = pane.history.last() else {
+        return;
+    };
+    let bins = (bottom.width as usize / 7).clamp(1, 16);
+    let hist = histogram(&latest.token_latencies_ms, bins);
+    let bars: Vec<Bar> = hist
+        .iter()
+        .map(|&(lo, count)| {
+            Bar::default()
+                .value(count as u64)
+                .label(Line::from(format!("{lo:.0}")))
+                .style(Style::default().fg(theme::current().rss))
+        })
+        .collect();
+    frame.render_widget(
+        BarChart::default()
+            .block(Block::bordered().title(Line::styled(
+                format!(
+                    " run #{} per-token latency (ms, {} tokens) ",
+                    latest.id,
+                    latest.token_latencies_ms.len()
+                ),
+                theme::title(false),
+            )))
+            .bar_width(5)
+            .bar_gap(1)
+            .data(BarGroup::default().bars(&bars)),
+        bottom,
+    );
+}
+
+fn render_comparison(frame: &mut Frame, area: Rect, pane: &BenchPane) {
+    let Some((a, b, c)) = pane.comparison() else {
+        frame.render_widget(
+            Paragraph::new("Two runs of one suite are needed for a comparison.")
+                .style(theme::dim()),
+            area,
+        );
+        return;
+    };
+    let against = if pane.is_baseline(a) {
+        "baseline"
+    } else {
+        "previous run"
+    };
+    let mut lines = vec![
+        Line::styled(
+            format!("run #{b} against #{a} ({against})"),
+            theme::title(false),
+        ),
+        Line::styled(
+            format!(
+                "{:<19}{:>9}{:>9}{:>8}{:>18}  verdict",
+                "metric", "A", "B", "delta", "95% CI of delta"
+            ),
+            theme::dim(),
+        ),
+    ];
+    for m in &c.metrics {
+        let style = match (m.verdict, m.regression) {
+            (_, true) => Style::default()
+                .fg(theme::current().error)
+                .add_modifier(Modifier::BOLD),
+            (Verdict::Worse, false) => Style::default().fg(theme::current().system),
+            (Verdict::Better, _) => Style::default().fg(theme::current().assistant),
+            (Verdict::NoSignificantChange, _) => Style::default(),
+        };
+        let ci = m
+            .delta_ci95
+            .map_or("-".into(), |(lo, hi)| format!("[{lo:+.1}, {hi:+.1}]"));
+        lines.push(Line::from(vec![
+            Span::raw(format!(
+                "{:<19}{:>9.1}{:>9.1}{:>7.1}%{:>18}  ",
+                m.label, m.a.mean, m.b.mean, m.delta_pct, ci
+            )),
+            Span::styled(
+                format!(
+                    "{}{}",
+                    m.verdict_word(),
+                    if m.regression { " REGRESSION" } else { "" }
+                ),
+                style,
+            ),
+        ]));
+    }
+    for w in &c.warnings {
+        lines.push(Line::styled(format!("note: {w}"), theme::dim()));
+    }
+    frame.render_widget(Paragraph::new(lines), area);
+}
