@@ -16,6 +16,8 @@ pub enum Focus {
     Inspector,
     /// The bench pane (F4), modal while open.
     Bench,
+    /// The A/B panes (F5), modal while open.
+    Ab,
 }
 
 impl Focus {
@@ -27,6 +29,7 @@ impl Focus {
             Focus::Sampler => "sampler",
             Focus::Inspector => "inspector",
             Focus::Bench => "bench",
+            Focus::Ab => "a/b",
         }
     }
 }
@@ -48,11 +51,13 @@ pub enum KeyContext {
     Inspector,
     /// The bench pane.
     Bench,
+    /// The A/B panes.
+    Ab,
 }
 
 impl KeyContext {
     /// All contexts, in the order the help overlay lists them.
-    pub const ALL: [KeyContext; 7] = [
+    pub const ALL: [KeyContext; 8] = [
         KeyContext::Global,
         KeyContext::Input,
         KeyContext::Panes,
@@ -60,6 +65,7 @@ impl KeyContext {
         KeyContext::Sampler,
         KeyContext::Inspector,
         KeyContext::Bench,
+        KeyContext::Ab,
     ];
 
     pub fn name(self) -> &'static str {
@@ -71,6 +77,7 @@ impl KeyContext {
             KeyContext::Sampler => "Sampler pane",
             KeyContext::Inspector => "Sampler inspector",
             KeyContext::Bench => "Bench pane",
+            KeyContext::Ab => "A/B panes",
         }
     }
 
@@ -84,13 +91,18 @@ impl KeyContext {
             KeyContext::Sampler => focus == Focus::Sampler,
             KeyContext::Inspector => focus == Focus::Inspector,
             KeyContext::Bench => focus == Focus::Bench,
+            KeyContext::Ab => focus == Focus::Ab,
         }
     }
 
     /// Lookup order: the most specific context wins.
     fn specificity(self) -> u8 {
         match self {
-            KeyContext::Chat | KeyContext::Sampler | KeyContext::Inspector | KeyContext::Bench => 0,
+            KeyContext::Chat
+            | KeyContext::Sampler
+            | KeyContext::Inspector
+            | KeyContext::Bench
+            | KeyContext::Ab => 0,
             KeyContext::Input => 1,
             KeyContext::Panes => 2,
             KeyContext::Global => 3,
@@ -137,10 +149,17 @@ pub enum Action {
     BenchCancel,
     BenchToggleView,
     BenchPinBaseline,
+    ToggleAb,
+    AbPrevA,
+    AbNextA,
+    AbPrevB,
+    AbNextB,
+    AbStart,
+    AbCancel,
 }
 
 impl Action {
-    pub const ALL: [Action; 36] = [
+    pub const ALL: [Action; 43] = [
         Action::Send,
         Action::NewLine,
         Action::CancelGeneration,
@@ -177,6 +196,13 @@ impl Action {
         Action::BenchCancel,
         Action::BenchToggleView,
         Action::BenchPinBaseline,
+        Action::ToggleAb,
+        Action::AbPrevA,
+        Action::AbNextA,
+        Action::AbPrevB,
+        Action::AbNextB,
+        Action::AbStart,
+        Action::AbCancel,
     ];
 
     /// A stable identifier (for a future keymap.toml).
@@ -218,6 +244,13 @@ impl Action {
             Action::BenchCancel => "bench_cancel",
             Action::BenchToggleView => "bench_toggle_view",
             Action::BenchPinBaseline => "bench_pin_baseline",
+            Action::ToggleAb => "toggle_ab",
+            Action::AbPrevA => "ab_prev_a",
+            Action::AbNextA => "ab_next_a",
+            Action::AbPrevB => "ab_prev_b",
+            Action::AbNextB => "ab_next_b",
+            Action::AbStart => "ab_start",
+            Action::AbCancel => "ab_cancel",
         }
     }
 
@@ -260,6 +293,13 @@ impl Action {
             Action::BenchCancel => "Cancel the running suite",
             Action::BenchToggleView => "Switch between the charts and the comparison",
             Action::BenchPinBaseline => "Pin the latest run as its suite's baseline",
+            Action::ToggleAb => "Open or close the A/B panes",
+            Action::AbPrevA => "Side A: the previous profile",
+            Action::AbNextA => "Side A: the next profile",
+            Action::AbPrevB => "Side B: the previous profile",
+            Action::AbNextB => "Side B: the next profile",
+            Action::AbStart => "Stream the input's prompt under both profiles",
+            Action::AbCancel => "Stop both replies",
         }
     }
 }
@@ -412,6 +452,14 @@ impl Default for Keymap {
             (C::Bench, K::Char('v'), NONE, Action::BenchToggleView),
             (C::Bench, K::Char('b'), NONE, Action::BenchPinBaseline),
             (C::Bench, K::Esc, NONE, Action::ToggleBench),
+            (C::Global, K::F(5), NONE, Action::ToggleAb),
+            (C::Ab, K::Left, NONE, Action::AbPrevA),
+            (C::Ab, K::Right, NONE, Action::AbNextA),
+            (C::Ab, K::Up, NONE, Action::AbPrevB),
+            (C::Ab, K::Down, NONE, Action::AbNextB),
+            (C::Ab, K::Enter, NONE, Action::AbStart),
+            (C::Ab, K::Char('c'), NONE, Action::AbCancel),
+            (C::Ab, K::Esc, NONE, Action::ToggleAb),
         ];
         Self {
             bindings: table

@@ -49,6 +49,12 @@ pub enum Effect {
     RefreshBench,
     /// Pin a stored run as its suite's baseline.
     PinBaseline(u64),
+    /// Stream `prompt` under profiles `a` and `b` side by side (A/B panes).
+    StartAb {
+        prompt: String,
+        a: String,
+        b: String,
+    },
     Quit,
 }
 
@@ -217,6 +223,7 @@ pub struct AppState {
     pub sampler_row: usize,
     pub inspector: Inspector,
     pub bench: super::bench::BenchPane,
+    pub ab: super::ab::AbPane,
 }
 
 impl Default for AppState {
@@ -264,6 +271,7 @@ impl AppState {
                 ..Inspector::default()
             },
             bench: Default::default(),
+            ab: Default::default(),
         }
     }
 
@@ -305,7 +313,7 @@ impl AppState {
                 vec![]
             }
             AppEvent::Bench(event) => {
-                if let Some(text) = self.bench.on_event(event) {
+                if let Some(text) = self.on_bench_event(event) {
                     self.set_status(text, now);
                 }
                 vec![]
@@ -362,6 +370,9 @@ impl AppState {
         }
         if self.bench.open {
             return self.on_bench_key(key, now);
+        }
+        if self.ab.open {
+            return self.on_ab_key(key, now);
         }
         if self.inspector.open {
             // The inspector is modal: its keys, help and Ctrl-C; nothing else.
@@ -535,6 +546,13 @@ impl AppState {
             | Action::BenchCancel
             | Action::BenchToggleView
             | Action::BenchPinBaseline) => return self.apply_bench(a, now),
+            a @ (Action::ToggleAb
+            | Action::AbPrevA
+            | Action::AbNextA
+            | Action::AbPrevB
+            | Action::AbNextB
+            | Action::AbStart
+            | Action::AbCancel) => return self.apply_ab(a, now),
         }
         vec![]
     }
@@ -542,9 +560,12 @@ impl AppState {
     fn scroll_target(&mut self) -> &mut ScrollState {
         match self.focus {
             Focus::Log => &mut self.log_scroll,
-            Focus::Input | Focus::Chat | Focus::Sampler | Focus::Inspector | Focus::Bench => {
-                &mut self.chat_scroll
-            }
+            Focus::Input
+            | Focus::Chat
+            | Focus::Sampler
+            | Focus::Inspector
+            | Focus::Bench
+            | Focus::Ab => &mut self.chat_scroll,
         }
     }
 

@@ -23,24 +23,81 @@ pub fn help_entries(keymap: &Keymap) -> Vec<(KeyContext, String, Action)> {
     out
 }
 
-fn rows(keymap: &Keymap) -> Vec<Row<'static>> {
-    let mut rows = Vec::new();
+/// One group per context: its name and its (keys, description) lines.
+type Group = (&'static str, Vec<(String, &'static str)>);
+
+fn groups(keymap: &Keymap) -> Vec<Group> {
+    let mut groups: Vec<Group> = Vec::new();
     let mut last: Option<KeyContext> = None;
     for (ctx, keys, action) in help_entries(keymap) {
         if last != Some(ctx) {
-            if last.is_some() {
-                rows.push(Row::new(vec![Cell::from("")]));
-            }
-            rows.push(
-                Row::new(vec![Cell::from(ctx.name())])
-                    .style(theme::title(true).add_modifier(Modifier::UNDERLINED)),
-            );
+            groups.push((ctx.name(), Vec::new()));
             last = Some(ctx);
         }
-        rows.push(Row::new(vec![
-            Cell::from(keys).style(theme::title(false)),
-            Cell::from(action.description()),
-        ]));
+        if let Some(group) = groups.last_mut() {
+            group.1.push((keys, action.description()));
+        }
+    }
+    groups
+}
+
+/// Rows a group takes: its heading, its lines and a blank row before the next.
+fn height(group: &Group) -> usize {
+    group.1.len() + 2
+}
+
+/// The groups in at most `columns` columns of about equal height.
+fn split(groups: Vec<Group>, columns: usize) -> Vec<Vec<Group>> {
+    let total: usize = groups.iter().map(height).sum();
+    let per_column = total.div_ceil(columns.max(1));
+    let mut out: Vec<Vec<Group>> = vec![Vec::new()];
+    for group in groups {
+        let used: usize = out.last().map_or(0, |c| c.iter().map(height).sum());
+        if used > 0 && used + height(&group) > per_column + 1 && out.len() < columns {
+            out.push(Vec::new());
+        }
+        if let Some(column) = out.last_mut() {
+            column.push(group);
+        }
+    }
+    out
+}
+
+/// (key column width, description width) of a column.
+fn widths(column: &[Group]) -> (u16, u16) {
+    let key = column
+        .iter()
+        .flat_map(|g| {
+            g.1.iter()
+                .map(|(k, _)| k.chars().count())
+                .chain([g.0.chars().count()])
+        })
+        .max()
+        .unwrap_or(8) as u16;
+    let desc = column
+        .iter()
+        .flat_map(|g| g.1.iter().map(|(_, d)| d.chars().count()))
+        .max()
+        .unwrap_or(20) as u16;
+    (key, desc)
+}
+
+fn rows(column: Vec<Group>) -> Vec<Row<'static>> {
+    let mut rows = Vec::new();
+    for (i, (name, lines)) in column.into_iter().enumerate() {
+        if i > 0 {
+            rows.push(Row::new(vec![Cell::from("")]));
+        }
+        rows.push(
+            Row::new(vec![Cell::from(name)])
+                .style(theme::title(true).add_modifier(Modifier::UNDERLINED)),
+        );
+        for (keys, desc) in lines {
+            rows.push(Row::new(vec![
+                Cell::from(keys).style(theme::title(false)),
+                Cell::from(desc),
+            ]));
+        }
     }
     rows
 }
@@ -60,34 +117,48 @@ pub fn render(frame: &mut Frame, area: Rect, keymap: &Keymap) {
     if area.area() == 0 {
         return;
     }
-    let rows = rows(keymap);
-    let key_w = help_entries(keymap)
+    let all = groups(keymap);
+    let one_column: usize = all.iter().map(height).sum::<usize>() + 1;
+    // Two columns side by side when one is taller than the screen.
+    let columns = split(
+        all,
+        if one_column > area.height as usize {
+            2
+        } else {
+            1
+        },
+    );
+    let sizes: Vec<(u16, u16)> = columns.iter().map(|c| widths(c)).collect();
+    let tallest = columns
         .iter()
-        .map(|e| e.1.chars().count())
+        .map(|c| c.iter().map(height).sum::<usize>().saturating_sub(1))
         .max()
-        .unwrap_or(8)
-        .max(
-            KeyContext::ALL
-                .iter()
-                .map(|c| c.name().len())
-                .max()
-                .unwrap_or(0),
-        ) as u16;
-    let desc_w = Action::ALL
-        .iter()
-        .map(|a| a.description().chars().count())
-        .max()
-        .unwrap_or(20) as u16;
-    let width = key_w + desc_w + 2 + 4;
-    let height = (rows.len() as u16).saturating_add(2);
-    let popup = centered(area, width, height);
+        .unwrap_or(0) as u16;
+    let width: u16 = sizes.iter().map(|(k, d)| k + d + 2).sum::<u16>()
+        + 3 * (sizes.len() as u16).saturating_sub(1)
+        + 4;
+    let popup = centered(area, width, tallest.saturating_add(2));
     frame.render_widget(Clear, popup);
     let block = Block::bordered()
         .title(Line::styled(" Keys ", theme::title(true)))
         .title_bottom(Line::styled(" any key closes ", theme::dim()))
         .border_style(theme::border(true));
-    let table = Table::new(rows, [Constraint::Length(key_w), Constraint::Min(0)])
-        .column_spacing(2)
-        .block(block);
-    frame.render_widget(table, popup);
+    let inner = block.inner(popup);
+    frame.render_widget(block, popup);
+    let mut x = inner.x;
+    for (column, (key_w, desc_w)) in columns.into_iter().zip(sizes) {
+        let w = (key_w + desc_w + 2).min(inner.right().saturating_sub(x));
+        let area = Rect {
+            x,
+            width: w,
+            ..inner
+        };
+        let table = Table::new(
+            rows(column),
+            [Constraint::Length(key_w), Constraint::Min(0)],
+        )
+        .column_spacing(2);
+        frame.render_widget(table, area);
+        x = x.saturating_add(key_w + desc_w + 2 + 3);
+    }
 }
