@@ -11,7 +11,9 @@ use ratatui::backend::Backend;
 use ratatui::Terminal;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
-use crate::actors::bench::{BenchActor, CancelBench, PinBaseline, RefreshBench, StartBench};
+use crate::actors::bench::{
+    BenchActor, CancelBench, PinBaseline, RefreshBench, StartAb, StartBench,
+};
 use crate::actors::conversations::{self as conv, ConversationsActor};
 use crate::actors::inference::{
     Generate, InferenceHandle, LoadModel, ModelSource, ResetConversation, RestoreConversation,
@@ -298,6 +300,10 @@ pub fn apply_effect(
         }
         Effect::RefreshBench => {
             actors.bench.do_send(RefreshBench);
+            false
+        }
+        Effect::StartAb { prompt, a, b } => {
+            actors.bench.do_send(StartAb { prompt, a, b });
             false
         }
         Effect::PinBaseline(run) => {

@@ -339,7 +339,8 @@ fn a_user_suite_runs_and_lists() {
         config.path().join("suites.toml"),
         "[suites.tiny]\ndescription = \"two literal prompts\"\nprompt_lengths = []\n\
          prompts = [\"The capital of France is\", \"def add(a, b):\"]\ngen_tokens = 4\n\
-         warmup = 0\niterations = 2\nprofiles = [\"precise\", \"creative\"]\n",
+         warmup = 0\niterations = 2\nprofiles = [\"precise\", \"creative\"]\n\
+         [suites.one]\nprompt_lengths = [8]\ngen_tokens = 1\nwarmup = 0\niterations = 2\n",
     )
     .unwrap();
     let suites = gemma(data.path(), config.path(), &["bench", "suites"]);
@@ -357,4 +358,24 @@ fn a_user_suite_runs_and_lists() {
         .iter()
         .all(|r| r.iterations.len() == 2 && r.perplexity.is_none()));
     assert_eq!(runs[0].token_latencies_ms.len(), 2 * 2 * 3);
+
+    // One generated token: no decode steps, and the record still stores and reads back.
+    let o = gemma(
+        data.path(),
+        config.path(),
+        &["bench", "--suite", "one", "--json"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let shown = gemma(
+        data.path(),
+        config.path(),
+        &["bench", "show", "latest", "--json"],
+    );
+    assert!(shown.status.success(), "{}", text(&shown));
+    let r: RunRecord = serde_json::from_slice(&shown.stdout).unwrap();
+    assert!(r.token_latencies_ms.is_empty());
+    assert!(r
+        .iterations
+        .iter()
+        .all(|i| i.decode_tok_s == 0.0 && i.latency_p50_ms == 0.0));
 }

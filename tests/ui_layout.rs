@@ -192,7 +192,8 @@ fn help_overlay_lists_every_binding() {
     let mut s = busy_state();
     s.handle(key(KeyCode::F(1)), Instant::now());
     assert!(s.show_help);
-    let screen = render(&mut s, 140, 60);
+    // Wide enough for the help's two columns (the bench and A/B panes added a third of its rows).
+    let screen = render(&mut s, 160, 60);
     let bindings = Keymap::default().bindings();
     assert!(!bindings.is_empty());
     for (ctx, label, action) in bindings {

@@ -18,6 +18,8 @@ pub enum Focus {
     Picker,
     /// The bench pane (F4), modal while open.
     Bench,
+    /// The A/B panes (F5), modal while open.
+    Ab,
 }
 
 impl Focus {
@@ -30,6 +32,7 @@ impl Focus {
             Focus::Inspector => "inspector",
             Focus::Picker => "picker",
             Focus::Bench => "bench",
+            Focus::Ab => "a/b",
         }
     }
 }
@@ -53,11 +56,13 @@ pub enum KeyContext {
     Picker,
     /// The bench pane.
     Bench,
+    /// The A/B panes.
+    Ab,
 }
 
 impl KeyContext {
     /// All contexts, in the order the help overlay lists them.
-    pub const ALL: [KeyContext; 8] = [
+    pub const ALL: [KeyContext; 9] = [
         KeyContext::Global,
         KeyContext::Input,
         KeyContext::Panes,
@@ -66,6 +71,7 @@ impl KeyContext {
         KeyContext::Inspector,
         KeyContext::Picker,
         KeyContext::Bench,
+        KeyContext::Ab,
     ];
 
     pub fn name(self) -> &'static str {
@@ -78,6 +84,7 @@ impl KeyContext {
             KeyContext::Inspector => "Sampler inspector",
             KeyContext::Picker => "Pickers (type to filter)",
             KeyContext::Bench => "Bench pane",
+            KeyContext::Ab => "A/B panes",
         }
     }
 
@@ -92,6 +99,7 @@ impl KeyContext {
             KeyContext::Inspector => focus == Focus::Inspector,
             KeyContext::Picker => focus == Focus::Picker,
             KeyContext::Bench => focus == Focus::Bench,
+            KeyContext::Ab => focus == Focus::Ab,
         }
     }
 
@@ -102,7 +110,8 @@ impl KeyContext {
             | KeyContext::Sampler
             | KeyContext::Inspector
             | KeyContext::Picker
-            | KeyContext::Bench => 0,
+            | KeyContext::Bench
+            | KeyContext::Ab => 0,
             KeyContext::Input => 1,
             KeyContext::Panes => 2,
             KeyContext::Global => 3,
@@ -161,10 +170,17 @@ pub enum Action {
     BenchCancel,
     BenchToggleView,
     BenchPinBaseline,
+    ToggleAb,
+    AbPrevA,
+    AbNextA,
+    AbPrevB,
+    AbNextB,
+    AbStart,
+    AbCancel,
 }
 
 impl Action {
-    pub const ALL: [Action; 52] = [
+    pub const ALL: [Action; 59] = [
         Action::Send,
         Action::NewLine,
         Action::CancelGeneration,
@@ -217,6 +233,13 @@ impl Action {
         Action::BenchCancel,
         Action::BenchToggleView,
         Action::BenchPinBaseline,
+        Action::ToggleAb,
+        Action::AbPrevA,
+        Action::AbNextA,
+        Action::AbPrevB,
+        Action::AbNextB,
+        Action::AbStart,
+        Action::AbCancel,
     ];
 
     /// A stable identifier (for a future keymap.toml).
@@ -274,6 +297,13 @@ impl Action {
             Action::BenchCancel => "bench_cancel",
             Action::BenchToggleView => "bench_toggle_view",
             Action::BenchPinBaseline => "bench_pin_baseline",
+            Action::ToggleAb => "toggle_ab",
+            Action::AbPrevA => "ab_prev_a",
+            Action::AbNextA => "ab_next_a",
+            Action::AbPrevB => "ab_prev_b",
+            Action::AbNextB => "ab_next_b",
+            Action::AbStart => "ab_start",
+            Action::AbCancel => "ab_cancel",
         }
     }
 
@@ -332,6 +362,13 @@ impl Action {
             Action::BenchCancel => "Cancel the running suite",
             Action::BenchToggleView => "Switch between the charts and the comparison",
             Action::BenchPinBaseline => "Pin the latest run as its suite's baseline",
+            Action::ToggleAb => "Open or close the A/B panes",
+            Action::AbPrevA => "Side A: the previous profile",
+            Action::AbNextA => "Side A: the next profile",
+            Action::AbPrevB => "Side B: the previous profile",
+            Action::AbNextB => "Side B: the next profile",
+            Action::AbStart => "Stream the input's prompt under both profiles",
+            Action::AbCancel => "Stop both replies",
         }
     }
 }

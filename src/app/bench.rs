@@ -169,6 +169,7 @@ impl BenchPane {
                 self.message = Some("cancelled: the unfinished run was not stored".into());
                 Some("benchmark cancelled".into())
             }
+            BenchEvent::Profiles(_) | BenchEvent::Ab(_) | BenchEvent::AbDone(_) => None,
             BenchEvent::Failed(e) => {
                 self.run = None;
                 self.message = Some(format!("failed: {e}"));
@@ -179,6 +180,29 @@ impl BenchPane {
 }
 
 impl super::AppState {
+    /// Folds a bench actor event into the bench pane or the A/B panes.
+    pub(crate) fn on_bench_event(&mut self, event: BenchEvent) -> Option<String> {
+        match event {
+            BenchEvent::Profiles(p) => {
+                self.ab.set_profiles(p);
+                None
+            }
+            BenchEvent::Ab(u) => {
+                self.ab.update(u);
+                None
+            }
+            BenchEvent::AbDone(error) => {
+                let text = error
+                    .as_ref()
+                    .map(|e| format!("A/B failed: {e}"))
+                    .unwrap_or_else(|| "A/B replies done".into());
+                self.ab.finish(error);
+                Some(text)
+            }
+            other => self.bench.on_event(other),
+        }
+    }
+
     /// The bench pane is modal while open: its keys, help and Ctrl-C; nothing else.
     pub(crate) fn on_bench_key(
         &mut self,

@@ -95,7 +95,7 @@ impl AppState {
         if text.is_empty() {
             return vec![];
         }
-        if self.bench.running() {
+        if self.bench.running() || self.ab.running {
             self.set_status(
                 "a benchmark has the model: wait for it or cancel it (F4, then c)",
                 now,

@@ -21,6 +21,7 @@ impl KeyContext {
             KeyContext::Inspector => "inspector",
             KeyContext::Picker => "picker",
             KeyContext::Bench => "bench",
+            KeyContext::Ab => "ab",
         }
     }
 }

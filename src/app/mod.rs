@@ -1,6 +1,7 @@
 //! The pure dashboard: state, the chat turn state machine, named actions and the keymap.
 //! No IO here: the event loop feeds [`AppEvent`]s to [`AppState::handle`] and carries out the
 //! returned [`Effect`]s.
+pub mod ab;
 pub mod action;
 pub mod bench;
 pub mod chat;

@@ -78,6 +78,12 @@ pub enum Effect {
     RefreshBench,
     /// Pin a stored run as its suite's baseline.
     PinBaseline(u64),
+    /// Stream `prompt` under profiles `a` and `b` side by side (A/B panes).
+    StartAb {
+        prompt: String,
+        a: String,
+        b: String,
+    },
     Quit,
 }
 
@@ -140,6 +146,7 @@ pub struct AppState {
     /// A conversation list was asked for (the picker opens when it arrives).
     pub conversations_requested: bool,
     pub bench: super::bench::BenchPane,
+    pub ab: super::ab::AbPane,
 }
 
 impl Default for AppState {
@@ -191,6 +198,7 @@ impl AppState {
             conversation: None,
             conversations_requested: false,
             bench: Default::default(),
+            ab: Default::default(),
         }
     }
 
@@ -239,7 +247,7 @@ impl AppState {
                 vec![]
             }
             AppEvent::Bench(event) => {
-                if let Some(text) = self.bench.on_event(event) {
+                if let Some(text) = self.on_bench_event(event) {
                     self.set_status(text, now);
                 }
                 vec![]
@@ -296,6 +304,9 @@ impl AppState {
         }
         if self.bench.open {
             return self.on_bench_key(key, now);
+        }
+        if self.ab.open {
+            return self.on_ab_key(key, now);
         }
         if self.inspector.open {
             // The inspector is modal: its keys, help and Ctrl-C; nothing else.
@@ -484,6 +495,13 @@ impl AppState {
             | Action::BenchCancel
             | Action::BenchToggleView
             | Action::BenchPinBaseline) => return self.apply_bench(a, now),
+            a @ (Action::ToggleAb
+            | Action::AbPrevA
+            | Action::AbNextA
+            | Action::AbPrevB
+            | Action::AbNextB
+            | Action::AbStart
+            | Action::AbCancel) => return self.apply_ab(a, now),
         }
         vec![]
     }
@@ -496,7 +514,8 @@ impl AppState {
             | Focus::Sampler
             | Focus::Inspector
             | Focus::Picker
-            | Focus::Bench => &mut self.chat_scroll,
+            | Focus::Bench
+            | Focus::Ab => &mut self.chat_scroll,
         }
     }
 

@@ -1,6 +1,7 @@
 //! Benchmark suites, their statistics, the run history and its reports. The pure parts (suites,
 //! statistics, comparisons, report rendering) are separate from the ones that touch the engine
 //! (runner, perplexity) or the disk (store).
+pub mod ab;
 pub mod compare;
 pub mod machine;
 pub mod perplexity;

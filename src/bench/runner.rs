@@ -149,10 +149,12 @@ pub fn run(
             } else {
                 latencies.len() as f64 / decode_s.max(1e-9)
             },
-            latency_p50_ms: percentile(&latencies, 50.0),
-            latency_p95_ms: percentile(&latencies, 95.0),
-            latency_p99_ms: percentile(&latencies, 99.0),
-            latency_max_ms: max(&latencies),
+            // With one generated token there are no decode steps: 0, not NaN, which JSON
+            // cannot hold (a stored NaN would make the record unreadable).
+            latency_p50_ms: finite(percentile(&latencies, 50.0)),
+            latency_p95_ms: finite(percentile(&latencies, 95.0)),
+            latency_p99_ms: finite(percentile(&latencies, 99.0)),
+            latency_max_ms: finite(max(&latencies)),
             peak_rss_mb: peak as f64 / 1e6,
             avg_rss_mb: avg_rss / 1e6,
             cpu_ms,
@@ -208,6 +210,14 @@ pub fn run(
         token_latencies_ms: token_latencies,
         perplexity,
     })
+}
+
+fn finite(v: f64) -> f64 {
+    if v.is_finite() {
+        v
+    } else {
+        0.0
+    }
 }
 
 /// The prompt's tokens: synthetic ones cut to length, or the literal text (BOS first).

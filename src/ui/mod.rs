@@ -37,6 +37,9 @@ pub fn draw(frame: &mut Frame, state: &mut AppState) {
     if state.bench.open {
         panes::bench::render(frame, area, state);
     }
+    if state.ab.open {
+        panes::ab::render(frame, area, state);
+    }
     if state.show_help {
         panes::help::render(frame, area, &state.keymap);
     }

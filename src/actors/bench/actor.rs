@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use actix::{Actor, ActorFutureExt, Addr, AsyncContext, Context, Handler, WrapFuture};
 
-use super::messages::{BenchEvent, CancelBench, PinBaseline, RefreshBench, StartBench};
-use crate::actors::inference::{InferenceActor, RunBench};
+use super::messages::{BenchEvent, CancelBench, PinBaseline, RefreshBench, StartAb, StartBench};
+use crate::actors::inference::{InferenceActor, RunAb, RunBench};
+use crate::bench::ab::AbSide;
 use crate::bench::plan::{plans, Overrides};
 use crate::bench::suite::load_suites;
 use crate::bench::{compare, BenchStore, RunError, RunRecord};
@@ -105,6 +106,10 @@ impl Actor for BenchActor {
     type Context = Context<Self>;
 
     fn started(&mut self, _: &mut Context<Self>) {
+        let config = crate::config::load(&self.config_dir).config;
+        (self.sink)(BenchEvent::Profiles(
+            config.profiles.keys().cloned().collect(),
+        ));
         self.send_suites();
         self.send_history();
     }
@@ -188,5 +193,53 @@ impl Handler<PinBaseline> for BenchActor {
             (self.sink)(BenchEvent::Failed(e));
         }
         self.send_history();
+    }
+}
+
+/// Most tokens each A/B side generates (the profiles' own limit when lower).
+const AB_MAX_TOKENS: usize = 256;
+
+impl Handler<StartAb> for BenchActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: StartAb, ctx: &mut Context<Self>) {
+        let config = crate::config::load(&self.config_dir).config;
+        let side = |name: &str| {
+            config.profile(Some(name)).map(|p| {
+                (
+                    AbSide {
+                        label: name.to_string(),
+                        sampler: p.sampler.clone(),
+                        system: p.system_prompt().map(str::to_string),
+                    },
+                    p.max_tokens,
+                )
+            })
+        };
+        let (a, b) = match (side(&msg.a), side(&msg.b)) {
+            (Ok(a), Ok(b)) => (a, b),
+            (Err(e), _) | (_, Err(e)) => return (self.sink)(BenchEvent::AbDone(Some(e))),
+        };
+        self.cancel.store(false, Ordering::SeqCst);
+        let sink = self.sink.clone();
+        let request = RunAb {
+            prompt: msg.prompt,
+            max_tokens: a.1.min(b.1).min(AB_MAX_TOKENS),
+            sides: [a.0, b.0],
+            updates: Arc::new(move |u| sink(BenchEvent::Ab(u))),
+            cancel: self.cancel.clone(),
+        };
+        let fut =
+            self.inference
+                .send(request)
+                .into_actor(self)
+                .map(|result, act: &mut BenchActor, _| {
+                    (act.sink)(BenchEvent::AbDone(match result {
+                        Ok(Ok(())) => None,
+                        Ok(Err(e)) => Some(e),
+                        Err(e) => Some(format!("inference actor: {e}")),
+                    }))
+                });
+        ctx.spawn(fut);
     }
 }

@@ -31,6 +31,12 @@ pub enum BenchEvent {
     Done,
     Cancelled,
     Failed(String),
+    /// The profiles the A/B panes can pick from.
+    Profiles(Vec<String>),
+    /// One A/B side advanced.
+    Ab(crate::bench::ab::AbUpdate),
+    /// The A/B replies ended (with the error, if one failed).
+    AbDone(Option<String>),
 }
 
 impl PartialEq for BenchEvent {
@@ -56,6 +62,15 @@ pub struct CancelBench;
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "()")]
 pub struct RefreshBench;
+
+/// Stream a prompt under two profiles side by side.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct StartAb {
+    pub prompt: String,
+    pub a: String,
+    pub b: String,
+}
 
 /// Pin a stored run as its suite's baseline.
 #[derive(Message, Debug, Clone)]

@@ -5,4 +5,4 @@ mod actor;
 mod messages;
 
 pub use actor::{BenchActor, BenchSink};
-pub use messages::{BenchEvent, CancelBench, PinBaseline, RefreshBench, StartBench};
+pub use messages::{BenchEvent, CancelBench, PinBaseline, RefreshBench, StartAb, StartBench};

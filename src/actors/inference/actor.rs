@@ -20,7 +20,7 @@ pub struct InferenceActor {
     /// Requests up to this id are cancelled; set from the UI thread without going through the
     /// mailbox, which is busy while a reply is generated.
     cancelled_upto: Arc<AtomicU64>,
-    loaded: Option<(Engine, Session)>,
+    pub(super) loaded: Option<(Engine, Session)>,
 }
 
 /// What the dashboard holds: the actor's address and the cancel switch.

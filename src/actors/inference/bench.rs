@@ -6,6 +6,7 @@ use std::sync::Arc;
 use actix::{Handler, Message, SyncContext};
 
 use super::actor::InferenceActor;
+use crate::bench::ab::{stream_ab, AbSide, AbUpdate};
 use crate::bench::{runner, Progress, RunError, RunPlan, RunRecord};
 
 /// Run `plans` one after another; progress goes to `progress` (run index, progress), each
@@ -30,5 +31,36 @@ impl Handler<RunBench> for InferenceActor {
             (msg.finished)(record);
         }
         Ok(())
+    }
+}
+
+/// Stream one prompt under two settings side by side on the loaded model (A/B panes).
+#[derive(Message)]
+#[rtype(result = "Result<(), String>")]
+pub struct RunAb {
+    pub prompt: String,
+    pub sides: [AbSide; 2],
+    pub max_tokens: usize,
+    pub updates: Arc<dyn Fn(AbUpdate) + Send + Sync>,
+    pub cancel: Arc<AtomicBool>,
+}
+
+impl Handler<RunAb> for InferenceActor {
+    type Result = Result<(), String>;
+
+    fn handle(&mut self, msg: RunAb, _: &mut SyncContext<Self>) -> Self::Result {
+        let Some((engine, _)) = self.loaded.as_ref() else {
+            return Err("no model is loaded".into());
+        };
+        let cancelled = || msg.cancel.load(Ordering::SeqCst);
+        stream_ab(
+            engine,
+            &msg.prompt,
+            &msg.sides,
+            msg.max_tokens,
+            &mut |u| (msg.updates)(u),
+            &cancelled,
+        )
+        .map_err(|e| e.to_string())
     }
 }

@@ -5,5 +5,5 @@ mod bench;
 mod messages;
 
 pub use actor::{EngineSink, InferenceActor, InferenceHandle};
-pub use bench::RunBench;
+pub use bench::{RunAb, RunBench};
 pub use messages::{Generate, LoadModel, ModelSource, ResetConversation, RestoreConversation};

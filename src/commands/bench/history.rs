@@ -171,7 +171,7 @@ pub fn run(cli: &Cli, cmd: &BenchCommand) -> Result<(), CommandError> {
 /// A run's header and one line per metric: mean, sd and the 95% confidence interval.
 pub fn print_run(r: &RunRecord) {
     println!(
-        "run #{}  suite {}  {}/{}  {} x{} threads  {}",
+        "run #{}  suite {}  {}/{}  {}, {} threads  {}",
         r.id,
         r.suite,
         r.model,

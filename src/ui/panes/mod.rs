@@ -1,4 +1,5 @@
 //! One file per pane. Each `render` reads the state (and updates scroll bookkeeping).
+pub mod ab;
 pub mod bench;
 pub mod chat;
 pub mod graphs;

@@ -1,0 +1,176 @@
+//! The A/B panes (F5): the prompt in the input answered under two profiles side by side, each
+//! reply streaming with its own live rate. Pure: the bench actor's A/B events fold in here.
+use crate::bench::ab::AbUpdate;
+
+/// One side as shown.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AbSideView {
+    pub profile: String,
+    pub text: String,
+    pub tokens: usize,
+    pub tok_s: f64,
+    pub done: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AbPane {
+    pub open: bool,
+    pub profiles: Vec<String>,
+    /// Indexes into `profiles` of side A and side B.
+    pub a: usize,
+    pub b: usize,
+    pub prompt: String,
+    pub sides: [AbSideView; 2],
+    pub running: bool,
+    pub message: Option<String>,
+}
+
+impl AbPane {
+    pub fn set_profiles(&mut self, profiles: Vec<String>) {
+        let pos = |name: &str| profiles.iter().position(|p| p == name);
+        self.a = pos("precise").unwrap_or(0);
+        self.b = pos("creative").unwrap_or(profiles.len().saturating_sub(1));
+        self.profiles = profiles;
+    }
+
+    pub fn profile(&self, side: usize) -> Option<&str> {
+        let i = if side == 0 { self.a } else { self.b };
+        self.profiles.get(i).map(String::as_str)
+    }
+
+    /// Moves side `side`'s profile by `delta`, wrapping.
+    pub fn cycle(&mut self, side: usize, delta: isize) {
+        let n = self.profiles.len() as isize;
+        if n == 0 || self.running {
+            return;
+        }
+        let i = if side == 0 { &mut self.a } else { &mut self.b };
+        *i = (*i as isize + delta).rem_euclid(n) as usize;
+    }
+
+    /// Clears both sides for a new prompt.
+    pub fn start(&mut self, prompt: String) {
+        self.prompt = prompt;
+        self.running = true;
+        self.message = None;
+        for side in 0..2 {
+            self.sides[side] = AbSideView {
+                profile: self.profile(side).unwrap_or_default().to_string(),
+                ..AbSideView::default()
+            };
+        }
+    }
+
+    pub fn update(&mut self, u: AbUpdate) {
+        if let Some(s) = self.sides.get_mut(u.side) {
+            s.text.push_str(&u.text);
+            s.tokens = u.tokens;
+            s.tok_s = u.tok_s;
+            s.done = u.done;
+        }
+    }
+
+    pub fn finish(&mut self, error: Option<String>) {
+        self.running = false;
+        self.message = error.map(|e| format!("failed: {e}"));
+    }
+}
+
+impl super::AppState {
+    /// The A/B panes are modal while open: their keys, help and Ctrl-C; nothing else.
+    pub(crate) fn on_ab_key(
+        &mut self,
+        key: crossterm::event::KeyEvent,
+        now: std::time::Instant,
+    ) -> Vec<super::Effect> {
+        use super::Action as A;
+        match self.keymap.lookup(super::Focus::Ab, &key) {
+            Some(
+                a @ (A::ForceQuitArm
+                | A::ToggleHelp
+                | A::ToggleAb
+                | A::AbPrevA
+                | A::AbNextA
+                | A::AbPrevB
+                | A::AbNextB
+                | A::AbStart
+                | A::AbCancel),
+            ) if !self.show_help || a == A::ForceQuitArm => self.apply(a, now),
+            _ => {
+                self.show_help = false;
+                vec![]
+            }
+        }
+    }
+
+    pub(crate) fn apply_ab(
+        &mut self,
+        action: super::Action,
+        now: std::time::Instant,
+    ) -> Vec<super::Effect> {
+        use super::{Action as A, Effect};
+        match action {
+            A::ToggleAb => self.ab.open = !self.ab.open,
+            A::AbPrevA => self.ab.cycle(0, -1),
+            A::AbNextA => self.ab.cycle(0, 1),
+            A::AbPrevB => self.ab.cycle(1, -1),
+            A::AbNextB => self.ab.cycle(1, 1),
+            A::AbStart => {
+                let prompt = self.input_text().trim().to_string();
+                if self.ab.running || self.bench.running() || self.is_generating() {
+                    self.set_status("the model is busy: wait or cancel first", now);
+                } else if !matches!(self.engine, super::EngineStatus::Idle) {
+                    self.set_status("the model is not ready yet", now);
+                } else if prompt.is_empty() {
+                    self.set_status("type the prompt in the input first, then F5 and Enter", now);
+                } else if let (Some(a), Some(b)) = (self.ab.profile(0), self.ab.profile(1)) {
+                    let (a, b) = (a.to_string(), b.to_string());
+                    self.ab.start(prompt.clone());
+                    return vec![Effect::StartAb { prompt, a, b }];
+                }
+            }
+            A::AbCancel if self.ab.running => {
+                self.set_status("stopping the A/B replies…", now);
+                return vec![Effect::CancelBench];
+            }
+            _ => {}
+        }
+        vec![]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profiles_cycle_and_updates_stream_into_their_side() {
+        let mut p = AbPane::default();
+        p.set_profiles(vec!["balanced".into(), "creative".into(), "precise".into()]);
+        assert_eq!(
+            (p.profile(0), p.profile(1)),
+            (Some("precise"), Some("creative"))
+        );
+        p.cycle(0, 1);
+        assert_eq!(p.profile(0), Some("balanced"), "wraps");
+        p.cycle(1, -1);
+        assert_eq!(p.profile(1), Some("balanced"));
+        p.start("Hi".into());
+        p.cycle(1, 1);
+        assert_eq!(p.profile(1), Some("balanced"), "fixed while running");
+        for (side, text) in [(0, "Hel"), (1, "Yo"), (0, "lo")] {
+            p.update(AbUpdate {
+                side,
+                text: text.into(),
+                tokens: 1,
+                tok_s: 30.0,
+                done: false,
+            });
+        }
+        assert_eq!(p.sides[0].text, "Hello");
+        assert_eq!(p.sides[1].text, "Yo");
+        assert_eq!(p.sides[0].profile, "balanced");
+        p.finish(None);
+        assert!(!p.running);
+    }
+}
