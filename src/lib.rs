@@ -10,6 +10,7 @@ pub mod config;
 pub mod engine;
 pub mod logging;
 pub mod models;
+pub mod rag;
 pub mod runtime;
 pub mod sampling;
 pub mod ui;

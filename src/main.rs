@@ -22,6 +22,7 @@ fn main() -> ExitCode {
         Some(Command::Model(cmd)) => commands::model::run(&cli, cmd),
         Some(Command::Bench(args)) => commands::bench::run(&cli, args),
         Some(Command::Profile(cmd)) => commands::profile::run(&cli, cmd),
+        Some(Command::Rag(args)) => commands::rag::run(&cli, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

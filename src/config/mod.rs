@@ -81,6 +81,8 @@ pub struct Profile {
     /// A table of its own rather than flattened: serde's flatten loses toml's error positions and
     /// the unknown-key check, and both matter for hand-edited files.
     pub sampler: SamplerParams,
+    /// Inject RAG memories into this profile's prompts (when `[rag] enabled` too).
+    pub rag: bool,
 }
 
 impl Default for Profile {
@@ -92,6 +94,7 @@ impl Default for Profile {
             template: "default".into(),
             system_prompt: String::new(),
             sampler: SamplerParams::default(),
+            rag: true,
         }
     }
 }
@@ -109,6 +112,8 @@ pub struct Settings {
     pub model: String,
     /// 0 means every available core.
     pub threads: usize,
+    /// RAG memory: budget, ranking weights, tiers.
+    pub rag: crate::rag::RagSettings,
 }
 
 impl Default for Settings {
@@ -117,6 +122,7 @@ impl Default for Settings {
             active_profile: "balanced".into(),
             model: "gemma-3-270m".into(),
             threads: 0,
+            rag: crate::rag::RagSettings::default(),
         }
     }
 }
