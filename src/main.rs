@@ -65,6 +65,8 @@ fn run_dashboard(cli: &Cli, matches: &clap::ArgMatches) -> Result<(), CommandErr
         system_prompt: profile.system_prompt().map(str::to_string),
         config_dir: Some(gemma_tui::config::config_dir(cli.config_dir.as_deref())),
         profile: cli.profile.clone(),
+        rag: (report.config.settings.rag.enabled && profile.rag)
+            .then(|| report.config.settings.rag.clone()),
     })
     .map_err(|e| CommandError::Io(format!("{e:#}")))
 }

@@ -37,6 +37,8 @@ pub struct RunOptions {
     pub config_dir: Option<std::path::PathBuf>,
     /// `--profile`: the profile to follow across reloads (else settings.active_profile).
     pub profile: Option<String>,
+    /// RAG memory settings; `None` turns RAG off for the session.
+    pub rag: Option<crate::rag::RagSettings>,
 }
 
 /// The running actors, as the loop sees them.
@@ -44,12 +46,29 @@ pub struct Actors {
     pub inference: InferenceHandle,
     pub sampler: Addr<SamplingActor>,
     pub metrics: Addr<MetricsActor>,
+    pub rag: Option<Addr<crate::actors::rag::RagActor>>,
 }
 
 /// Starts the actors (inside a running actix system) and asks for the model to be loaded.
 pub fn start_actors(tx: UnboundedSender<AppEvent>, opts: &RunOptions) -> Actors {
     let trace_tx = tx.clone();
     let tx_config = tx.clone();
+    let rag = opts.rag.clone().map(|settings| {
+        let rag_tx = tx.clone();
+        let gguf = match &opts.model {
+            ModelSource::Path(p) => p.clone(),
+            ModelSource::Default => crate::models::default_model_path(),
+        };
+        crate::actors::rag::RagActor::start(
+            Arc::new(move |event| {
+                let _ = rag_tx.send(AppEvent::Rag(event));
+            }),
+            settings,
+            crate::rag::default_store_path(),
+            crate::rag::embedder::default_model_dir(),
+            gguf,
+        )
+    });
     let sampler = SamplingActor::new(opts.sampler.clone())
         .with_traces(Arc::new(move |trace| {
             let _ = trace_tx.send(AppEvent::Trace(trace));
@@ -88,6 +107,7 @@ pub fn start_actors(tx: UnboundedSender<AppEvent>, opts: &RunOptions) -> Actors 
         inference,
         sampler,
         metrics,
+        rag,
     }
 }
 
@@ -147,6 +167,44 @@ pub fn apply_effect(
         Effect::Quit => {
             actors.inference.cancel(*last_request);
             true
+        }
+        Effect::RagContext {
+            request,
+            query,
+            budget,
+        } => {
+            if let Some(rag) = &actors.rag {
+                rag.do_send(crate::actors::rag::BuildContext {
+                    request,
+                    query,
+                    budget,
+                });
+            }
+            false
+        }
+        Effect::RagAdd { paths } => {
+            if let Some(rag) = &actors.rag {
+                rag.do_send(crate::actors::rag::Add { paths });
+            }
+            false
+        }
+        Effect::RagRemember {
+            text,
+            importance,
+            tier,
+            source,
+            quiet,
+        } => {
+            if let Some(rag) = &actors.rag {
+                rag.do_send(crate::actors::rag::Remember {
+                    text,
+                    importance,
+                    tier,
+                    source,
+                    quiet,
+                });
+            }
+            false
         }
     }
 }
@@ -235,6 +293,7 @@ pub fn run_tui(opts: RunOptions) -> anyhow::Result<()> {
         // The sampler pane starts from what the sampling actor was given (the profile's chain).
         state.sampler = opts.sampler.clone();
         state.sampler = opts.sampler.clone();
+        state.rag = crate::app::rag::RagState::new(opts.rag.as_ref());
         let result = run_loop(&mut terminal, &mut state, &mut rx, &actors, &opts).await;
         if enhanced {
             let _ =

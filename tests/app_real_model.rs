@@ -27,6 +27,7 @@ fn typed_message_streams_a_reply_into_the_chat_pane() {
             system_prompt: None,
             config_dir: None,
             profile: None,
+            rag: None,
         };
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let actors = start_actors(tx.clone(), &opts);

@@ -4,4 +4,5 @@ pub mod config;
 pub mod inference;
 pub mod messages;
 pub mod metrics;
+pub mod rag;
 pub mod sampling;

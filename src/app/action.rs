@@ -122,10 +122,12 @@ pub enum Action {
     InspectNextReply,
     InspectFirstToken,
     InspectLastToken,
+    ToggleRagPane,
+    ToggleRagNextMessage,
 }
 
 impl Action {
-    pub const ALL: [Action; 29] = [
+    pub const ALL: [Action; 31] = [
         Action::Send,
         Action::NewLine,
         Action::CancelGeneration,
@@ -155,6 +157,8 @@ impl Action {
         Action::InspectNextReply,
         Action::InspectFirstToken,
         Action::InspectLastToken,
+        Action::ToggleRagPane,
+        Action::ToggleRagNextMessage,
     ];
 
     /// A stable identifier (for a future keymap.toml).
@@ -189,6 +193,8 @@ impl Action {
             Action::InspectNextReply => "inspect_next_reply",
             Action::InspectFirstToken => "inspect_first_token",
             Action::InspectLastToken => "inspect_last_token",
+            Action::ToggleRagPane => "toggle_rag_pane",
+            Action::ToggleRagNextMessage => "toggle_rag_next_message",
         }
     }
 
@@ -224,6 +230,8 @@ impl Action {
             Action::InspectNextReply => "Inspect the next reply",
             Action::InspectFirstToken => "Inspect the reply's first token",
             Action::InspectLastToken => "Inspect the latest token (follow)",
+            Action::ToggleRagPane => "Show or hide the RAG pane (the memories in the last prompt)",
+            Action::ToggleRagNextMessage => "RAG off (or on again) for the next message",
         }
     }
 }
@@ -368,6 +376,8 @@ impl Default for Keymap {
             (C::Inspector, K::Home, NONE, Action::InspectFirstToken),
             (C::Inspector, K::End, NONE, Action::InspectLastToken),
             (C::Inspector, K::Esc, NONE, Action::ToggleInspector),
+            (C::Global, K::F(4), NONE, Action::ToggleRagPane),
+            (C::Global, K::Char('r'), CTRL, Action::ToggleRagNextMessage),
         ];
         Self {
             bindings: table

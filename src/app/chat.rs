@@ -95,6 +95,9 @@ impl AppState {
         if text.is_empty() {
             return vec![];
         }
+        if let Some(effects) = self.rag_command(text, now) {
+            return effects;
+        }
         match &self.engine {
             EngineStatus::Loading { .. } => {
                 self.set_status("the model is still loading; your message is kept", now);
@@ -126,7 +129,7 @@ impl AppState {
         });
         self.input = super::state::new_input();
         self.chat_scroll.to_bottom();
-        vec![Effect::Generate { request, text }]
+        vec![self.rag_route(request, text)]
     }
 
     fn streaming_message(&mut self) -> Option<&mut ChatMessage> {

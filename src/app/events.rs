@@ -16,6 +16,8 @@ pub enum AppEvent {
     Trace(TokenTrace),
     /// The config files changed on disk.
     Config(crate::actors::messages::ConfigEvent),
+    /// The RAG actor's reports (context built, ingest progress, memory counts).
+    Rag(crate::actors::rag::RagEvent),
 }
 
 /// One tracing record, forwarded to the log pane (the terminal belongs to the TUI).

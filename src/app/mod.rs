@@ -5,6 +5,7 @@ pub mod action;
 pub mod chat;
 pub mod events;
 pub mod inspector;
+pub mod rag;
 pub mod sampler;
 pub mod state;
 

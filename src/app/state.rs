@@ -43,6 +43,24 @@ pub enum Effect {
     /// Use these sampler parameters from the next token on.
     ConfigureSampler(SamplerParams),
     Quit,
+    /// Ask the RAG actor for the context of `request`'s prompt (then [`Effect::Generate`]).
+    RagContext {
+        request: u64,
+        query: String,
+        budget: usize,
+    },
+    /// `/add`: ingest these paths.
+    RagAdd {
+        paths: Vec<std::path::PathBuf>,
+    },
+    /// `/remember`, or an automatically remembered turn.
+    RagRemember {
+        text: String,
+        importance: f32,
+        tier: crate::rag::Tier,
+        source: String,
+        quiet: bool,
+    },
 }
 
 /// A transient message in the status bar.
@@ -209,6 +227,7 @@ pub struct AppState {
     /// The selected row of the sampler pane (an index into [`Param::ALL`]).
     pub sampler_row: usize,
     pub inspector: Inspector,
+    pub rag: super::rag::RagState,
 }
 
 impl Default for AppState {
@@ -255,6 +274,7 @@ impl AppState {
                 follow: true,
                 ..Inspector::default()
             },
+            rag: super::rag::RagState::default(),
         }
     }
 
@@ -271,7 +291,20 @@ impl AppState {
                 self.size = (w, h);
                 vec![]
             }
-            AppEvent::Engine(e) => self.on_engine(e, now),
+            AppEvent::Engine(e) => {
+                let finished = match &e {
+                    crate::actors::messages::EngineEvent::Finished { request, .. } => {
+                        Some(*request)
+                    }
+                    _ => None,
+                };
+                let mut effects = self.on_engine(e, now);
+                if let Some(request) = finished {
+                    effects.extend(self.rag_after_reply(request));
+                }
+                effects
+            }
+            AppEvent::Rag(e) => self.on_rag(e, now),
             AppEvent::Metrics(m) => {
                 if let Some(ttft) = m.last_ttft_ms.filter(|v| v.is_finite() && *v > 0.0) {
                     self.last_ttft_ms = Some(ttft);
@@ -392,7 +425,9 @@ impl AppState {
             Action::Send => return self.send(now),
             Action::NewLine => self.input.insert_newline(),
             Action::CancelGeneration => {
-                if self.is_generating() {
+                if self.rag_cancel_pending() {
+                    self.set_status("stopped before the reply started", now);
+                } else if self.is_generating() {
                     self.set_status("stopping the reply…", now);
                     return vec![Effect::Cancel];
                 }
@@ -510,6 +545,18 @@ impl AppState {
             Action::InspectNextReply => self.inspector.move_reply(1),
             Action::InspectFirstToken => self.inspector.first_token(),
             Action::InspectLastToken => self.inspector.last_token(),
+            Action::ToggleRagPane => self.rag.show = !self.rag.show,
+            Action::ToggleRagNextMessage => {
+                self.rag.next_message = !self.rag.next_message;
+                let state = if !self.rag.available {
+                    "RAG is off for this profile"
+                } else if self.rag.next_message {
+                    "RAG on for the next message"
+                } else {
+                    "RAG off for the next message"
+                };
+                self.set_status(state, now);
+            }
         }
         vec![]
     }

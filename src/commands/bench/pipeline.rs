@@ -32,6 +32,7 @@ pub fn decode_ms_per_token(
         system_prompt: None,
         config_dir: None,
         profile: None,
+        rag: None,
     };
     let text = text.to_string();
     system.block_on(async move {

@@ -5,5 +5,6 @@ pub mod help;
 pub mod input;
 pub mod inspector;
 pub mod log;
+pub mod rag;
 pub mod sampler;
 pub mod status;
