@@ -85,6 +85,18 @@ fn a_remembered_note_is_injected_into_the_next_prompt() {
             }
         }
         assert_eq!(state.rag.memories, Some(1));
+        let hits = actors
+            .rag
+            .as_ref()
+            .unwrap()
+            .send(gemma_tui::actors::rag::Search {
+                query: "code word".into(),
+                k: 3,
+            })
+            .await
+            .expect("the actor answers")
+            .expect("a search");
+        assert!(hits[0].text.contains("pineapple"));
         assert!(
             saw_context_effect,
             "the message asked for its context first"

@@ -3,7 +3,8 @@ use std::sync::Arc;
 
 use actix::{Actor, Addr, Handler, SyncArbiter, SyncContext};
 
-use super::messages::{Add, BuildContext, Evict, RagEvent, Remember, Stats};
+use super::messages::{Add, BuildContext, Evict, RagEvent, Remember, Search, Stats};
+use crate::rag::index::Hit;
 use crate::rag::tokens::GemmaTokens;
 use crate::rag::{now_secs, Memory, RagSettings, Tier};
 
@@ -156,5 +157,16 @@ impl Handler<Stats> for RagActor {
 
     fn handle(&mut self, _: Stats, _: &mut SyncContext<Self>) {
         self.send_stats();
+    }
+}
+
+impl Handler<Search> for RagActor {
+    type Result = Result<Vec<Hit>, String>;
+
+    fn handle(&mut self, msg: Search, _: &mut SyncContext<Self>) -> Self::Result {
+        match &mut self.memory {
+            Some(m) => m.search(&msg.query, msg.k).map_err(|e| e.to_string()),
+            None => Err("the RAG memory is not available".to_string()),
+        }
     }
 }

@@ -34,6 +34,14 @@ pub struct Remember {
     pub quiet: bool,
 }
 
+/// The best `k` memories for a query, answered directly (not through the sink).
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "Result<Vec<crate::rag::index::Hit>, String>")]
+pub struct Search {
+    pub query: String,
+    pub k: usize,
+}
+
 /// Evict expired and over-capacity memories now.
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "()")]

@@ -4,4 +4,4 @@ mod actor;
 mod messages;
 
 pub use actor::{RagActor, RagSink};
-pub use messages::{Add, BuildContext, Evict, RagEvent, Remember, Stats};
+pub use messages::{Add, BuildContext, Evict, RagEvent, Remember, Search, Stats};
