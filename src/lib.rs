@@ -12,6 +12,7 @@ pub mod conversations;
 pub mod engine;
 pub mod logging;
 pub mod models;
+pub mod rag;
 pub mod runtime;
 pub mod sampling;
 pub mod ui;

@@ -24,6 +24,7 @@ fn main() -> ExitCode {
         Some(Command::Profile(cmd)) => commands::profile::run(&cli, cmd),
         Some(Command::Template(cmd)) => commands::template::run(&cli, cmd),
         Some(Command::Session(cmd)) => commands::session::run(cmd),
+        Some(Command::Rag(args)) => commands::rag::run(&cli, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -92,6 +93,8 @@ fn run_dashboard(cli: &Cli, matches: &clap::ArgMatches) -> Result<(), CommandErr
         keymap,
         theme,
         startup_warnings: warnings,
+        rag: (report.config.settings.rag.enabled && profile.rag)
+            .then(|| report.config.settings.rag.clone()),
         ..RunOptions::new(model, cli.threads.unwrap_or_else(commands::default_threads))
     })
     .map_err(|e| CommandError::Io(format!("{e:#}")))

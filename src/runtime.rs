@@ -54,6 +54,8 @@ pub struct RunOptions {
     pub max_tokens_flag: Option<usize>,
     /// Where conversations are stored (None: not stored, e.g. tests).
     pub data_dir: Option<std::path::PathBuf>,
+    /// RAG memory settings; `None` turns RAG off for the session.
+    pub rag: Option<crate::rag::RagSettings>,
 }
 
 impl RunOptions {
@@ -79,6 +81,7 @@ impl RunOptions {
             startup_warnings: Vec::new(),
             keymap: crate::app::Keymap::default(),
             theme: crate::ui::theme::Theme::default(),
+            rag: None,
         }
     }
 }
@@ -92,6 +95,7 @@ pub struct Actors {
     /// For effects answered with an event (a saved profile).
     pub events: UnboundedSender<AppEvent>,
     pub bench: Addr<BenchActor>,
+    pub rag: Option<Addr<crate::actors::rag::RagActor>>,
 }
 
 /// Starts the actors (inside a running actix system) and asks for the model to be loaded.
@@ -109,6 +113,22 @@ pub fn start_actors(tx: UnboundedSender<AppEvent>, opts: &RunOptions) -> Actors 
             store: store.clone(),
             sink: sink.clone(),
         })
+    });
+    let rag = opts.rag.clone().map(|settings| {
+        let rag_tx = tx.clone();
+        let gguf = match &opts.model {
+            ModelSource::Path(p) => p.clone(),
+            ModelSource::Default => crate::models::default_model_path(),
+        };
+        crate::actors::rag::RagActor::start(
+            Arc::new(move |event| {
+                let _ = rag_tx.send(AppEvent::Rag(event));
+            }),
+            settings,
+            crate::rag::default_store_path(),
+            crate::rag::embedder::default_model_dir(),
+            gguf,
+        )
     });
     let sampler = SamplingActor::new(opts.sampler.clone())
         .with_traces(Arc::new(move |trace| {
@@ -176,6 +196,7 @@ pub fn start_actors(tx: UnboundedSender<AppEvent>, opts: &RunOptions) -> Actors 
         conversations,
         events,
         bench,
+        rag,
     }
 }
 
@@ -315,6 +336,44 @@ pub fn apply_effect(
             actors.bench.do_send(CancelBench);
             true
         }
+        Effect::RagContext {
+            request,
+            query,
+            budget,
+        } => {
+            if let Some(rag) = &actors.rag {
+                rag.do_send(crate::actors::rag::BuildContext {
+                    request,
+                    query,
+                    budget,
+                });
+            }
+            false
+        }
+        Effect::RagAdd { paths } => {
+            if let Some(rag) = &actors.rag {
+                rag.do_send(crate::actors::rag::Add { paths });
+            }
+            false
+        }
+        Effect::RagRemember {
+            text,
+            importance,
+            tier,
+            source,
+            quiet,
+        } => {
+            if let Some(rag) = &actors.rag {
+                rag.do_send(crate::actors::rag::Remember {
+                    text,
+                    importance,
+                    tier,
+                    source,
+                    quiet,
+                });
+            }
+            false
+        }
     }
 }
 
@@ -413,6 +472,7 @@ pub fn run_tui(opts: RunOptions) -> anyhow::Result<()> {
             active: opts.active_profile.clone(),
             template_override: None,
         };
+        state.rag = crate::app::rag::RagState::new(opts.rag.as_ref());
         let result = run_loop(&mut terminal, &mut state, &mut rx, &actors, &opts).await;
         if enhanced {
             let _ =

@@ -6,4 +6,5 @@ pub mod conversations;
 pub mod inference;
 pub mod messages;
 pub mod metrics;
+pub mod rag;
 pub mod sampling;

@@ -177,10 +177,12 @@ pub enum Action {
     AbNextB,
     AbStart,
     AbCancel,
+    ToggleRagPane,
+    ToggleRagNextMessage,
 }
 
 impl Action {
-    pub const ALL: [Action; 59] = [
+    pub const ALL: [Action; 61] = [
         Action::Send,
         Action::NewLine,
         Action::CancelGeneration,
@@ -240,6 +242,8 @@ impl Action {
         Action::AbNextB,
         Action::AbStart,
         Action::AbCancel,
+        Action::ToggleRagPane,
+        Action::ToggleRagNextMessage,
     ];
 
     /// A stable identifier (for a future keymap.toml).
@@ -304,6 +308,8 @@ impl Action {
             Action::AbNextB => "ab_next_b",
             Action::AbStart => "ab_start",
             Action::AbCancel => "ab_cancel",
+            Action::ToggleRagPane => "toggle_rag_pane",
+            Action::ToggleRagNextMessage => "toggle_rag_next_message",
         }
     }
 
@@ -369,6 +375,8 @@ impl Action {
             Action::AbNextB => "Side B: the next profile",
             Action::AbStart => "Stream the input's prompt under both profiles",
             Action::AbCancel => "Stop both replies",
+            Action::ToggleRagPane => "Show or hide the RAG pane (the memories in the last prompt)",
+            Action::ToggleRagNextMessage => "RAG off (or on again) for the next message",
         }
     }
 }

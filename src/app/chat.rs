@@ -95,6 +95,10 @@ impl AppState {
         if text.is_empty() {
             return vec![];
         }
+        // `/add PATH` and `/remember TEXT` are commands for the RAG memory, not messages.
+        if let Some(effects) = self.rag_command(text, now) {
+            return effects;
+        }
         if self.bench.running() || self.ab.running {
             self.set_status(
                 "a benchmark has the model: wait for it or cancel it (F4, then c)",
@@ -120,13 +124,10 @@ impl AppState {
         }
         let text = text.to_string();
         // The template turns the message into the user turn; a broken one keeps the message.
-        let turn = match self.build_turn(&text, "") {
-            Ok(turn) => turn,
-            Err(e) => {
-                self.set_status(format!("not sent: {e}"), now);
-                return vec![];
-            }
-        };
+        if let Err(e) = self.build_turn(&text, "") {
+            self.set_status(format!("not sent: {e}"), now);
+            return vec![];
+        }
         let request = self.next_request;
         self.next_request += 1;
         self.running = Some(request);
@@ -141,6 +142,31 @@ impl AppState {
         });
         self.input = super::state::new_input();
         self.chat_scroll.to_bottom();
+        self.rag_route(request, text, now)
+    }
+
+    /// The user turn for `text` with `rag_context` rendered by the template: the message is
+    /// committed to the conversation (as the model sees it) and the reply asked for. A template
+    /// that fails now (it was checked on send, but the context may break it) ends the turn.
+    pub(crate) fn generate_turn(
+        &mut self,
+        request: u64,
+        text: String,
+        rag_context: &str,
+        now: Instant,
+    ) -> Vec<Effect> {
+        let turn = match self.build_turn(&text, rag_context) {
+            Ok(turn) => turn,
+            Err(e) => {
+                self.set_status(format!("not sent: {e}"), now);
+                self.running = None;
+                self.engine = EngineStatus::Idle;
+                if let Some(i) = self.messages.iter().rposition(|m| m.streaming) {
+                    self.messages.remove(i);
+                }
+                return vec![];
+            }
+        };
         let stored = crate::conversations::StoredMessage {
             role: crate::conversations::StoredRole::User,
             prompt: Some(turn.text.clone()).filter(|t| *t != text),

@@ -25,6 +25,8 @@ pub enum AppEvent {
     Conversations(crate::actors::messages::ConversationEvent),
     /// The bench actor's progress and results.
     Bench(crate::actors::bench::BenchEvent),
+    /// The RAG actor's reports (context built, ingest progress, memory counts).
+    Rag(crate::actors::rag::RagEvent),
 }
 
 /// One tracing record, forwarded to the log pane (the terminal belongs to the TUI).

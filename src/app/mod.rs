@@ -11,6 +11,7 @@ pub mod inspector;
 pub mod keymap_file;
 pub mod picker;
 pub mod profiles;
+pub mod rag;
 pub mod sampler;
 pub mod state;
 pub mod view;

@@ -85,6 +85,24 @@ pub enum Effect {
         b: String,
     },
     Quit,
+    /// Ask the RAG actor for the context of `request`'s prompt (then [`Effect::Generate`]).
+    RagContext {
+        request: u64,
+        query: String,
+        budget: usize,
+    },
+    /// `/add`: ingest these paths.
+    RagAdd {
+        paths: Vec<std::path::PathBuf>,
+    },
+    /// `/remember`, or an automatically remembered turn.
+    RagRemember {
+        text: String,
+        importance: f32,
+        tier: crate::rag::Tier,
+        source: String,
+        quiet: bool,
+    },
 }
 
 /// A transient message in the status bar.
@@ -147,6 +165,7 @@ pub struct AppState {
     pub conversations_requested: bool,
     pub bench: super::bench::BenchPane,
     pub ab: super::ab::AbPane,
+    pub rag: super::rag::RagState,
 }
 
 impl Default for AppState {
@@ -199,6 +218,7 @@ impl AppState {
             conversations_requested: false,
             bench: Default::default(),
             ab: Default::default(),
+            rag: super::rag::RagState::default(),
         }
     }
 
@@ -215,7 +235,20 @@ impl AppState {
                 self.size = (w, h);
                 vec![]
             }
-            AppEvent::Engine(e) => self.on_engine(e, now),
+            AppEvent::Engine(e) => {
+                let finished = match &e {
+                    crate::actors::messages::EngineEvent::Finished { request, .. } => {
+                        Some(*request)
+                    }
+                    _ => None,
+                };
+                let mut effects = self.on_engine(e, now);
+                if let Some(request) = finished {
+                    effects.extend(self.rag_after_reply(request));
+                }
+                effects
+            }
+            AppEvent::Rag(e) => self.on_rag(e, now),
             AppEvent::Metrics(m) => {
                 if let Some(ttft) = m.last_ttft_ms.filter(|v| v.is_finite() && *v > 0.0) {
                     self.last_ttft_ms = Some(ttft);
@@ -358,7 +391,9 @@ impl AppState {
             Action::Send => return self.send(now),
             Action::NewLine => self.input.insert_newline(),
             Action::CancelGeneration => {
-                if self.is_generating() {
+                if self.rag_cancel_pending() {
+                    self.set_status("stopped before the reply started", now);
+                } else if self.is_generating() {
                     self.set_status("stopping the reply…", now);
                     return vec![Effect::Cancel];
                 }
@@ -502,6 +537,18 @@ impl AppState {
             | Action::AbNextB
             | Action::AbStart
             | Action::AbCancel) => return self.apply_ab(a, now),
+            Action::ToggleRagPane => self.rag.show = !self.rag.show,
+            Action::ToggleRagNextMessage => {
+                self.rag.next_message = !self.rag.next_message;
+                let state = if !self.rag.available {
+                    "RAG is off for this profile"
+                } else if self.rag.next_message {
+                    "RAG on for the next message"
+                } else {
+                    "RAG off for the next message"
+                };
+                self.set_status(state, now);
+            }
         }
         vec![]
     }

@@ -12,18 +12,8 @@ const RUNS: TableDefinition<u64, &[u8]> = TableDefinition::new("runs");
 const BASELINES: TableDefinition<&str, u64> = TableDefinition::new("baselines");
 
 /// The environment variable that moves the data directory (tests point it at a temp dir).
-pub const DATA_DIR_ENV: &str = "GEMMA_TUI_DATA_DIR";
+pub use crate::config::{data_dir, DATA_DIR_ENV};
 pub const STORE_FILE: &str = "bench.redb";
-
-/// `$GEMMA_TUI_DATA_DIR`, else the XDG data location (~/.local/share/gemma-tui).
-pub fn data_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os(DATA_DIR_ENV).filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    directories::ProjectDirs::from("", "", "gemma-tui")
-        .map(|d| d.data_dir().to_path_buf())
-        .unwrap_or_else(|| PathBuf::from(".gemma-tui"))
-}
 
 pub fn default_store_path() -> PathBuf {
     data_dir().join(STORE_FILE)

@@ -3,6 +3,7 @@ pub mod ask;
 pub mod bench;
 pub mod model;
 pub mod profile;
+pub mod rag;
 pub mod session;
 pub mod template;
 

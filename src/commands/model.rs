@@ -12,7 +12,14 @@ use crate::cli::{Cli, ModelCommand};
 
 pub fn run(cli: &Cli, cmd: &ModelCommand) -> Result<(), CommandError> {
     match cmd {
-        ModelCommand::Pull => {
+        ModelCommand::Pull {
+            which: crate::cli::PullTarget::Minilm,
+        } => {
+            let path = pull_minilm_with_progress_bar()?;
+            println!("{}", path.display());
+            Ok(())
+        }
+        ModelCommand::Pull { .. } => {
             let path = pull_with_progress_bar()?;
             println!("{}", path.display());
             Ok(())
@@ -109,4 +116,21 @@ pub fn pull_with_progress_bar() -> Result<PathBuf, CommandError> {
     });
     bar.finish_and_clear();
     result.map_err(|e| CommandError::Model(format!("cannot fetch the default model: {e}")))
+}
+
+/// `model pull minilm`: the RAG embedding model, with a progress bar.
+pub fn pull_minilm_with_progress_bar() -> Result<PathBuf, CommandError> {
+    let bar = ProgressBar::new(1000);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{bar:40}] {percent:>3}% {msg}")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    let dest = gemma_tui::rag::embedder::default_model_dir();
+    let result = models::pull_minilm_into(&dest, &models::python_command(), &mut |p| {
+        bar.set_position((p.fraction() * 1000.0) as u64);
+        bar.set_message(p.message());
+    });
+    bar.finish_and_clear();
+    result.map_err(|e| CommandError::Model(format!("cannot fetch the embedding model: {e}")))
 }

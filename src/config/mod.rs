@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::sampling::SamplerParams;
 
-pub use store::{config_dir, load, write_atomic, LoadReport, Source};
+pub use store::{config_dir, data_dir, load, write_atomic, LoadReport, Source, DATA_DIR_ENV};
 pub use template_files::{load_templates, TemplateSet, TemplateSource};
 pub use templates::{PromptVars, Template, TemplateError};
 
@@ -85,6 +85,8 @@ pub struct Profile {
     /// A table of its own rather than flattened: serde's flatten loses toml's error positions and
     /// the unknown-key check, and both matter for hand-edited files.
     pub sampler: SamplerParams,
+    /// Inject RAG memories into this profile's prompts (when `[rag] enabled` too).
+    pub rag: bool,
 }
 
 impl Default for Profile {
@@ -96,6 +98,7 @@ impl Default for Profile {
             template: "default".into(),
             system_prompt: String::new(),
             sampler: SamplerParams::default(),
+            rag: true,
         }
     }
 }
@@ -113,6 +116,8 @@ pub struct Settings {
     pub model: String,
     /// 0 means every available core.
     pub threads: usize,
+    /// RAG memory: budget, ranking weights, tiers.
+    pub rag: crate::rag::RagSettings,
 }
 
 impl Default for Settings {
@@ -121,6 +126,7 @@ impl Default for Settings {
             active_profile: "balanced".into(),
             model: "gemma-3-270m".into(),
             threads: 0,
+            rag: crate::rag::RagSettings::default(),
         }
     }
 }

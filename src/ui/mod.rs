@@ -27,6 +27,9 @@ pub fn draw(frame: &mut Frame, state: &mut AppState) {
     if state.show_sampler {
         panes::sampler::render(frame, areas.sampler, state);
     }
+    if state.rag.show {
+        panes::rag::render(frame, areas.chat, state);
+    }
     panes::status::render(frame, areas.status, state);
     if state.inspector.open {
         panes::inspector::render(frame, area, state);

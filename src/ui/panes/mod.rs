@@ -8,5 +8,6 @@ pub mod input;
 pub mod inspector;
 pub mod log;
 pub mod picker;
+pub mod rag;
 pub mod sampler;
 pub mod status;
