@@ -36,7 +36,7 @@ pub struct RagState {
     pub next_message: bool,
     pub budget: usize,
     pub auto_remember: bool,
-    /// The RAG pane is shown (F4).
+    /// The RAG pane is shown (F6).
     pub show: bool,
     pub last: Option<LastContext>,
     /// The request waiting for its context, with the user's text.

@@ -1,4 +1,4 @@
-//! The RAG pane (F4): for the last prompt, exactly which memories were injected, each with its
+//! The RAG pane (F6): for the last prompt, exactly which memories were injected, each with its
 //! relevance, recency and importance, its final score and its token cost, plus `/add` progress.
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
@@ -109,7 +109,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
     frame.render_widget(Clear, area);
     let block = Block::default()
         .borders(Borders::ALL)
-        .title(" RAG: last prompt (F4) ");
+        .title(" RAG: last prompt (F6) ");
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let mut text_area = inner;
