@@ -316,7 +316,8 @@ pub fn tile_scalar(
 }
 
 thread_local! {
-    static ACTS: RefCell<PackedActs> = RefCell::new(PackedActs::default());
+    // Only borrowed inside one task, which never calls back into rayon, so no other task can run
+    // on this thread meanwhile.
     static TILE_BUF: RefCell<WeightTile> = RefCell::new(WeightTile::default());
 }
 
@@ -327,10 +328,20 @@ unsafe impl Send for SharedOut {}
 unsafe impl Sync for SharedOut {}
 
 /// `out[r][j] = dot(x[r], w[j])`: `w` is `n x k` raw blocks of `kind` (n a multiple of 8), `x` is
-/// `m x k` f32, `out` is `m x n`.
-pub fn matmul(kind: PackKind, w: &[u8], n: usize, k: usize, x: &[f32], m: usize, out: &mut [f32]) {
+/// `m x k` f32, `out` is `m x n`; `acts` is the caller's buffer for the quantized activations.
+#[allow(clippy::too_many_arguments)] // a matrix product's operands and its one buffer
+pub fn matmul(
+    kind: PackKind,
+    w: &[u8],
+    n: usize,
+    k: usize,
+    x: &[f32],
+    m: usize,
+    out: &mut [f32],
+    acts: &mut PackedActs,
+) {
     debug_assert!(n.is_multiple_of(TILE) && out.len() == m * n);
-    ACTS.with_borrow_mut(|acts| {
+    {
         acts.pack(x, m, k, kind);
         let acts = &*acts;
         let bpr = k / kind.block();
@@ -350,7 +361,7 @@ pub fn matmul(kind: PackKind, w: &[u8], n: usize, k: usize, x: &[f32], m: usize,
                 }
             });
         });
-    });
+    }
 }
 
 fn run_tile(kind: PackKind, t: &WeightTile, a: &PackedActs, out: &mut [f32], n: usize, j0: usize) {
@@ -443,7 +454,7 @@ mod tests {
             let w = random_weights(kind, n, bpr, &mut rng);
             let x: Vec<f32> = (0..m * k).map(|_| rng.unit() * 3.0).collect();
             let mut out = vec![0f32; m * n];
-            matmul(kind, &w, n, k, &x, m, &mut out);
+            matmul(kind, &w, n, k, &x, m, &mut out, &mut PackedActs::default());
 
             let mut acts = PackedActs::default();
             acts.pack(&x, m, k, kind);

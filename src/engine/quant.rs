@@ -15,7 +15,7 @@ use memmap2::Mmap;
 use rayon::prelude::*;
 
 use super::error::EngineError;
-use super::gemm::{self, PackKind, TILE};
+use super::gemm::{self, PackKind, PackedActs, TILE};
 use super::gguf::GgufFile;
 
 /// The ggml tensor types this engine multiplies.
@@ -248,7 +248,14 @@ impl QWeight {
     }
 
     /// `out[r][j] = dot(x[r], w[j])` for `m` activation rows: `x` is `m x cols`, `out` is `m x rows`.
-    pub fn matmul(&self, x: &[f32], m: usize, out: &mut [f32]) -> Result<(), EngineError> {
+    /// `acts` holds the quantized activations of a prompt's batched product (reused across calls).
+    pub fn matmul(
+        &self,
+        x: &[f32],
+        m: usize,
+        out: &mut [f32],
+        acts: &mut PackedActs,
+    ) -> Result<(), EngineError> {
         debug_assert_eq!(x.len(), m * self.cols);
         debug_assert_eq!(out.len(), m * self.rows);
         let k = self.cols;
@@ -262,7 +269,7 @@ impl QWeight {
         if let Some(kind) = batched.filter(|_| m >= GEMM_MIN_ROWS && self.rows.is_multiple_of(TILE))
         {
             let w = &self.map[self.offset..self.offset + self.byte_len];
-            gemm::matmul(kind, w, self.rows, k, x, m, out);
+            gemm::matmul(kind, w, self.rows, k, x, m, out, acts);
             return Ok(());
         }
         if self.kind == QKind::Q8_0 {
