@@ -70,7 +70,8 @@ pub fn dot_q5_0_q8_0(xs: &[BlockQ5_0], ys: &[BlockQ8_0]) -> f32 {
 }
 
 /// The same dot product against four activation rows at once: each weight block is unpacked once
-/// and used four times, which is what a prompt's prefill needs.
+/// and used four times (prompts take `gemm`; this serves matrices whose row count is not a
+/// multiple of its eight-row tile).
 pub fn dot4_q5_0_q8_0(xs: &[BlockQ5_0], ys: [&[BlockQ8_0]; 4]) -> [f32; 4] {
     #[cfg(target_arch = "x86_64")]
     if has_avx2() {

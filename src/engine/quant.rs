@@ -3,7 +3,8 @@
 //! candle's own `QMatMul` copies every tensor out of the file and, for a prompt of m tokens, streams
 //! the whole weight matrix m times. Here a weight row is loaded once and dotted with every activation
 //! row while it is hot in cache, and the activations are quantized once per call into the kernel's
-//! dot-product type (Q8_0 or Q8_K), which is also what llama.cpp does.
+//! dot-product type (Q8_0 or Q8_K), which is also what llama.cpp does. Prompts of four or more rows
+//! take the batched kernels of `gemm` for Q5_0, Q4_K and Q6_K.
 use std::sync::Arc;
 
 use candle_core::quantized::k_quants::{
