@@ -136,8 +136,10 @@ macro_rules! with_block_type {
     };
 }
 
-/// From this many activation rows on, a product goes through the batched kernels (`gemm`), whose
-/// per-tile weight decode pays off once a few rows share it.
+/// From this many activation rows on, a product goes through the batched kernels (`gemm`). Fewer
+/// rows take per-row kernels that sum exactly as the batched ones do: a decode step must give a
+/// prompt's numbers bit for bit, or a conversation continued from the cache drifts from the same
+/// conversation prefilled at once (tests/engine_chat.rs).
 const GEMM_MIN_ROWS: usize = 4;
 
 /// A 2-D weight matrix `rows x cols` (row-major, each row one output feature) inside the mapped file.
@@ -273,6 +275,17 @@ impl QWeight {
             gemm::matmul(kind, w, self.rows, k, x, m, out, acts);
             return Ok(());
         }
+        if let Some(kind) = batched.filter(|&k| k != PackKind::Q5_0) {
+            let w = &self.map[self.offset..self.offset + self.byte_len];
+            for r in 0..m {
+                let (xr, or) = (
+                    &x[r * k..(r + 1) * k],
+                    &mut out[r * self.rows..(r + 1) * self.rows],
+                );
+                gemm::matvec_blockwise(kind, w, k, xr, or, acts);
+            }
+            return Ok(());
+        }
         if self.kind == QKind::Q8_0 {
             return matmul_blocks::<BlockQ8_0>(
                 self.blocks(),
@@ -293,8 +306,8 @@ impl QWeight {
                 x,
                 m,
                 out,
-                super::kernels::dot_q5_0_q8_0,
-                Some(super::kernels::dot4_q5_0_q8_0),
+                super::kernels::dot_q5_0_q8_0_blockwise,
+                None,
             );
         }
         with_block_type!(self.kind, T => matmul_blocks::<T>(
