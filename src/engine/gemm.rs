@@ -315,8 +315,92 @@ pub fn tile_scalar(
     }
 }
 
+/// One weight row (`bpr` raw blocks) against one packed activation row, summed exactly as the
+/// SIMD tile kernel sums: per group the exact integer, per block one f32 multiply-add in order. A
+/// decode step of the K-quants goes through it so that its results are bit for bit a prompt's.
+pub fn dot_row_blockwise(kind: PackKind, w: &[u8], a: &PackedActs, r: usize) -> f32 {
+    let (nb, g, bb) = (kind.block(), kind.group(), kind.block_bytes());
+    let y = a.row(r);
+    let f16_at =
+        |blk: &[u8], o: usize| f16::from_bits(u16::from_le_bytes([blk[o], blk[o + 1]])).to_f32();
+    let mut vals = [0u8; 256];
+    let mut dots = [0i32; 16];
+    let mut acc = 0f32;
+    for (b, blk) in w.chunks_exact(bb).enumerate() {
+        let yb = &y[b * nb..(b + 1) * nb];
+        #[cfg(target_arch = "x86_64")]
+        let simd = super::kernels::has_avx2();
+        #[cfg(not(target_arch = "x86_64"))]
+        let simd = false;
+        if simd {
+            // SAFETY: AVX2 was detected; blk is one whole block and yb its nb activation quants.
+            #[cfg(target_arch = "x86_64")]
+            unsafe {
+                super::gemm_simd::group_dots(kind, blk.as_ptr(), yb.as_ptr(), &mut dots)
+            };
+        } else {
+            decode_block_scalar(kind, blk, &mut vals[..nb]);
+            for (s, d) in dots.iter_mut().take(nb / g).enumerate() {
+                let (u, y) = (&vals[s * g..(s + 1) * g], &yb[s * g..(s + 1) * g]);
+                *d = u.iter().zip(y).map(|(&u, &y)| u as i32 * y as i32).sum();
+            }
+        }
+        let dy = a.scale(r, b);
+        let group_dot = |s: usize| -> i32 { dots[s] - kind.offset() * a.sum(r, b * (nb / g) + s) };
+        match kind {
+            PackKind::Q5_0 => {
+                acc = (f16_at(blk, 0) * dy).mul_add(group_dot(0) as f32, acc);
+            }
+            PackKind::Q4K => {
+                let sc = &blk[4..16];
+                let (mut isum, mut msum) = (0i32, 0i32);
+                for s in 0..8 {
+                    let (scale, min) = if s < 4 {
+                        (sc[s] & 63, sc[s + 4] & 63)
+                    } else {
+                        (
+                            (sc[s + 4] & 0x0f) | ((sc[s - 4] >> 6) << 4),
+                            (sc[s + 4] >> 4) | ((sc[s] >> 6) << 4),
+                        )
+                    };
+                    isum += group_dot(s) * scale as i32;
+                    msum += min as i32 * a.sum(r, b * 8 + s);
+                }
+                acc = (f16_at(blk, 0) * dy).mul_add(isum as f32, acc);
+                acc = (-(f16_at(blk, 2) * dy)).mul_add(msum as f32, acc);
+            }
+            PackKind::Q6K => {
+                let isum: i32 = (0..16)
+                    .map(|s| group_dot(s) * blk[192 + s] as i8 as i32)
+                    .sum();
+                acc = (f16_at(blk, 208) * dy).mul_add(isum as f32, acc);
+            }
+        }
+    }
+    acc
+}
+
+/// `out[j] = dot(x, w[j])` for one activation row with `dot_row_blockwise`.
+pub fn matvec_blockwise(
+    kind: PackKind,
+    w: &[u8],
+    k: usize,
+    x: &[f32],
+    out: &mut [f32],
+    acts: &mut PackedActs,
+) {
+    acts.pack(x, 1, k, kind);
+    let acts = &*acts;
+    let row_bytes = k / kind.block() * kind.block_bytes();
+    out.par_iter_mut()
+        .zip(w.par_chunks_exact(row_bytes))
+        .with_min_len(16)
+        .for_each(|(o, wrow)| *o = dot_row_blockwise(kind, wrow, acts, 0));
+}
+
 thread_local! {
-    static ACTS: RefCell<PackedActs> = RefCell::new(PackedActs::default());
+    // Only borrowed inside one task, which never calls back into rayon, so no other task can run
+    // on this thread meanwhile.
     static TILE_BUF: RefCell<WeightTile> = RefCell::new(WeightTile::default());
 }
 
@@ -327,10 +411,20 @@ unsafe impl Send for SharedOut {}
 unsafe impl Sync for SharedOut {}
 
 /// `out[r][j] = dot(x[r], w[j])`: `w` is `n x k` raw blocks of `kind` (n a multiple of 8), `x` is
-/// `m x k` f32, `out` is `m x n`.
-pub fn matmul(kind: PackKind, w: &[u8], n: usize, k: usize, x: &[f32], m: usize, out: &mut [f32]) {
+/// `m x k` f32, `out` is `m x n`; `acts` is the caller's buffer for the quantized activations.
+#[allow(clippy::too_many_arguments)] // a matrix product's operands and its one buffer
+pub fn matmul(
+    kind: PackKind,
+    w: &[u8],
+    n: usize,
+    k: usize,
+    x: &[f32],
+    m: usize,
+    out: &mut [f32],
+    acts: &mut PackedActs,
+) {
     debug_assert!(n.is_multiple_of(TILE) && out.len() == m * n);
-    ACTS.with_borrow_mut(|acts| {
+    {
         acts.pack(x, m, k, kind);
         let acts = &*acts;
         let bpr = k / kind.block();
@@ -350,7 +444,7 @@ pub fn matmul(kind: PackKind, w: &[u8], n: usize, k: usize, x: &[f32], m: usize,
                 }
             });
         });
-    });
+    }
 }
 
 fn run_tile(kind: PackKind, t: &WeightTile, a: &PackedActs, out: &mut [f32], n: usize, j0: usize) {
@@ -443,7 +537,7 @@ mod tests {
             let w = random_weights(kind, n, bpr, &mut rng);
             let x: Vec<f32> = (0..m * k).map(|_| rng.unit() * 3.0).collect();
             let mut out = vec![0f32; m * n];
-            matmul(kind, &w, n, k, &x, m, &mut out);
+            matmul(kind, &w, n, k, &x, m, &mut out, &mut PackedActs::default());
 
             let mut acts = PackedActs::default();
             acts.pack(&x, m, k, kind);
@@ -476,6 +570,14 @@ mod tests {
                         (got - sc).abs() <= 1e-5 * mag + 1e-6,
                         "{kind:?} {r},{j}: {got} vs scalar {sc}"
                     );
+                    // A decode step's per-row path gives the batched kernel's result bit for bit.
+                    let row_bytes = bpr * kind.block_bytes();
+                    let wrow = &w[j * row_bytes..(j + 1) * row_bytes];
+                    #[cfg(target_arch = "x86_64")]
+                    if crate::engine::kernels::has_avx2() {
+                        let one = dot_row_blockwise(kind, wrow, &acts, r);
+                        assert_eq!(one, out[r * n + j], "{kind:?} {r},{j}");
+                    }
                 }
             }
         }

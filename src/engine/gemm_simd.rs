@@ -80,6 +80,33 @@ unsafe fn decode_chunk(kind: PackKind, blk: *const u8, c: usize) -> __m256i {
     }
 }
 
+/// Per group of one block, the exact sum of unsigned weight quants times activation quants (`y`
+/// is the block's activation quants); the per-row path of a decode step.
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn group_dots(kind: PackKind, blk: *const u8, y: *const i8, out: &mut [i32; 16]) {
+    let ones = _mm256_set1_epi16(1);
+    for c in 0..kind.block() / 32 {
+        let u = decode_chunk(kind, blk, c);
+        let a = _mm256_loadu_si256(y.add(32 * c) as *const __m256i);
+        let v = _mm256_madd_epi16(_mm256_maddubs_epi16(u, a), ones);
+        let (lo, hi) = (_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+        if kind.group() == 16 {
+            out[2 * c] = hsum_epi32(lo);
+            out[2 * c + 1] = hsum_epi32(hi);
+        } else {
+            out[c] = hsum_epi32(_mm_add_epi32(lo, hi));
+        }
+    }
+}
+
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn hsum_epi32(v: __m128i) -> i32 {
+    let v = _mm_add_epi32(v, _mm_shuffle_epi32(v, 0b01_00_11_10));
+    let v = _mm_add_epi32(v, _mm_shuffle_epi32(v, 0b10_11_00_01));
+    _mm_cvtsi128_si32(v)
+}
+
 /// Writes the 8x8 transpose of 32-bit lanes: register t of the output holds lane t of each row.
 #[target_feature(enable = "avx2,fma")]
 #[inline]

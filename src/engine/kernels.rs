@@ -69,8 +69,33 @@ pub fn dot_q5_0_q8_0(xs: &[BlockQ5_0], ys: &[BlockQ8_0]) -> f32 {
     dot_q5_0_q8_0_scalar(xs, ys)
 }
 
+/// `dot_q5_0_q8_0` summed as the batched prompt kernels sum (exact integers per block, then one
+/// f32 multiply-add per block, in order), so a decode step's keys and values are bit for bit a
+/// prompt's.
+pub fn dot_q5_0_q8_0_blockwise(xs: &[BlockQ5_0], ys: &[BlockQ8_0]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: AVX2 and FMA were detected on this CPU.
+        return unsafe { avx2::dot_q5_0_q8_0_blockwise(xs, ys) };
+    }
+    let mut acc = 0f32;
+    for (x, y) in xs.iter().zip(ys) {
+        let (dx, qh, qs) = q5_0_parts(x);
+        let (dy, yq) = q8_0_parts(y);
+        let mut isum = 0i32;
+        for j in 0..QK / 2 {
+            let lo = ((qs[j] & 0x0f) | (((qh >> j) & 1) << 4) as u8) as i32 - 16;
+            let hi = ((qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4) as u8) as i32 - 16;
+            isum += lo * yq[j] as i32 + hi * yq[j + 16] as i32;
+        }
+        acc = (dx * dy).mul_add(isum as f32, acc);
+    }
+    acc
+}
+
 /// The same dot product against four activation rows at once: each weight block is unpacked once
-/// and used four times, which is what a prompt's prefill needs.
+/// and used four times (prompts take `gemm`; this serves matrices whose row count is not a
+/// multiple of its eight-row tile).
 pub fn dot4_q5_0_q8_0(xs: &[BlockQ5_0], ys: [&[BlockQ8_0]; 4]) -> [f32; 4] {
     #[cfg(target_arch = "x86_64")]
     if has_avx2() {
@@ -185,6 +210,26 @@ mod avx2 {
             }
         }
         [hsum(acc[0]), hsum(acc[1]), hsum(acc[2]), hsum(acc[3])]
+    }
+
+    /// Per block the exact integer sum, then one f32 multiply-add: the batched kernels' order.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn dot_q5_0_q8_0_blockwise(xs: &[BlockQ5_0], ys: &[BlockQ8_0]) -> f32 {
+        let mut acc = 0f32;
+        let ones16 = _mm256_set1_epi16(1);
+        for (x, y) in xs.iter().zip(ys) {
+            let (dx, qh, qs) = q5_0_parts(x);
+            let (dy, yq) = q8_0_parts(y);
+            let qx = unpack_q5_0(qh, qs);
+            let qy = _mm256_loadu_si256(yq.as_ptr() as *const __m256i);
+            let prod = _mm256_maddubs_epi16(_mm256_sign_epi8(qx, qx), _mm256_sign_epi8(qy, qx));
+            let v = _mm256_madd_epi16(ones16, prod);
+            let v = _mm_add_epi32(_mm256_extracti128_si256(v, 1), _mm256_castsi256_si128(v));
+            let v = _mm_add_epi32(v, _mm_shuffle_epi32(v, 0b01_00_11_10));
+            let v = _mm_add_epi32(v, _mm_shuffle_epi32(v, 0b10_11_00_01));
+            acc = (dx * dy).mul_add(_mm_cvtsi128_si32(v) as f32, acc);
+        }
+        acc
     }
 
     #[target_feature(enable = "avx2,fma")]

@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use super::attention::attention;
 use super::config::Gemma3Config;
 use super::error::EngineError;
+use super::gemm::PackedActs;
 use super::gguf::GgufFile;
 use super::quant::QWeight;
 
@@ -53,6 +54,7 @@ pub struct KvCache {
     len: usize,
     capacity: usize,
     kv_width: usize,
+    scratch: Scratch,
 }
 
 impl KvCache {
@@ -173,6 +175,7 @@ impl Gemma3Model {
             len: 0,
             capacity,
             kv_width,
+            scratch: Scratch::default(),
         }
     }
 
@@ -203,11 +206,20 @@ impl Gemma3Model {
             row.iter_mut().for_each(|v| *v *= scale);
         }
         let n_layers = self.layers.len();
+        let mut ropes: Vec<RopeTable> = Vec::new();
         for (il, layer) in self.layers.iter().enumerate() {
             // Only the last position's logits are wanted: after the last layer's attention, which
             // needs every position, the rest of the work is done for the last row alone.
             let keep_last = il == n_layers - 1 && m > 1;
-            x = self.layer_forward(layer, il, x, m, p0, cache, keep_last)?;
+            let key = (layer.rope_base, layer.rope_scale);
+            let ri = match ropes.iter().position(|r| (r.base, r.scale) == key) {
+                Some(ri) => ri,
+                None => {
+                    ropes.push(RopeTable::new(p0, m, cfg.head_dim, key.0, key.1));
+                    ropes.len() - 1
+                }
+            };
+            x = self.layer_forward(layer, il, x, m, p0, cache, keep_last, &ropes[ri])?;
         }
         cache.len = p0 + m;
         let last = &x[x.len() - d..];
@@ -215,7 +227,7 @@ impl Gemma3Model {
         rms_norm(last, &self.output_norm, cfg.rms_eps, &mut h);
         let head = self.output.as_ref().unwrap_or(&self.embed);
         let mut logits = vec![0f32; cfg.vocab_size];
-        head.matmul(&h, 1, &mut logits)?;
+        head.matmul(&h, 1, &mut logits, &mut cache.scratch.acts)?;
         if let Some(cap) = cfg.final_logit_softcap {
             logits.iter_mut().for_each(|l| *l = (*l / cap).tanh() * cap);
         }
@@ -232,6 +244,28 @@ impl Gemma3Model {
         p0: usize,
         cache: &mut KvCache,
         keep_last: bool,
+        rope: &RopeTable,
+    ) -> Result<Vec<f32>, EngineError> {
+        // The step's buffers live with the cache, so a prompt does not allocate (and fault in)
+        // fresh megabytes for every layer.
+        let mut s = std::mem::take(&mut cache.scratch);
+        let out = self.layer_forward_with(layer, il, x, m, p0, cache, keep_last, rope, &mut s);
+        cache.scratch = s;
+        out
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn layer_forward_with(
+        &self,
+        layer: &Layer,
+        il: usize,
+        x: Vec<f32>,
+        m: usize,
+        p0: usize,
+        cache: &mut KvCache,
+        keep_last: bool,
+        rope: &RopeTable,
+        s: &mut Scratch,
     ) -> Result<Vec<f32>, EngineError> {
         let cfg = &self.cfg;
         let (d, hd, nh, nkv) = (
@@ -240,45 +274,47 @@ impl Gemma3Model {
             cfg.head_count,
             cfg.head_count_kv,
         );
-        let vd = cfg.value_dim;
-        let mut h = vec![0f32; m * d];
-        for i in 0..m {
-            rms_norm(
-                &x[i * d..(i + 1) * d],
-                &layer.attn_norm,
-                cfg.rms_eps,
-                &mut h[i * d..(i + 1) * d],
-            );
-        }
-        let mut q = vec![0f32; m * nh * hd];
-        let mut k = vec![0f32; m * nkv * hd];
-        let mut v = vec![0f32; m * nkv * vd];
-        layer.wq.matmul(&h, m, &mut q)?;
-        layer.wk.matmul(&h, m, &mut k)?;
-        layer.wv.matmul(&h, m, &mut v)?;
-        let mut tmp = vec![0f32; hd];
-        for i in 0..m {
-            let pos = p0 + i;
-            let (cos, sin) = rope_table(pos, hd, layer.rope_base, layer.rope_scale);
-            for head in q[i * nh * hd..(i + 1) * nh * hd].chunks_mut(hd) {
-                tmp.copy_from_slice(head);
-                rms_norm(&tmp, &layer.q_norm, cfg.rms_eps, head);
-                apply_rope(head, &cos, &sin);
-                head.iter_mut().for_each(|e| *e *= cfg.attention_scale);
-            }
-            for head in k[i * nkv * hd..(i + 1) * nkv * hd].chunks_mut(hd) {
-                tmp.copy_from_slice(head);
-                rms_norm(&tmp, &layer.k_norm, cfg.rms_eps, head);
-                apply_rope(head, &cos, &sin);
-            }
-        }
-        // llama.cpp keeps the KV cache in f16; rounding to it keeps our attention on its numbers.
-        for e in k.iter_mut().chain(v.iter_mut()) {
-            *e = half::f16::from_f32(*e).to_f32();
-        }
+        let (vd, eps) = (cfg.value_dim, cfg.rms_eps);
+        let h = sized(&mut s.h, m * d);
+        h.par_chunks_mut(d)
+            .zip(x.par_chunks(d))
+            .for_each(|(h, x)| rms_norm(x, &layer.attn_norm, eps, h));
+        let (q, k, v) = (
+            sized(&mut s.q, m * nh * hd),
+            sized(&mut s.k, m * nkv * hd),
+            sized(&mut s.v, m * nkv * vd),
+        );
+        layer.wq.matmul(h, m, q, &mut s.acts)?;
+        layer.wk.matmul(h, m, k, &mut s.acts)?;
+        layer.wv.matmul(h, m, v, &mut s.acts)?;
+        q.par_chunks_mut(nh * hd)
+            .zip(k.par_chunks_mut(nkv * hd))
+            .zip(v.par_chunks_mut(nkv * vd))
+            .enumerate()
+            .for_each_init(Vec::new, |tmp, (i, ((q, k), v))| {
+                let (cos, sin) = rope.row(i);
+                for head in q.chunks_mut(hd) {
+                    tmp.clear();
+                    tmp.extend_from_slice(head);
+                    rms_norm(tmp, &layer.q_norm, eps, head);
+                    apply_rope(head, cos, sin);
+                    head.iter_mut().for_each(|e| *e *= cfg.attention_scale);
+                }
+                for head in k.chunks_mut(hd) {
+                    tmp.clear();
+                    tmp.extend_from_slice(head);
+                    rms_norm(tmp, &layer.k_norm, eps, head);
+                    apply_rope(head, cos, sin);
+                }
+                // llama.cpp keeps the KV cache in f16; rounding to it keeps our attention on its
+                // numbers.
+                for e in k.iter_mut().chain(v.iter_mut()) {
+                    *e = half::f16::from_f32(*e).to_f32();
+                }
+            });
         let w = cache.kv_width;
-        cache.k[il][p0 * w..(p0 + m) * w].copy_from_slice(&k);
-        cache.v[il][p0 * w..(p0 + m) * w].copy_from_slice(&v);
+        cache.k[il][p0 * w..(p0 + m) * w].copy_from_slice(k);
+        cache.v[il][p0 * w..(p0 + m) * w].copy_from_slice(v);
         let window = if layer.sliding {
             cfg.sliding_window
         } else {
@@ -289,46 +325,43 @@ impl Gemma3Model {
         } else {
             (0..m).collect()
         };
-        let mut attn = vec![0f32; rows.len() * nh * vd];
+        let mr = rows.len();
+        let attn = sized(&mut s.attn, mr * nh * vd);
         attention(
-            &q,
+            q,
             &cache.k[il],
             &cache.v[il],
             &rows,
             p0,
             (nh, nkv, hd, vd),
             window,
-            &mut attn,
+            attn,
         );
-        let mr = rows.len();
-        let mut o = vec![0f32; mr * d];
-        layer.wo.matmul(&attn, mr, &mut o)?;
+        let o = sized(&mut s.o, mr * d);
+        layer.wo.matmul(attn, mr, o, &mut s.acts)?;
         // The residual stream, restricted to the rows still needed.
         let mut resid: Vec<f32> = if keep_last {
             x[(m - 1) * d..].to_vec()
         } else {
             x
         };
-        let mut normed = vec![0f32; d];
-        for i in 0..mr {
-            let row = &o[i * d..(i + 1) * d];
-            rms_norm(row, &layer.post_attn_norm, cfg.rms_eps, &mut normed);
-            add_into(&mut resid[i * d..(i + 1) * d], &normed);
-        }
-        let mut hn = vec![0f32; mr * d];
-        for i in 0..mr {
-            rms_norm(
-                &resid[i * d..(i + 1) * d],
-                &layer.ffn_norm,
-                cfg.rms_eps,
-                &mut hn[i * d..(i + 1) * d],
+        let hn = sized(&mut s.hn, mr * d);
+        resid
+            .par_chunks_mut(d)
+            .zip(o.par_chunks(d))
+            .zip(hn.par_chunks_mut(d))
+            .for_each_init(
+                || vec![0f32; d],
+                |normed, ((r, o), hn)| {
+                    rms_norm(o, &layer.post_attn_norm, eps, normed);
+                    add_into(r, normed);
+                    rms_norm(r, &layer.ffn_norm, eps, hn);
+                },
             );
-        }
         let ff = cfg.feed_forward_length;
-        let mut g = vec![0f32; mr * ff];
-        let mut u = vec![0f32; mr * ff];
-        layer.gate.matmul(&hn, mr, &mut g)?;
-        layer.up.matmul(&hn, mr, &mut u)?;
+        let (g, u) = (sized(&mut s.g, mr * ff), sized(&mut s.u, mr * ff));
+        layer.gate.matmul(hn, mr, g, &mut s.acts)?;
+        layer.up.matmul(hn, mr, u, &mut s.acts)?;
         // llama.cpp's GEGLU: GELU looked up by the f16 rounding of its input.
         let table = gelu_table();
         g.par_chunks_mut(ff)
@@ -338,18 +371,74 @@ impl Gemma3Model {
                     .zip(u)
                     .for_each(|(g, u)| *g = gelu_lookup(table, *g) * u)
             });
-        let mut f = vec![0f32; mr * d];
-        layer.down.matmul(&g, mr, &mut f)?;
-        for i in 0..mr {
-            rms_norm(
-                &f[i * d..(i + 1) * d],
-                &layer.post_ffn_norm,
-                cfg.rms_eps,
-                &mut normed,
-            );
-            add_into(&mut resid[i * d..(i + 1) * d], &normed);
-        }
+        let f = sized(&mut s.f, mr * d);
+        layer.down.matmul(g, mr, f, &mut s.acts)?;
+        resid.par_chunks_mut(d).zip(f.par_chunks(d)).for_each_init(
+            || vec![0f32; d],
+            |normed, (r, f)| {
+                rms_norm(f, &layer.post_ffn_norm, eps, normed);
+                add_into(r, normed);
+            },
+        );
         Ok(resid)
+    }
+}
+
+/// Buffers for one step's activations, kept across steps.
+#[derive(Default)]
+struct Scratch {
+    h: Vec<f32>,
+    q: Vec<f32>,
+    k: Vec<f32>,
+    v: Vec<f32>,
+    attn: Vec<f32>,
+    o: Vec<f32>,
+    hn: Vec<f32>,
+    g: Vec<f32>,
+    u: Vec<f32>,
+    f: Vec<f32>,
+    /// A prompt's activations quantized for the batched kernels.
+    acts: PackedActs,
+}
+
+/// `buf` as a slice of `len` (every user overwrites all of it).
+fn sized(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
+    buf.resize(len, 0.0);
+    buf
+}
+
+/// cos/sin of the RoPE angles for one step's positions, built once per base instead of per layer.
+struct RopeTable {
+    base: f64,
+    scale: f64,
+    half: usize,
+    cos: Vec<f32>,
+    sin: Vec<f32>,
+}
+
+impl RopeTable {
+    fn new(p0: usize, m: usize, hd: usize, base: f64, scale: f64) -> Self {
+        let (mut cos, mut sin) = (
+            Vec::with_capacity(m * hd / 2),
+            Vec::with_capacity(m * hd / 2),
+        );
+        for pos in p0..p0 + m {
+            let (c, s) = rope_table(pos, hd, base, scale);
+            cos.extend(c);
+            sin.extend(s);
+        }
+        Self {
+            base,
+            scale,
+            half: hd / 2,
+            cos,
+            sin,
+        }
+    }
+
+    fn row(&self, i: usize) -> (&[f32], &[f32]) {
+        let r = i * self.half..(i + 1) * self.half;
+        (&self.cos[r.clone()], &self.sin[r])
     }
 }
 

@@ -3,7 +3,8 @@
 //! candle's own `QMatMul` copies every tensor out of the file and, for a prompt of m tokens, streams
 //! the whole weight matrix m times. Here a weight row is loaded once and dotted with every activation
 //! row while it is hot in cache, and the activations are quantized once per call into the kernel's
-//! dot-product type (Q8_0 or Q8_K), which is also what llama.cpp does.
+//! dot-product type (Q8_0 or Q8_K), which is also what llama.cpp does. Prompts of four or more rows
+//! take the batched kernels of `gemm` for Q5_0, Q4_K and Q6_K.
 use std::sync::Arc;
 
 use candle_core::quantized::k_quants::{
@@ -15,7 +16,7 @@ use memmap2::Mmap;
 use rayon::prelude::*;
 
 use super::error::EngineError;
-use super::gemm::{self, PackKind, TILE};
+use super::gemm::{self, PackKind, PackedActs, TILE};
 use super::gguf::GgufFile;
 
 /// The ggml tensor types this engine multiplies.
@@ -135,8 +136,10 @@ macro_rules! with_block_type {
     };
 }
 
-/// From this many activation rows on, a product goes through the batched kernels (`gemm`), whose
-/// per-tile weight decode pays off once a few rows share it.
+/// From this many activation rows on, a product goes through the batched kernels (`gemm`). Fewer
+/// rows take per-row kernels that sum exactly as the batched ones do: a decode step must give a
+/// prompt's numbers bit for bit, or a conversation continued from the cache drifts from the same
+/// conversation prefilled at once (tests/engine_chat.rs).
 const GEMM_MIN_ROWS: usize = 4;
 
 /// A 2-D weight matrix `rows x cols` (row-major, each row one output feature) inside the mapped file.
@@ -248,7 +251,14 @@ impl QWeight {
     }
 
     /// `out[r][j] = dot(x[r], w[j])` for `m` activation rows: `x` is `m x cols`, `out` is `m x rows`.
-    pub fn matmul(&self, x: &[f32], m: usize, out: &mut [f32]) -> Result<(), EngineError> {
+    /// `acts` holds the quantized activations of a prompt's batched product (reused across calls).
+    pub fn matmul(
+        &self,
+        x: &[f32],
+        m: usize,
+        out: &mut [f32],
+        acts: &mut PackedActs,
+    ) -> Result<(), EngineError> {
         debug_assert_eq!(x.len(), m * self.cols);
         debug_assert_eq!(out.len(), m * self.rows);
         let k = self.cols;
@@ -262,7 +272,18 @@ impl QWeight {
         if let Some(kind) = batched.filter(|_| m >= GEMM_MIN_ROWS && self.rows.is_multiple_of(TILE))
         {
             let w = &self.map[self.offset..self.offset + self.byte_len];
-            gemm::matmul(kind, w, self.rows, k, x, m, out);
+            gemm::matmul(kind, w, self.rows, k, x, m, out, acts);
+            return Ok(());
+        }
+        if let Some(kind) = batched.filter(|&k| k != PackKind::Q5_0) {
+            let w = &self.map[self.offset..self.offset + self.byte_len];
+            for r in 0..m {
+                let (xr, or) = (
+                    &x[r * k..(r + 1) * k],
+                    &mut out[r * self.rows..(r + 1) * self.rows],
+                );
+                gemm::matvec_blockwise(kind, w, k, xr, or, acts);
+            }
             return Ok(());
         }
         if self.kind == QKind::Q8_0 {
@@ -285,8 +306,8 @@ impl QWeight {
                 x,
                 m,
                 out,
-                super::kernels::dot_q5_0_q8_0,
-                Some(super::kernels::dot4_q5_0_q8_0),
+                super::kernels::dot_q5_0_q8_0_blockwise,
+                None,
             );
         }
         with_block_type!(self.kind, T => matmul_blocks::<T>(
