@@ -192,8 +192,15 @@ fn help_overlay_lists_every_binding() {
     let mut s = busy_state();
     s.handle(key(KeyCode::F(1)), Instant::now());
     assert!(s.show_help);
-    // Wide enough for the help's two columns (the bench and A/B panes added a third of its rows).
-    let screen = render(&mut s, 160, 60);
+    // The help scrolls when it is taller than the screen: page through it, as a user would.
+    let mut screen = String::new();
+    for _ in 0..6 {
+        screen.push_str(&render(&mut s, 160, 40));
+        s.handle(key(KeyCode::PageDown), Instant::now());
+        assert!(s.show_help, "paging keeps the help open");
+    }
+    s.handle(key(KeyCode::Char('x')), Instant::now());
+    assert!(!s.show_help && s.help_scroll == 0);
     let bindings = Keymap::default().bindings();
     assert!(!bindings.is_empty());
     for (ctx, label, action) in bindings {

@@ -82,7 +82,7 @@ impl KeyContext {
             KeyContext::Chat => "Chat pane",
             KeyContext::Sampler => "Sampler pane",
             KeyContext::Inspector => "Sampler inspector",
-            KeyContext::Picker => "Pickers (type to filter)",
+            KeyContext::Picker => "Pickers",
             KeyContext::Bench => "Bench pane",
             KeyContext::Ab => "A/B panes",
         }
@@ -337,7 +337,7 @@ impl Action {
             Action::SamplerNext => "Select the next sampler parameter",
             Action::SamplerIncrease => "Increase it (applies from the next token)",
             Action::SamplerDecrease => "Decrease it (applies from the next token)",
-            Action::SamplerDefaults => "Reset every sampler parameter to llama.cpp's defaults",
+            Action::SamplerDefaults => "Reset the sampler to llama.cpp's defaults",
             Action::ToggleInspector => "Open or close the sampler inspector",
             Action::InspectPrevToken => "Inspect the previous token",
             Action::InspectNextToken => "Inspect the next token",
@@ -375,7 +375,7 @@ impl Action {
             Action::AbNextB => "Side B: the next profile",
             Action::AbStart => "Stream the input's prompt under both profiles",
             Action::AbCancel => "Stop both replies",
-            Action::ToggleRagPane => "Show or hide the RAG pane (the memories in the last prompt)",
+            Action::ToggleRagPane => "Show or hide the RAG pane (the last prompt's memories)",
             Action::ToggleRagNextMessage => "RAG off (or on again) for the next message",
         }
     }

@@ -139,6 +139,10 @@ pub struct AppState {
     pub last_ttft_ms: Option<f64>,
     pub logs: VecDeque<LogLine>,
     pub show_help: bool,
+    /// Rows the help overlay is scrolled down (when it is taller than the screen).
+    pub help_scroll: u16,
+    /// Rows of the help in view at the last render (PgUp/PgDn move this many).
+    pub help_page: u16,
     pub show_log: bool,
     pub status: Option<StatusMessage>,
     pub should_quit: bool,
@@ -197,6 +201,8 @@ impl AppState {
             last_ttft_ms: None,
             logs: VecDeque::with_capacity(LOG_CAPACITY),
             show_help: false,
+            help_scroll: 0,
+            help_page: 10,
             show_log: false,
             status: None,
             should_quit: false,
@@ -367,11 +373,24 @@ impl AppState {
         }
         let action = self.keymap.lookup(self.focus, &key);
         if self.show_help {
-            // The help overlay is modal: Ctrl-C still works, any other key closes it.
+            // The help overlay is modal: Ctrl-C still works, the arrows and page keys scroll it
+            // (the render clamps), any other key closes it.
             if action == Some(Action::ForceQuitArm) {
                 return self.apply(Action::ForceQuitArm, now);
             }
-            self.show_help = false;
+            use crossterm::event::KeyCode;
+            let page = self.help_page.max(1);
+            match key.code {
+                KeyCode::Up => self.help_scroll = self.help_scroll.saturating_sub(1),
+                KeyCode::Down => self.help_scroll = self.help_scroll.saturating_add(1),
+                KeyCode::PageUp => self.help_scroll = self.help_scroll.saturating_sub(page),
+                KeyCode::PageDown => self.help_scroll = self.help_scroll.saturating_add(page),
+                KeyCode::Home => self.help_scroll = 0,
+                _ => {
+                    self.show_help = false;
+                    self.help_scroll = 0;
+                }
+            }
             return vec![];
         }
         match action {

@@ -44,6 +44,7 @@ pub fn draw(frame: &mut Frame, state: &mut AppState) {
         panes::ab::render(frame, area, state);
     }
     if state.show_help {
-        panes::help::render(frame, area, &state.keymap);
+        (state.help_scroll, state.help_page) =
+            panes::help::render(frame, area, &state.keymap, state.help_scroll);
     }
 }

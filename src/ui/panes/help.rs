@@ -72,9 +72,11 @@ pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
     }
 }
 
-pub fn render(frame: &mut Frame, area: Rect, keymap: &Keymap) {
+/// Draws the overlay scrolled down `scroll` rows (when it does not fit); returns the scroll
+/// clamped to what there is to see, and the rows in view (a page).
+pub fn render(frame: &mut Frame, area: Rect, keymap: &Keymap, scroll: u16) -> (u16, u16) {
     if area.area() == 0 {
-        return;
+        return (0, 1);
     }
     let entries = help_entries(keymap);
     let key_w = entries
@@ -106,12 +108,26 @@ pub fn render(frame: &mut Frame, area: Rect, keymap: &Keymap) {
         vec![rows_of(&entries, spaced)]
     };
     let tallest = columns.iter().map(Vec::len).max().unwrap_or(0) as u16;
+    // What does not fit scrolls (Up/Down, PgUp/PgDn while the help is open).
+    let visible = area.height.saturating_sub(2);
+    let scroll = scroll.min(tallest.saturating_sub(visible));
+    let columns: Vec<Vec<Row<'static>>> = columns
+        .into_iter()
+        .map(|rows| rows.into_iter().skip(usize::from(scroll)).collect())
+        .collect();
     let width = (column_w + 3) * columns.len() as u16 + 1;
     let popup = centered(area, width, tallest.saturating_add(2));
     frame.render_widget(Clear, popup);
     let block = Block::bordered()
         .title(Line::styled(" Keys ", theme::title(true)))
-        .title_bottom(Line::styled(" any key closes ", theme::dim()))
+        .title_bottom(Line::styled(
+            if tallest > visible {
+                " ↑/↓ PgUp/PgDn scroll · any other key closes "
+            } else {
+                " any key closes "
+            },
+            theme::dim(),
+        ))
         .border_style(theme::border(true));
     let inner = block.inner(popup);
     frame.render_widget(block, popup);
@@ -127,4 +143,5 @@ pub fn render(frame: &mut Frame, area: Rect, keymap: &Keymap) {
             Table::new(rows, [Constraint::Length(key_w), Constraint::Min(0)]).column_spacing(2);
         frame.render_widget(table, col);
     }
+    (scroll, visible.max(1))
 }
