@@ -92,15 +92,8 @@ pub fn parse_key(text: &str) -> Result<KeyChord, String> {
 /// `<config dir>/keymap.toml` over the defaults (the defaults alone when there is none).
 pub fn load_keymap(dir: &std::path::Path) -> Result<Keymap, ConfigError> {
     let path = dir.join("keymap.toml");
-    match std::fs::read_to_string(&path) {
-        Ok(text) => parse_keymap(&path.display().to_string(), Some(&text)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => parse_keymap("keymap.toml", None),
-        Err(e) => Err(ConfigError {
-            file: path.display().to_string(),
-            position: None,
-            message: format!("cannot read it: {e}"),
-        }),
-    }
+    let text = crate::config::store::read_optional(&path)?;
+    parse_keymap(&path.display().to_string(), text.as_deref())
 }
 
 /// The default keymap with `user` (the text of the user's keymap.toml) over it.

@@ -29,6 +29,20 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     path.with_file_name(name)
 }
 
+/// The text of an optional file in the config dir (`None` when it does not exist), or an error
+/// naming it (keymap.toml and theme.toml read through this).
+pub fn read_optional(path: &Path) -> Result<Option<String>, super::ConfigError> {
+    match fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(super::ConfigError {
+            file: path.display().to_string(),
+            position: None,
+            message: format!("cannot read it: {e}"),
+        }),
+    }
+}
+
 /// The environment variable that moves the data dir (conversations, memories, benchmark runs).
 pub const DATA_DIR_ENV: &str = "GEMMA_TUI_DATA_DIR";
 

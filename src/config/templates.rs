@@ -180,16 +180,18 @@ impl Template {
             file: self.file.clone(),
             line: None,
             column: None,
-            message: format!(
-                "no variable `{key}` (known: {}{})",
-                BUILTIN_VARIABLES.join(", "),
-                self.meta
-                    .variables
-                    .keys()
-                    .map(|k| format!(", {k}"))
-                    .collect::<String>()
-            ),
+            message: format!("no variable `{key}` (known: {})", self.known_variables()),
         })
+    }
+
+    /// The built-in variables, then the template's own, for error messages.
+    fn known_variables(&self) -> String {
+        let own = self.meta.variables.keys().map(String::as_str);
+        BUILTIN_VARIABLES
+            .into_iter()
+            .chain(own)
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// The user turn's text (without the blank lines a template's layout leaves at either end).
@@ -231,15 +233,12 @@ impl Template {
             E::ParseError { msg, line, column } => (Some(line), Some(column), msg),
             E::RenderError { msg, line, column } => {
                 let message = match unknown_variable(&msg) {
-                    Some(var) => format!(
-                        "unknown variable `{var}` (known: {}{})",
-                        BUILTIN_VARIABLES.join(", "),
-                        self.meta
-                            .variables
-                            .keys()
-                            .map(|k| format!(", {k}"))
-                            .collect::<String>()
-                    ),
+                    Some(var) => {
+                        format!(
+                            "unknown variable `{var}` (known: {})",
+                            self.known_variables()
+                        )
+                    }
                     None => msg,
                 };
                 (Some(line), Some(column), message)

@@ -51,15 +51,8 @@ const KEYS: [&str; 11] = [
 /// `<config dir>/theme.toml` over the defaults (the defaults alone when there is none).
 pub fn load_theme(dir: &std::path::Path) -> Result<Theme, ConfigError> {
     let path = dir.join("theme.toml");
-    match std::fs::read_to_string(&path) {
-        Ok(text) => parse_theme(&path.display().to_string(), Some(&text)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => parse_theme("theme.toml", None),
-        Err(e) => Err(ConfigError {
-            file: path.display().to_string(),
-            position: None,
-            message: format!("cannot read it: {e}"),
-        }),
-    }
+    let text = crate::config::store::read_optional(&path)?;
+    parse_theme(&path.display().to_string(), text.as_deref())
 }
 
 /// The default theme with `user` (the text of the user's theme.toml) over it.
