@@ -223,10 +223,15 @@ fn the_pane_shows_progress_throughput_histogram_and_comparison() {
     let screen = common::render(&mut s, 130, 40);
     assert!(screen.contains("run #3 against #1 (baseline)"), "{screen}");
     assert!(screen.contains("slower REGRESSION"), "{screen}");
-    // The help overlay lists the bench keys.
+    // The help overlay lists the bench keys (paging down: it is taller than the screen).
     s.handle(common::key(KeyCode::F(1)), Instant::now());
-    let screen = common::render(&mut s, 130, 60);
-    assert!(screen.contains("Bench pane"), "{screen}");
+    let mut screens = String::new();
+    for _ in 0..8 {
+        screens.push_str(&common::render(&mut s, 130, 60));
+        s.handle(common::key(KeyCode::PageDown), Instant::now());
+    }
+    assert!(screens.contains("Bench pane"), "{screens}");
+    assert!(screens.contains("Run the selected suite"), "{screens}");
 }
 
 #[test]

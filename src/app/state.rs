@@ -341,6 +341,9 @@ impl AppState {
         if key.kind == KeyEventKind::Release {
             return vec![];
         }
+        if self.show_help {
+            return self.help_key(key, now);
+        }
         if self.bench.open {
             return self.on_bench_key(key, now);
         }
@@ -372,27 +375,6 @@ impl AppState {
             return self.picker_key(key, now);
         }
         let action = self.keymap.lookup(self.focus, &key);
-        if self.show_help {
-            // The help overlay is modal: Ctrl-C still works, the arrows and page keys scroll it
-            // (the render clamps), any other key closes it.
-            if action == Some(Action::ForceQuitArm) {
-                return self.apply(Action::ForceQuitArm, now);
-            }
-            use crossterm::event::KeyCode;
-            let page = self.help_page.max(1);
-            match key.code {
-                KeyCode::Up => self.help_scroll = self.help_scroll.saturating_sub(1),
-                KeyCode::Down => self.help_scroll = self.help_scroll.saturating_add(1),
-                KeyCode::PageUp => self.help_scroll = self.help_scroll.saturating_sub(page),
-                KeyCode::PageDown => self.help_scroll = self.help_scroll.saturating_add(page),
-                KeyCode::Home => self.help_scroll = 0,
-                _ => {
-                    self.show_help = false;
-                    self.help_scroll = 0;
-                }
-            }
-            return vec![];
-        }
         match action {
             Some(a) => self.apply(a, now),
             None => {
