@@ -56,7 +56,9 @@ fn run_dashboard(cli: &Cli, matches: &clap::ArgMatches) -> Result<(), CommandErr
         Some(p) => ModelSource::Path(p.clone()),
         None => ModelSource::Default,
     };
-    let (max_tokens, context) = commands::profile::reply_limits(cli, &profile, given);
+    // The reply length is the active profile's, per message (the app state knows it), unless
+    // --max-tokens was typed.
+    let (_, context) = commands::profile::reply_limits(cli, &profile, given);
     let config_dir = gemma_tui::config::config_dir(cli.config_dir.as_deref());
     let templates = gemma_tui::config::load_templates(&config_dir);
     // Whatever could not be used is logged and shown in the status bar; the fallbacks are used.
@@ -80,10 +82,8 @@ fn run_dashboard(cli: &Cli, matches: &clap::ArgMatches) -> Result<(), CommandErr
     run_tui(RunOptions {
         engine: cli.engine,
         context,
-        max_tokens,
-        max_tokens_flag: given("max_tokens").then_some(cli.max_tokens),
+        max_tokens: given("max_tokens").then_some(cli.max_tokens),
         sampler: profile.sampler.clone(),
-        system_prompt: profile.system_prompt().map(str::to_string),
         config_dir: Some(config_dir),
         profile: cli.profile.clone(),
         config: std::sync::Arc::new(report.config.clone()),

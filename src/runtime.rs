@@ -34,9 +34,10 @@ pub struct RunOptions {
     pub threads: usize,
     pub engine: crate::engine::EngineKind,
     pub context: usize,
-    pub max_tokens: usize,
+    /// `--max-tokens` typed on the command line: wins over every profile's.
+    pub max_tokens: Option<usize>,
+    /// The sampling actor's chain at start (the active profile's, or the flags').
     pub sampler: SamplerParams,
-    pub system_prompt: Option<String>,
     /// Watch this config dir and apply saved edits (None: no hot reload).
     pub config_dir: Option<std::path::PathBuf>,
     /// `--profile`: the profile to follow across reloads (else settings.active_profile).
@@ -50,8 +51,6 @@ pub struct RunOptions {
     /// keymap.toml and theme.toml over their defaults.
     pub keymap: crate::app::Keymap,
     pub theme: crate::ui::theme::Theme,
-    /// `--max-tokens` typed on the command line: wins over every profile's.
-    pub max_tokens_flag: Option<usize>,
     /// Where conversations are stored (None: not stored, e.g. tests).
     pub data_dir: Option<std::path::PathBuf>,
     /// RAG memory settings; `None` turns RAG off for the session.
@@ -68,16 +67,14 @@ impl RunOptions {
             threads,
             engine: crate::engine::EngineKind::Candle,
             context: profile.context,
-            max_tokens: profile.max_tokens,
+            max_tokens: None,
             sampler: profile.sampler.clone(),
-            system_prompt: profile.system_prompt().map(str::to_string),
             config_dir: None,
             profile: None,
             active_profile: config.settings.active_profile.clone(),
             config: Arc::new(config),
             templates: Arc::new(crate::config::TemplateSet::builtin()),
             data_dir: None,
-            max_tokens_flag: None,
             startup_warnings: Vec::new(),
             keymap: crate::app::Keymap::default(),
             theme: crate::ui::theme::Theme::default(),
@@ -238,7 +235,7 @@ pub fn apply_effect(
                 request,
                 prompt: PromptKind::Chat { text, system },
                 // --max-tokens on the command line wins over the profile's.
-                max_tokens: opts.max_tokens_flag.unwrap_or(max_tokens),
+                max_tokens: opts.max_tokens.unwrap_or(max_tokens),
             });
             false
         }

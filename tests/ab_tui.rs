@@ -27,10 +27,8 @@ fn one_prompt_streams_under_two_profiles_side_by_side() {
     system.block_on(async {
         let opts = RunOptions {
             context: 512,
-            max_tokens: 16,
-            max_tokens_flag: Some(16),
+            max_tokens: Some(16),
             sampler: SamplerParams::greedy(),
-            system_prompt: None,
             config_dir: Some(config.path().to_path_buf()),
             ..RunOptions::new(ModelSource::Path(common::model_path()), 2)
         };

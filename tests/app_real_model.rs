@@ -19,10 +19,8 @@ fn typed_message_streams_a_reply_into_the_chat_pane() {
     system.block_on(async {
         let opts = RunOptions {
             context: 1024,
-            max_tokens: 24,
-            max_tokens_flag: Some(24),
+            max_tokens: Some(24),
             sampler: SamplerParams::greedy(),
-            system_prompt: None,
             ..RunOptions::new(ModelSource::Path(common::model_path()), 2)
         };
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();

@@ -42,10 +42,8 @@ fn the_bench_pane_runs_a_suite_through_the_actors_and_cancels_one() {
     system.block_on(async {
         let opts = RunOptions {
             context: 512,
-            max_tokens: 16,
-            max_tokens_flag: Some(16),
+            max_tokens: Some(16),
             sampler: SamplerParams::greedy(),
-            system_prompt: None,
             config_dir: Some(config.path().to_path_buf()),
             ..RunOptions::new(ModelSource::Path(common::model_path()), 2)
         };

@@ -24,10 +24,8 @@ fn a_remembered_note_is_injected_into_the_next_prompt() {
     system.block_on(async {
         let opts = RunOptions {
             context: 1024,
-            max_tokens: 8,
-            max_tokens_flag: Some(8),
+            max_tokens: Some(8),
             sampler: SamplerParams::greedy(),
-            system_prompt: None,
             rag: Some(RagSettings::default()),
             ..RunOptions::new(ModelSource::Path(common::model_path()), 2)
         };

@@ -83,6 +83,14 @@ impl AppState {
         self.input.lines().join("\n")
     }
 
+    /// The loaded model's name ("" until it has loaded).
+    pub fn model_name(&self) -> String {
+        self.model
+            .as_ref()
+            .map(|m| m.name.clone())
+            .unwrap_or_default()
+    }
+
     /// Whether a reply is being produced (from the Send until its Finished/Failed).
     pub fn is_generating(&self) -> bool {
         self.running.is_some()

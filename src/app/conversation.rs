@@ -53,11 +53,7 @@ impl AppState {
                 created_ms: message.at_ms,
                 updated_ms: message.at_ms,
                 profile: self.profiles.active.clone(),
-                model: self
-                    .model
-                    .as_ref()
-                    .map(|m| m.name.clone())
-                    .unwrap_or_default(),
+                model: self.model_name(),
                 messages: 0,
             },
             message,

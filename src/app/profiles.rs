@@ -71,11 +71,7 @@ impl AppState {
             rag_context: rag_context.to_string(),
             timestamp: timestamp_now(),
             profile: self.profiles.active.clone(),
-            model: self
-                .model
-                .as_ref()
-                .map(|m| m.name.clone())
-                .unwrap_or_default(),
+            model: self.model_name(),
             extra: Default::default(),
         };
         let text = template.render(&vars).map_err(|e| e.to_string())?;

@@ -25,10 +25,8 @@ pub fn decode_ms_per_token(
     let opts = RunOptions {
         engine,
         context: 1024,
-        max_tokens: n,
-        max_tokens_flag: Some(n),
+        max_tokens: Some(n),
         sampler: SamplerParams::greedy(),
-        system_prompt: None,
         ..RunOptions::new(ModelSource::Path(path.to_path_buf()), threads)
     };
     let text = text.to_string();
