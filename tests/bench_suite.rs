@@ -34,38 +34,26 @@ fn text(o: &Output) -> String {
 
 /// A stored-shape run of suite `suite` whose iterations decode at these rates.
 fn constructed(suite: &str, decode: &[f64]) -> RunRecord {
+    let iterations = decode
+        .iter()
+        .map(|&d| IterationMetrics {
+            decode_tok_s: d,
+            prefill_tok_s: 5.0 * d,
+            ttft_ms: 20_000.0 / d,
+            latency_p50_ms: 1000.0 / d,
+            latency_p95_ms: 1100.0 / d,
+            latency_p99_ms: 1200.0 / d,
+            latency_max_ms: 1300.0 / d,
+            load_ms: 150.0,
+            peak_rss_mb: 350.0,
+            avg_rss_mb: 300.0,
+            cpu_ms: 1000.0,
+        })
+        .collect();
     RunRecord {
-        schema: SCHEMA_VERSION,
-        id: 0,
-        started_at: 1_795_914_000,
-        suite: suite.into(),
-        suite_settings: Default::default(),
         model: "gemma-3-270m-q4_k_m".into(),
-        model_path: "m.gguf".into(),
-        profile: "balanced".into(),
-        profile_settings: serde_json::json!({}),
-        engine: "candle".into(),
-        threads: 2,
-        machine: Default::default(),
-        version: "0.1.0".into(),
-        iterations: decode
-            .iter()
-            .map(|&d| IterationMetrics {
-                decode_tok_s: d,
-                prefill_tok_s: 5.0 * d,
-                ttft_ms: 20_000.0 / d,
-                latency_p50_ms: 1000.0 / d,
-                latency_p95_ms: 1100.0 / d,
-                latency_p99_ms: 1200.0 / d,
-                latency_max_ms: 1300.0 / d,
-                load_ms: 150.0,
-                peak_rss_mb: 350.0,
-                avg_rss_mb: 300.0,
-                cpu_ms: 1000.0,
-            })
-            .collect(),
         token_latencies_ms: vec![16.0, 17.0, 18.0],
-        perplexity: None,
+        ..RunRecord::example(suite, iterations)
     }
 }
 

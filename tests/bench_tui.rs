@@ -131,23 +131,19 @@ fn the_bench_pane_runs_a_suite_through_the_actors_and_cancels_one() {
 }
 
 fn run(id: u64, decode: &[f64]) -> RunRecord {
-    let mut r: RunRecord = serde_json::from_value(serde_json::json!({
-        "schema": 1, "id": id, "started_at": 1_795_914_000u64, "suite": "quick",
-        "suite_settings": {}, "model": "m", "model_path": "m", "profile": "p",
-        "profile_settings": {}, "engine": "candle", "threads": 2,
-        "machine": {"cpu": "c", "cores": 2, "physical_cores": null, "memory_bytes": 1, "os": ""},
-        "version": "0", "iterations": [], "token_latencies_ms": [], "perplexity": null
-    }))
-    .unwrap();
-    r.iterations = decode
-        .iter()
-        .map(|&d| IterationMetrics {
-            decode_tok_s: d,
-            prefill_tok_s: 4.0 * d,
-            latency_p50_ms: 1000.0 / d,
-            ..Default::default()
-        })
-        .collect();
+    let mut r = RunRecord::example(
+        "quick",
+        decode
+            .iter()
+            .map(|&d| IterationMetrics {
+                decode_tok_s: d,
+                prefill_tok_s: 4.0 * d,
+                latency_p50_ms: 1000.0 / d,
+                ..Default::default()
+            })
+            .collect(),
+    );
+    r.id = id;
     r.token_latencies_ms = (0..200).map(|i| 14.0 + (i % 17) as f64 * 0.5).collect();
     r
 }

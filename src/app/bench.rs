@@ -288,21 +288,17 @@ mod tests {
     use crate::bench::record::IterationMetrics;
 
     fn record(id: u64, suite: &str, decode: &[f64]) -> RunRecord {
-        let mut r: RunRecord = serde_json::from_value(serde_json::json!({
-            "schema": 1, "id": id, "started_at": 0, "suite": suite,
-            "suite_settings": {}, "model": "m", "model_path": "m", "profile": "p",
-            "profile_settings": {}, "engine": "candle", "threads": 2,
-            "machine": {"cpu": "c", "cores": 2, "physical_cores": null, "memory_bytes": 1, "os": ""},
-            "version": "0", "iterations": [], "token_latencies_ms": [], "perplexity": null
-        }))
-        .unwrap();
-        r.iterations = decode
-            .iter()
-            .map(|&d| IterationMetrics {
-                decode_tok_s: d,
-                ..Default::default()
-            })
-            .collect();
+        let mut r = RunRecord::example(
+            suite,
+            decode
+                .iter()
+                .map(|&d| IterationMetrics {
+                    decode_tok_s: d,
+                    ..Default::default()
+                })
+                .collect(),
+        );
+        r.id = id;
         r
     }
 

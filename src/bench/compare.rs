@@ -174,25 +174,21 @@ mod tests {
 
     /// A run whose iterations decode at these rates (the other metrics constant).
     fn run(id: u64, decode: &[f64]) -> RunRecord {
-        let mut r: RunRecord = serde_json::from_value(serde_json::json!({
-            "schema": 1, "id": id, "started_at": 0, "suite": "quick",
-            "suite_settings": {}, "model": "m", "model_path": "m", "profile": "p",
-            "profile_settings": {}, "engine": "candle", "threads": 2,
-            "machine": {"cpu": "c", "cores": 2, "physical_cores": null, "memory_bytes": 1, "os": ""},
-            "version": "0", "iterations": [], "token_latencies_ms": [], "perplexity": null
-        }))
-        .unwrap();
-        r.iterations = decode
-            .iter()
-            .map(|&d| IterationMetrics {
-                decode_tok_s: d,
-                prefill_tok_s: 250.0,
-                ttft_ms: 300.0,
-                latency_p50_ms: 1000.0 / d,
-                peak_rss_mb: 350.0,
-                ..Default::default()
-            })
-            .collect();
+        let mut r = RunRecord::example(
+            "quick",
+            decode
+                .iter()
+                .map(|&d| IterationMetrics {
+                    decode_tok_s: d,
+                    prefill_tok_s: 250.0,
+                    ttft_ms: 300.0,
+                    latency_p50_ms: 1000.0 / d,
+                    peak_rss_mb: 350.0,
+                    ..Default::default()
+                })
+                .collect(),
+        );
+        r.id = id;
         r
     }
 

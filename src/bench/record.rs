@@ -65,6 +65,32 @@ pub struct RunRecord {
     pub perplexity: Option<Perplexity>,
 }
 
+impl RunRecord {
+    /// A record of `suite` around `iterations`, with placeholder metadata (model "m", profile
+    /// balanced, 2 threads, no latencies or perplexity): for tests and examples of the store, the
+    /// comparison and the views. Callers set what they look at.
+    pub fn example(suite: &str, iterations: Vec<IterationMetrics>) -> Self {
+        Self {
+            schema: SCHEMA_VERSION,
+            id: 0,
+            started_at: 1_795_914_000,
+            suite: suite.into(),
+            suite_settings: Default::default(),
+            model: "m".into(),
+            model_path: "m.gguf".into(),
+            profile: "balanced".into(),
+            profile_settings: serde_json::json!({}),
+            engine: "candle".into(),
+            threads: 2,
+            machine: Default::default(),
+            version: "0.1.0".into(),
+            iterations,
+            token_latencies_ms: Vec::new(),
+            perplexity: None,
+        }
+    }
+}
+
 /// Which way is better for a metric.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

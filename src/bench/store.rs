@@ -220,29 +220,17 @@ mod tests {
     use crate::bench::record::IterationMetrics;
 
     pub fn record(suite: &str, decode: &[f64]) -> RunRecord {
+        let iterations = decode
+            .iter()
+            .map(|&d| IterationMetrics {
+                decode_tok_s: d,
+                ..Default::default()
+            })
+            .collect();
         RunRecord {
-            schema: SCHEMA_VERSION,
-            id: 0,
-            started_at: 1_795_914_000,
-            suite: suite.into(),
-            suite_settings: Default::default(),
-            model: "m".into(),
             model_path: "/m.gguf".into(),
-            profile: "balanced".into(),
-            profile_settings: serde_json::json!({}),
-            engine: "candle".into(),
-            threads: 2,
-            machine: Default::default(),
-            version: "0.1.0".into(),
-            iterations: decode
-                .iter()
-                .map(|&d| IterationMetrics {
-                    decode_tok_s: d,
-                    ..Default::default()
-                })
-                .collect(),
             token_latencies_ms: vec![16.0, 17.0],
-            perplexity: None,
+            ..RunRecord::example(suite, iterations)
         }
     }
 
