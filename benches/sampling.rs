@@ -7,7 +7,7 @@
 //! Also ours only: llama.cpp's Mirostat chain (temperature then Mirostat v2 over the whole
 //! vocabulary) and the default chain with the inspector's trace.
 use criterion::{criterion_group, criterion_main, Criterion};
-use gemma_tui::engine::{Engine, PromptKind, StepControl};
+use gemma_tui::engine::{Engine, Limits, PromptKind, StepControl};
 use gemma_tui::sampling::{Mirostat, Sampler, SamplerKind, SamplerParams};
 use llm_samplers::prelude::*;
 use llm_samplers::types::Sampler as _;
@@ -25,7 +25,7 @@ fn real_logits() -> Vec<f32> {
         .generate(
             &mut session,
             &PromptKind::Raw("The history of computing is a story of".into()),
-            1,
+            &Limits::tokens(1),
             &|| false,
             &mut |logits, _| {
                 captured = logits;

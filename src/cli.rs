@@ -237,6 +237,18 @@ pub struct AskArgs {
     /// A template variable, e.g. `--var audience=students` (repeatable).
     #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
+    /// End the reply where this text appears; it is not printed (repeatable; added to the
+    /// profile's and the template's).
+    #[arg(long = "stop", value_name = "STR")]
+    pub stop: Vec<String>,
+    /// Chat as with a base model (a dialogue transcript) or an instruction-tuned one (Gemma's
+    /// chat template), whatever the model's metadata and models.toml say.
+    #[arg(long, value_name = "KIND", value_parser = parse_kind, conflicts_with = "raw")]
+    pub kind: Option<gemma_tui::engine::ModelKind>,
+}
+
+fn parse_kind(s: &str) -> Result<gemma_tui::engine::ModelKind, String> {
+    gemma_tui::engine::ModelKind::parse(s).ok_or_else(|| format!("`{s}` is not base or instruct"))
 }
 
 /// The sampler chain's settings, with llama.cpp's flag names and defaults (shared by `ask` and,

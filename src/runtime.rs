@@ -16,12 +16,12 @@ use crate::actors::bench::{
 };
 use crate::actors::conversations::{self as conv, ConversationsActor};
 use crate::actors::inference::{
-    Generate, InferenceHandle, LoadModel, ModelSource, ResetConversation, RestoreConversation,
+    Generate, InferenceHandle, LoadModel, ModelSource, Prompt, ResetConversation,
+    RestoreConversation,
 };
 use crate::actors::metrics::MetricsActor;
 use crate::actors::sampling::{Configure, ResetSampler, SamplingActor};
 use crate::app::{AppEvent, AppState, Effect};
-use crate::engine::PromptKind;
 use crate::sampling::SamplerParams;
 
 const FRAME: Duration = Duration::from_millis(33);
@@ -181,6 +181,10 @@ pub fn start_actors(tx: UnboundedSender<AppEvent>, opts: &RunOptions) -> Actors 
         threads: opts.threads,
         engine: opts.engine,
         context: opts.context,
+        kind_override: opts.config.kind_override(&match &opts.model {
+            ModelSource::Path(p) => p.clone(),
+            ModelSource::Default => crate::models::default_model_path(),
+        }),
     });
     if let Some(c) = &conversations {
         // The last conversation comes back (after the model load, which is queued first).
@@ -226,25 +230,30 @@ pub fn apply_effect(
     match effect {
         Effect::Generate {
             request,
-            text,
-            system,
-            max_tokens,
+            turn,
+            mut limits,
         } => {
             *last_request = (*last_request).max(request);
+            // --max-tokens on the command line wins over the profile's.
+            limits.max_tokens = opts.max_tokens.unwrap_or(limits.max_tokens);
             actors.inference.addr.do_send(Generate {
                 request,
-                prompt: PromptKind::Chat { text, system },
-                // --max-tokens on the command line wins over the profile's.
-                max_tokens: opts.max_tokens.unwrap_or(max_tokens),
+                prompt: Prompt::Chat(turn),
+                limits,
             });
             false
         }
-        Effect::RestoreConversation { turns, system } => {
+        Effect::RestoreConversation {
+            turns,
+            system,
+            dialogue,
+        } => {
             actors.inference.cancel(*last_request);
-            actors
-                .inference
-                .addr
-                .do_send(RestoreConversation { turns, system });
+            actors.inference.addr.do_send(RestoreConversation {
+                turns,
+                system,
+                dialogue,
+            });
             actors.sampler.do_send(ResetSampler);
             false
         }

@@ -2,14 +2,13 @@
 //! cache, and what it computes equals a fresh prefill of the whole conversation.
 mod common;
 
-use gemma_tui::engine::{Engine, FinishReason, PromptKind, StepControl};
+use gemma_tui::engine::{
+    ChatFormat, Engine, FinishReason, GenEvent, Limits, PromptKind, StepControl,
+};
 use gemma_tui::sampling::argmax;
 
 fn chat(text: &str) -> PromptKind {
-    PromptKind::Chat {
-        text: text.into(),
-        system: None,
-    }
+    PromptKind::gemma_chat(text)
 }
 
 #[test]
@@ -21,7 +20,7 @@ fn second_turn_reuses_the_cache_and_matches_a_full_prefill() {
         .generate(
             &mut session,
             &chat("Name a colour."),
-            8,
+            &Limits::tokens(8),
             &|| false,
             greedy,
             &mut |_| StepControl::Continue,
@@ -50,7 +49,7 @@ fn second_turn_reuses_the_cache_and_matches_a_full_prefill() {
         .generate(
             &mut session,
             &chat("And another?"),
-            4,
+            &Limits::tokens(4),
             &|| false,
             &mut |logits, _| {
                 if logits_via_cache.is_empty() {
@@ -89,7 +88,7 @@ fn cancel_and_context_overflow_leave_the_session_usable() {
         .generate(
             &mut session,
             &chat(&long),
-            4,
+            &Limits::tokens(4),
             &|| false,
             &mut |l, _| Ok(argmax(&l)),
             &mut |_| StepControl::Continue,
@@ -102,7 +101,7 @@ fn cancel_and_context_overflow_leave_the_session_usable() {
         .generate(
             &mut session,
             &chat("Hi"),
-            4,
+            &Limits::tokens(4),
             &|| true,
             &mut |l, _| Ok(argmax(&l)),
             &mut |_| StepControl::Continue,
@@ -115,7 +114,7 @@ fn cancel_and_context_overflow_leave_the_session_usable() {
         .generate(
             &mut session,
             &chat("Hi"),
-            1000,
+            &Limits::tokens(1000),
             &|| false,
             &mut |l, _| Ok(argmax(&l)),
             &mut |_| StepControl::Continue,
@@ -126,4 +125,100 @@ fn cancel_and_context_overflow_leave_the_session_usable() {
         FinishReason::ContextFull | FinishReason::EndOfTurn
     ));
     assert!(session.context_used() <= 64);
+}
+
+/// A greedy dialogue turn on the base model: the text shown and the tokens in the conversation.
+fn dialogue_turn(
+    e: &Engine,
+    session: &mut gemma_tui::engine::Session,
+    text: &str,
+    limits: &Limits,
+) -> (String, FinishReason) {
+    let vars = gemma_tui::config::PromptVars::default();
+    let dialogue = gemma_tui::config::TemplateSet::builtin()
+        .dialogue(&vars)
+        .unwrap();
+    let prompt = PromptKind::Chat {
+        text: text.into(),
+        system: None,
+        format: ChatFormat::Dialogue(dialogue),
+    };
+    let mut shown = String::new();
+    let stats = e
+        .generate(
+            session,
+            &prompt,
+            limits,
+            &|| false,
+            &mut |l, _| Ok(argmax(&l)),
+            &mut |event| {
+                if let GenEvent::Token { text, .. } = event {
+                    shown.push_str(text);
+                }
+                StepControl::Continue
+            },
+        )
+        .unwrap();
+    (shown, stats.finish)
+}
+
+#[test]
+fn a_dialogue_reply_ends_at_the_next_user_line_and_the_conversation_holds_what_was_shown() {
+    let e = Engine::load(&common::model_path(), 2).unwrap();
+    let mut session = e.new_session(1024).unwrap();
+    let (reply, finish) = dialogue_turn(
+        &e,
+        &mut session,
+        "What is the capital of Japan?",
+        &Limits::tokens(64),
+    );
+    assert_eq!(finish, FinishReason::StopString);
+    assert!(reply.contains("Tokyo"), "{reply:?}");
+    assert!(
+        !reply.contains("User") && !reply.starts_with(' '),
+        "{reply:?}"
+    );
+    // Nothing of the stop string stays in the conversation: it ends with the reply as shown.
+    let text = e.tokenizer.decode(&session.tokens);
+    assert!(
+        text.ends_with(&format!(
+            "User: What is the capital of Japan?\nAssistant: {reply}"
+        )),
+        "{text:?}"
+    );
+    // The next turn continues the transcript on a new line.
+    let (second, _) = dialogue_turn(
+        &e,
+        &mut session,
+        "What is the capital of France?",
+        &Limits::tokens(64),
+    );
+    assert!(second.contains("Paris"), "{second:?}");
+    let text = e.tokenizer.decode(&session.tokens);
+    assert!(
+        text.contains(&format!(
+            "Assistant: {reply}\nUser: What is the capital of France?\nAssistant: {second}"
+        )),
+        "{text:?}"
+    );
+}
+
+#[test]
+fn a_stop_string_inside_a_token_keeps_the_text_before_it() {
+    let e = Engine::load(&common::model_path(), 2).unwrap();
+    let mut session = e.new_session(1024).unwrap();
+    // "Tokyo" is one token: a stop string starting inside it cuts the token in two.
+    let limits = Limits {
+        max_tokens: 64,
+        stop: vec!["kyo".into()],
+    };
+    let (reply, finish) = dialogue_turn(&e, &mut session, "What is the capital of Japan?", &limits);
+    assert_eq!(finish, FinishReason::StopString);
+    assert_eq!(reply, "To");
+    let text = e.tokenizer.decode(&session.tokens);
+    assert!(text.ends_with("Assistant: To"), "{text:?}");
+    // The cut token's kept part waits to be fed with the next turn; the cache is one behind.
+    assert!(session.pass.len() < session.tokens.len());
+    let (next, _) = dialogue_turn(&e, &mut session, "And France?", &Limits::tokens(16));
+    assert!(!next.is_empty());
 }

@@ -73,7 +73,7 @@ fn a_remembered_note_is_injected_into_the_next_prompt() {
             for effect in effects {
                 match &effect {
                     Effect::RagContext { .. } => saw_context_effect = true,
-                    Effect::Generate { text, .. } => generated_prompt = text.clone(),
+                    Effect::Generate { turn, .. } => generated_prompt = turn.text.clone(),
                     _ => {}
                 }
                 apply_effect(effect, &actors, &opts, &mut last_request);

@@ -2,7 +2,7 @@
 //! seed gives the same text through the whole engine.
 mod common;
 
-use gemma_tui::engine::{Engine, PromptKind, StepControl};
+use gemma_tui::engine::{Engine, Limits, PromptKind, StepControl};
 use gemma_tui::sampling::{Mirostat, Sampler, SamplerParams};
 
 fn engine() -> Engine {
@@ -17,7 +17,7 @@ fn run(engine: &Engine, sampler: &mut Sampler, prompt: &str, n: usize) -> (Vec<u
         .generate(
             &mut session,
             &PromptKind::Raw(prompt.into()),
-            n,
+            &Limits::tokens(n),
             &|| false,
             &mut |logits, history| {
                 let (t, trace) = sampler

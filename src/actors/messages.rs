@@ -18,6 +18,8 @@ pub struct ModelSummary {
     pub context_size: usize,
     pub threads: usize,
     pub load_ms: f64,
+    /// Base or instruction-tuned, and what said so.
+    pub kind: crate::engine::DetectedKind,
 }
 
 /// Timing of one finished reply.

@@ -177,9 +177,9 @@ impl AppState {
         };
         let stored = crate::conversations::StoredMessage {
             role: crate::conversations::StoredRole::User,
-            prompt: Some(turn.text.clone()).filter(|t| *t != text),
+            prompt: Some(turn.turn.text.clone()).filter(|t| *t != text),
             text,
-            system: turn.system.clone(),
+            system: turn.turn.system.clone(),
             at_ms: super::conversation::unix_ms(),
             decode_tok_s: None,
         };
@@ -187,9 +187,8 @@ impl AppState {
             self.store_message(stored),
             Effect::Generate {
                 request,
-                text: turn.text,
-                system: turn.system,
-                max_tokens: turn.max_tokens,
+                turn: turn.turn,
+                limits: turn.limits,
             },
         ]
     }

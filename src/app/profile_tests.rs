@@ -38,12 +38,9 @@ fn send(s: &mut AppState, text: &str) -> (String, Option<String>, usize) {
     effects
         .into_iter()
         .find_map(|e| match e {
-            Effect::Generate {
-                text,
-                system,
-                max_tokens,
-                ..
-            } => Some((text, system, max_tokens)),
+            Effect::Generate { turn, limits, .. } => {
+                Some((turn.text, turn.system, limits.max_tokens))
+            }
             _ => None,
         })
         .expect("a Generate effect")
@@ -211,7 +208,8 @@ fn messages_join_one_conversation_and_a_loaded_one_is_restored() {
             Effect::Cancel,
             Effect::RestoreConversation {
                 turns: vec![("q1".into(), "a1".into())],
-                system: None
+                system: None,
+                dialogue: s.dialogue(&Default::default()),
             }
         ]
     );

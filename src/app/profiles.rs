@@ -3,8 +3,10 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::actors::inference::ChatTurn;
 use crate::config::templates::{system_prompt, timestamp_now, PromptVars};
 use crate::config::{Config, Profile, TemplateSet, BUILTIN_PROFILES};
+use crate::engine::Limits;
 
 use super::chat::Role;
 use super::picker::{Picker, PickerItem, PickerKind};
@@ -51,12 +53,12 @@ impl Profiles {
     }
 }
 
-/// What a message becomes: the user turn's text and the system prompt.
+/// What a message becomes: the user turn (text, system prompt and the transcript a base model
+/// would continue) and how long the reply may run and what ends it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Turn {
-    pub text: String,
-    pub system: Option<String>,
-    pub max_tokens: usize,
+    pub turn: ChatTurn,
+    pub limits: Limits,
 }
 
 impl AppState {
@@ -65,6 +67,7 @@ impl AppState {
         let profile = self.profiles.profile();
         let name = self.profiles.template_name();
         let template = self.profiles.templates.get(&name)?;
+        let system = system_prompt(profile.system_prompt(), template).map(str::to_string);
         let vars = PromptVars {
             query: query.to_string(),
             history: self.history_text(),
@@ -72,13 +75,33 @@ impl AppState {
             timestamp: timestamp_now(),
             profile: self.profiles.active.clone(),
             model: self.model_name(),
+            system: system.clone().unwrap_or_default(),
             extra: Default::default(),
         };
         let text = template.render(&vars).map_err(|e| e.to_string())?;
+        let dialogue = self.dialogue(&vars);
+        let stop = profile.stop.iter().chain(&template.meta.stop).cloned();
         Ok(Turn {
-            text,
-            system: system_prompt(profile.system_prompt(), template).map(str::to_string),
-            max_tokens: profile.max_tokens,
+            turn: ChatTurn {
+                text,
+                system,
+                dialogue,
+            },
+            limits: Limits {
+                max_tokens: profile.max_tokens,
+                stop: stop.collect(),
+            },
+        })
+    }
+
+    /// The transcript a base model continues, with `vars`' system prompt; the built-in one when
+    /// the user's `dialogue.md` cannot make one (its error is shown when the file loads).
+    pub fn dialogue(&self, vars: &PromptVars) -> crate::engine::Dialogue {
+        self.profiles.templates.dialogue(vars).unwrap_or_else(|e| {
+            tracing::warn!("{e}; using the built-in dialogue template");
+            TemplateSet::builtin()
+                .dialogue(vars)
+                .expect("the built-in dialogue template renders")
         })
     }
 

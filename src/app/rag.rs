@@ -400,8 +400,9 @@ mod tests {
         // The default template puts the memories (the {rag_context}) before the question.
         match &fx[..] {
             [Effect::StoreMessage(stored), Effect::Generate {
-                request: 1, text, ..
+                request: 1, turn, ..
             }] => {
+                let text = &turn.text;
                 assert!(text.contains("Paris is in France.") && text.ends_with("Where is Paris?"));
                 assert_eq!(
                     stored.1.prompt.as_ref(),

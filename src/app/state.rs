@@ -35,9 +35,8 @@ pub enum Effect {
     /// `request`.
     Generate {
         request: u64,
-        text: String,
-        system: Option<String>,
-        max_tokens: usize,
+        turn: crate::actors::inference::ChatTurn,
+        limits: crate::engine::Limits,
     },
     /// Commit a finished message to its conversation (opened on its first message).
     StoreMessage(
@@ -58,6 +57,7 @@ pub enum Effect {
     /// Start over with these finished turns in the engine's context (a resumed conversation).
     RestoreConversation {
         turns: Vec<(String, String)>,
+        dialogue: crate::engine::Dialogue,
         system: Option<String>,
     },
     /// Write `profile` to profiles.toml as `name` (atomically); answered by `ProfileSaved`.

@@ -63,10 +63,8 @@ fn send(s: &mut AppState, text: &str, now: Instant) -> u64 {
     match eff.as_slice() {
         // The user's message is committed to the conversation, then the reply is asked for (the
         // default template sends the message as typed).
-        [Effect::StoreMessage(record), Effect::Generate {
-            request, text: t, ..
-        }] => {
-            assert_eq!(t, text);
+        [Effect::StoreMessage(record), Effect::Generate { request, turn, .. }] => {
+            assert_eq!(turn.text, text);
             assert_eq!(record.1.text, text);
             *request
         }

@@ -3,7 +3,7 @@
 //! equally; each side's rate is its own tokens over its own step time.
 use std::time::Instant;
 
-use crate::engine::{Engine, EngineError, PromptKind, StreamDecoder};
+use crate::engine::{Dialogue, Engine, EngineError, PromptKind, StopMatcher, StreamDecoder};
 use crate::sampling::{Sampler, SamplerParams};
 
 /// One side's settings.
@@ -12,6 +12,10 @@ pub struct AbSide {
     pub label: String,
     pub sampler: SamplerParams,
     pub system: Option<String>,
+    /// The transcript, should the model be a base model (this side's system prompt in it).
+    pub dialogue: Dialogue,
+    /// The profile's stop strings.
+    pub stop: Vec<String>,
 }
 
 /// What a side did last.
@@ -31,6 +35,7 @@ struct Lane {
     sampler: Sampler,
     session: crate::engine::Session,
     decoder: StreamDecoder,
+    stops: StopMatcher,
     history: Vec<u32>,
     logits: Vec<f32>,
     tokens: usize,
@@ -49,9 +54,15 @@ pub fn stream_ab(
     let mut lanes = Vec::with_capacity(2);
     for side in sides {
         let mut session = engine.new_session(4096)?;
+        let format = engine.chat_format(|| side.dialogue.clone());
+        let stops = StopMatcher::new(
+            side.stop.iter().chain(format.stop()),
+            format.trims_reply_start(),
+        );
         let kind = PromptKind::Chat {
             text: prompt.to_string(),
             system: side.system.clone(),
+            format,
         };
         let ids = engine.prompt_tokens(&session, &kind);
         if ids.len() + max_tokens + 1 >= session.pass.capacity() {
@@ -62,6 +73,7 @@ pub fn stream_ab(
             sampler: Sampler::new(side.sampler.clone()),
             session,
             decoder: StreamDecoder::default(),
+            stops,
             history: ids,
             logits,
             tokens: 0,
@@ -83,14 +95,18 @@ pub fn stream_ab(
                 .sample_with_history(&lane.logits, &lane.history)
                 .map_err(|e| EngineError::Kernel(e.to_string()))?;
             let eog = engine.tokenizer.is_eog(next);
-            let text = if eog {
-                lane.decoder.finish()
+            let mut text = if eog {
+                lane.stops.push(&lane.decoder.finish())
             } else {
-                lane.decoder.push(&engine.tokenizer, next)
+                lane.stops.push(&lane.decoder.push(&engine.tokenizer, next))
             };
             lane.history.push(next);
             lane.tokens += 1;
-            lane.done = eog || lane.tokens >= max_tokens;
+            let stopped = lane.stops.stopped_at().is_some();
+            lane.done = eog || stopped || lane.tokens >= max_tokens;
+            if lane.done && !stopped {
+                text.push_str(&lane.stops.finish());
+            }
             if !lane.done {
                 lane.logits = lane.session.forward(&[next])?;
             }

@@ -3,7 +3,7 @@ use std::io::{Read, Write};
 use std::sync::Arc;
 
 use gemma_tui::actors::sampling::vocab_of;
-use gemma_tui::engine::{Engine, PromptKind, StepControl};
+use gemma_tui::engine::{DetectedKind, Dialogue, Engine, Limits, PromptKind, StepControl};
 use gemma_tui::sampling::Sampler;
 use serde_json::json;
 
@@ -44,12 +44,21 @@ pub fn run(cli: &Cli, args: &AskArgs, matches: &clap::ArgMatches) -> Result<(), 
         Some(render_turn(cli, args, &profiled, &prompt)?)
     };
     let path = resolve_model(cli.model.clone())?;
-    let engine = Engine::load_with(
+    let mut engine = Engine::load_with(
         &path,
         cli.threads.unwrap_or_else(default_threads),
         cli.engine,
     )
     .map_err(|e| CommandError::Model(format!("{}: {e}", path.display())))?;
+    if let Some(kind) = profiled.config.kind_override(&path) {
+        engine.model_kind = kind;
+    }
+    if let Some(kind) = args.kind {
+        engine.model_kind = DetectedKind {
+            kind,
+            because: "--kind".into(),
+        };
+    }
     let mut session = engine
         .new_session(profiled.ctx)
         .map_err(|e| CommandError::Model(e.to_string()))?;
@@ -62,9 +71,20 @@ pub fn run(cli: &Cli, args: &AskArgs, matches: &clap::ArgMatches) -> Result<(), 
         let tokenize = |s: &str| engine.tokenizer.encode(s, false, false);
         sampler.set_vocab(Arc::new(vocab_of(&engine.tokenizer)), Some(&tokenize));
     }
+    let mut limits = Limits {
+        max_tokens: profiled.max_tokens,
+        stop: profiled.stop.clone(),
+    };
     let kind = match turn {
         None => PromptKind::Raw(prompt.clone()),
-        Some((text, system)) => PromptKind::Chat { text, system },
+        Some(turn) => {
+            limits.stop.extend(turn.stop);
+            PromptKind::Chat {
+                format: engine.chat_format(|| turn.dialogue),
+                text: turn.text,
+                system: turn.system,
+            }
+        }
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -74,7 +94,7 @@ pub fn run(cli: &Cli, args: &AskArgs, matches: &clap::ArgMatches) -> Result<(), 
         .generate(
             &mut session,
             &kind,
-            profiled.max_tokens,
+            &limits,
             &|| false,
             &mut |logits, history| {
                 sampler
@@ -110,6 +130,8 @@ pub fn run(cli: &Cli, args: &AskArgs, matches: &clap::ArgMatches) -> Result<(), 
             "prompt_ids": stats.prompt_ids,
             "generated_ids": stats.generated_ids,
             "finish": stats.finish,
+            "model_kind": engine.model_kind.kind,
+            "chat_format": kind.format().map(|f| f.name()),
             "timings": {
                 "load_ms": engine.load_time.as_secs_f64() * 1000.0,
                 "prefill_ms": stats.prefill_ms,
@@ -127,14 +149,22 @@ pub fn run(cli: &Cli, args: &AskArgs, matches: &clap::ArgMatches) -> Result<(), 
     Ok(())
 }
 
-/// The user turn and system prompt `ask` sends: the template (`--template`, else the profile's)
-/// rendered with the prompt as `{query}` and `--var` values.
+/// The user turn `ask` sends: the template (`--template`, else the profile's) rendered with the
+/// prompt as `{query}` and `--var` values; its system prompt and stop strings; and the transcript a
+/// base model would continue.
+struct AskTurn {
+    text: String,
+    system: Option<String>,
+    stop: Vec<String>,
+    dialogue: Dialogue,
+}
+
 fn render_turn(
     cli: &Cli,
     args: &AskArgs,
     profiled: &super::profile::AskSettings,
     prompt: &str,
-) -> Result<(String, Option<String>), CommandError> {
+) -> Result<AskTurn, CommandError> {
     use gemma_tui::config::templates::{system_prompt, timestamp_now, PromptVars};
     let dir = gemma_tui::config::config_dir(cli.config_dir.as_deref());
     let set = gemma_tui::config::load_templates(&dir);
@@ -151,11 +181,13 @@ fn render_turn(
         .unwrap_or_default()
         .to_string_lossy()
         .into_owned();
+    let system = system_prompt(profiled.system.as_deref(), template).map(str::to_string);
     let mut vars = PromptVars {
         query: prompt.to_string(),
         timestamp: timestamp_now(),
         profile: profiled.profile_name.clone(),
         model,
+        system: system.clone().unwrap_or_default(),
         ..PromptVars::default()
     };
     for (k, v) in &args.vars {
@@ -167,6 +199,11 @@ fn render_turn(
     let text = template
         .render(&vars)
         .map_err(|e| CommandError::Config(e.to_string()))?;
-    let system = system_prompt(profiled.system.as_deref(), template).map(str::to_string);
-    Ok((text, system))
+    let dialogue = set.dialogue(&vars).map_err(CommandError::Config)?;
+    Ok(AskTurn {
+        text,
+        system,
+        stop: template.meta.stop.clone(),
+        dialogue,
+    })
 }

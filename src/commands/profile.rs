@@ -84,6 +84,10 @@ pub struct AskSettings {
     pub profile_name: String,
     /// `--template`, else the profile's.
     pub template: String,
+    /// The profile's stop strings, then `--stop`'s.
+    pub stop: Vec<String>,
+    /// The configuration it came from (models.toml's `kind`).
+    pub config: gemma_tui::config::Config,
 }
 
 /// The reply length and context: `--max-tokens` and `--ctx` typed on the command line (`given`)
@@ -172,5 +176,7 @@ pub fn ask_settings(cli: &Cli, args: &AskArgs, matches: &ArgMatches) -> AskSetti
             .clone()
             .unwrap_or_else(|| profile.template.clone()),
         profile_name,
+        stop: profile.stop.iter().chain(&args.stop).cloned().collect(),
+        config: report.config,
     }
 }

@@ -87,6 +87,9 @@ pub struct Profile {
     pub sampler: SamplerParams,
     /// Inject RAG memories into this profile's prompts (when `[rag] enabled` too).
     pub rag: bool,
+    /// Strings that end a reply (llama.cpp's `--reverse-prompt`/`stop`), besides the chat
+    /// format's own and the template's.
+    pub stop: Vec<String>,
 }
 
 impl Default for Profile {
@@ -99,6 +102,7 @@ impl Default for Profile {
             system_prompt: String::new(),
             sampler: SamplerParams::default(),
             rag: true,
+            stop: Vec::new(),
         }
     }
 }
@@ -138,6 +142,9 @@ pub struct ModelEntry {
     pub path: String,
     pub description: String,
     pub max_context: usize,
+    /// "base" or "instruct"; absent: read from the GGUF's metadata.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<crate::engine::ModelKind>,
 }
 
 impl Default for ModelEntry {
@@ -146,6 +153,7 @@ impl Default for ModelEntry {
             path: String::new(),
             description: String::new(),
             max_context: 32768,
+            kind: None,
         }
     }
 }
@@ -172,6 +180,34 @@ impl Config {
         }
     }
 
+    /// The models.toml entry for the GGUF at `path` (an empty `path` in an entry is the default
+    /// model), if any: it may override the model's kind.
+    pub fn model_entry_for(&self, path: &std::path::Path) -> Option<(&str, &ModelEntry)> {
+        let default = crate::models::default_model_path();
+        self.models
+            .iter()
+            .find(|(_, m)| {
+                let entry_path = if m.path.is_empty() {
+                    default.clone()
+                } else {
+                    std::path::PathBuf::from(&m.path)
+                };
+                same_file(&entry_path, path)
+            })
+            .map(|(name, m)| (name.as_str(), m))
+    }
+
+    /// models.toml's `kind` for the GGUF at `path`, which wins over what its metadata says.
+    pub fn kind_override(&self, path: &std::path::Path) -> Option<crate::engine::DetectedKind> {
+        match self.model_entry_for(path) {
+            Some((name, ModelEntry { kind: Some(k), .. })) => Some(crate::engine::DetectedKind {
+                kind: *k,
+                because: format!("models.toml [models.{name}] kind"),
+            }),
+            _ => None,
+        }
+    }
+
     /// `name`, or the active profile when `None`.
     pub fn profile(&self, name: Option<&str>) -> Result<&Profile, String> {
         let name = name.unwrap_or(&self.settings.active_profile);
@@ -181,6 +217,14 @@ impl Config {
                 self.profiles.keys().cloned().collect::<Vec<_>>().join(", ")
             )
         })
+    }
+}
+
+/// Whether two paths name the same file (canonically when both exist).
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
     }
 }
 

@@ -140,13 +140,14 @@ pub fn sampler_keys() -> Vec<String> {
 }
 
 /// The keys of a profile's own table (besides `sampler`).
-pub const PROFILE_KEYS: [&str; 6] = [
+pub const PROFILE_KEYS: [&str; 7] = [
     "description",
     "max_tokens",
     "context",
     "template",
     "system_prompt",
     "rag",
+    "stop",
 ];
 
 /// What serde's derived enum would only call an "unknown variant": an unknown sampler, with the

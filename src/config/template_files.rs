@@ -3,17 +3,22 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::templates::{Template, TemplateError};
+use super::templates::{PromptVars, Template, TemplateError};
+use crate::engine::Dialogue;
 
 /// The templates that ship with the binary.
-pub const BUILTIN_TEMPLATES: [(&str, &str); 6] = [
+pub const BUILTIN_TEMPLATES: [(&str, &str); 7] = [
     ("default", include_str!("../../templates/default.md")),
     ("coding", include_str!("../../templates/coding.md")),
     ("creative", include_str!("../../templates/creative.md")),
     ("technical", include_str!("../../templates/technical.md")),
     ("concise", include_str!("../../templates/concise.md")),
     ("rag", include_str!("../../templates/rag.md")),
+    ("dialogue", include_str!("../../templates/dialogue.md")),
 ];
+
+/// The transcript template a base model chats through.
+pub const DIALOGUE_TEMPLATE: &str = "dialogue";
 
 /// A template file larger than this is refused (a prompt template is a few hundred bytes).
 pub const MAX_TEMPLATE_BYTES: u64 = 256 * 1024;
@@ -71,8 +76,36 @@ impl TemplateSet {
         })
     }
 
+    /// The user-turn templates (a transcript template is not one).
     pub fn names(&self) -> Vec<String> {
-        self.templates.keys().cloned().collect()
+        self.templates
+            .iter()
+            .filter(|(_, (t, _))| t.meta.dialogue.is_none())
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    /// The transcript a base model continues: the `dialogue` template rendered with the system
+    /// prompt in effect (and `vars`' model, profile and timestamp).
+    pub fn dialogue(&self, vars: &PromptVars) -> Result<Dialogue, String> {
+        let template = self.get(DIALOGUE_TEMPLATE)?;
+        let Some(meta) = &template.meta.dialogue else {
+            return Err(format!(
+                "template `{DIALOGUE_TEMPLATE}` ({}) has no [dialogue] table with `user` and \
+                 `assistant`",
+                template.file
+            ));
+        };
+        let mut preamble = template.render(vars).map_err(|e| e.to_string())?;
+        if !preamble.is_empty() {
+            preamble.push('\n');
+        }
+        Ok(Dialogue {
+            preamble,
+            user: meta.user.clone(),
+            assistant: meta.assistant.clone(),
+            stop: template.meta.stop.clone(),
+        })
     }
 }
 
@@ -167,10 +200,50 @@ mod tests {
     #[test]
     fn builtins_parse_and_are_named_after_their_files() {
         let set = TemplateSet::builtin();
-        assert_eq!(set.templates.len(), 6);
+        assert_eq!(set.templates.len(), 7);
         for (name, (t, _)) in &set.templates {
             assert_eq!(&t.meta.name, name);
         }
+        // The transcript template is not offered as a user-turn template.
+        assert_eq!(set.names().len(), 6);
+        assert!(!set.names().contains(&DIALOGUE_TEMPLATE.to_string()));
+    }
+
+    #[test]
+    fn the_dialogue_template_makes_a_transcript_with_the_system_prompt() {
+        let set = TemplateSet::builtin();
+        let plain = set.dialogue(&PromptVars::default()).unwrap();
+        assert_eq!(plain.user, "User: ");
+        assert_eq!(plain.assistant, "Assistant:");
+        assert_eq!(plain.stop, vec!["\nUser:".to_string()]);
+        assert!(
+            plain.preamble.ends_with("eight legs.\n"),
+            "{:?}",
+            plain.preamble
+        );
+        let vars = PromptVars {
+            system: "Answer in French.".into(),
+            ..PromptVars::default()
+        };
+        let with_system = set.dialogue(&vars).unwrap();
+        assert!(with_system
+            .preamble
+            .starts_with("The following is a conversation"));
+        assert!(with_system
+            .preamble
+            .contains("correctly. Answer in French.\n"));
+        assert!(!plain.preamble.contains("French"));
+    }
+
+    #[test]
+    fn a_dialogue_override_without_its_table_is_refused_clearly() {
+        let dir = tempfile::tempdir().unwrap();
+        let tdir = templates_dir(dir.path());
+        std::fs::create_dir_all(&tdir).unwrap();
+        std::fs::write(tdir.join("dialogue.md"), "+++\n+++\nA chat.").unwrap();
+        let set = load_templates(dir.path());
+        let e = set.dialogue(&PromptVars::default()).unwrap_err();
+        assert!(e.contains("no [dialogue] table"), "{e}");
     }
 
     #[test]

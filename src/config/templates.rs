@@ -10,13 +10,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// The variables every template can use; a template adds its own in `[variables]`.
-pub const BUILTIN_VARIABLES: [&str; 6] = [
+pub const BUILTIN_VARIABLES: [&str; 7] = [
     "query",
     "history",
     "rag_context",
     "timestamp",
     "profile",
     "model",
+    "system",
 ];
 
 /// What the front matter may say.
@@ -31,6 +32,22 @@ pub struct FrontMatter {
     pub profile: String,
     /// The template's own variables and their defaults (`--var k=v` overrides them).
     pub variables: BTreeMap<String, String>,
+    /// Strings that end a reply made with this template (besides the profile's and the chat
+    /// format's).
+    pub stop: Vec<String>,
+    /// Present in a transcript template (`dialogue.md`): the body is the preamble a base model
+    /// continues, and these say how a turn is written.
+    pub dialogue: Option<DialogueMeta>,
+}
+
+/// How a transcript template writes a turn.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DialogueMeta {
+    /// Leads a user line, e.g. `User: `.
+    pub user: String,
+    /// Hands over to the model, e.g. `Assistant:`.
+    pub assistant: String,
 }
 
 /// One parsed, checked template.
@@ -80,6 +97,8 @@ pub struct PromptVars {
     pub timestamp: String,
     pub profile: String,
     pub model: String,
+    /// The system prompt in effect (the profile's, else the template's).
+    pub system: String,
     /// Values for the template's own variables (over its defaults).
     pub extra: BTreeMap<String, String>,
 }
@@ -163,6 +182,7 @@ impl Template {
             timestamp: "t".into(),
             profile: "p".into(),
             model: "m".into(),
+            system: "s".into(),
             extra: BTreeMap::new(),
         };
         template.render_named(name, &sample)?;
@@ -215,6 +235,7 @@ impl Template {
             ("timestamp", &vars.timestamp),
             ("profile", &vars.profile),
             ("model", &vars.model),
+            ("system", &vars.system),
         ] {
             context.insert(k.into(), Value::String(v.clone()));
         }
@@ -280,6 +301,7 @@ impl PromptVars {
             "timestamp" => self.timestamp = value,
             "profile" => self.profile = value,
             "model" => self.model = value,
+            "system" => self.system = value,
             _ => {
                 self.extra.insert(key.to_string(), value);
             }

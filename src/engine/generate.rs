@@ -6,11 +6,13 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::backend::{CandlePass, EngineKind, ForwardPass};
-use super::chat::{render_turn, PromptKind};
+use super::chat::{render_turn, ChatFormat, PromptKind};
 use super::config::Gemma3Config;
 use super::error::EngineError;
 use super::gguf::GgufFile;
 use super::model::Gemma3Model;
+use super::model_kind::{detect_kind, DetectedKind};
+use super::stop::StopMatcher;
 use super::tokenizer::{StreamDecoder, Tokenizer};
 
 /// Prompts are prefilled in slices of this many tokens so that a cancel is seen quickly and a huge
@@ -20,6 +22,8 @@ const PREFILL_CHUNK: usize = 256;
 pub struct Engine {
     pub kind: EngineKind,
     pub cfg: Gemma3Config,
+    /// Base or instruction-tuned, as the GGUF's metadata says (models.toml may override it).
+    pub model_kind: DetectedKind,
     pub tokenizer: Tokenizer,
     model: LoadedModel,
     threads: usize,
@@ -68,6 +72,8 @@ impl Session {
 pub enum FinishReason {
     /// The model ended its turn.
     EndOfTurn,
+    /// A stop string appeared (it is not part of the reply).
+    StopString,
     MaxTokens,
     Cancelled,
     ContextFull,
@@ -100,6 +106,23 @@ fn rate(n: usize, ms: f64) -> f64 {
         n as f64 * 1000.0 / ms
     } else {
         0.0
+    }
+}
+
+/// How long a reply may run, and the strings that end it (besides the model's end-of-turn tokens
+/// and the chat format's own).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Limits {
+    pub max_tokens: usize,
+    pub stop: Vec<String>,
+}
+
+impl Limits {
+    pub fn tokens(max_tokens: usize) -> Self {
+        Self {
+            max_tokens,
+            stop: Vec::new(),
+        }
     }
 }
 
@@ -155,6 +178,7 @@ impl Engine {
         Ok(Self {
             kind,
             cfg,
+            model_kind: detect_kind(&gguf),
             tokenizer,
             model,
             threads,
@@ -166,6 +190,12 @@ impl Engine {
 
     pub fn threads(&self) -> usize {
         self.threads
+    }
+
+    /// The format this model chats in: Gemma's turns when instruction-tuned, else the transcript
+    /// `dialogue` builds.
+    pub fn chat_format(&self, dialogue: impl FnOnce() -> super::chat::Dialogue) -> ChatFormat {
+        ChatFormat::for_kind(self.model_kind.kind, dialogue)
     }
 
     /// A new conversation with room for `context` tokens (clamped to the model's context length).
@@ -196,6 +226,7 @@ impl Engine {
         session: &mut Session,
         turns: &[(String, String)],
         system: Option<&str>,
+        format: &ChatFormat,
         reserve: usize,
     ) -> Result<usize, EngineError> {
         let budget = session.pass.capacity().saturating_sub(reserve);
@@ -206,9 +237,10 @@ impl Engine {
                 let turn = PromptKind::Chat {
                     text: user.clone(),
                     system: system.map(str::to_string),
+                    format: format.clone(),
                 };
                 text.push_str(&render_turn(&turn, i));
-                text.push_str(reply);
+                text.push_str(&format.reply_text(reply));
             }
             let ids = self.tokenizer.encode(&text, true, true);
             if ids.len() <= budget || skip == turns.len() {
@@ -240,14 +272,16 @@ impl Engine {
         ids
     }
 
-    /// Prefills `prompt` and generates up to `max_tokens`, calling `sample(logits, history)` for each
-    /// token and `on_event` as things happen. On an error or a cancel during prefill the session is
-    /// left as it was before the call.
+    /// Prefills `prompt` and generates up to `limits.max_tokens`, calling `sample(logits, history)`
+    /// for each token and `on_event` as things happen. The reply ends at an end-of-generation token
+    /// or a stop string (the limits' and the chat format's); a stop string never reaches
+    /// `on_event`, and text that could still become one is held back until it cannot. On an error
+    /// or a cancel during prefill the session is left as it was before the call.
     pub fn generate(
         &self,
         session: &mut Session,
         prompt: &PromptKind,
-        max_tokens: usize,
+        limits: &Limits,
         cancelled: &dyn Fn() -> bool,
         sample: &mut SampleFn<'_>,
         on_event: &mut dyn FnMut(GenEvent<'_>) -> StepControl,
@@ -285,6 +319,7 @@ impl Engine {
         session.pending.clear();
         // The pending tail was already counted in `tokens` when it was generated.
         session.tokens.extend_from_slice(&stats.prompt_ids);
+        let reply_start = session.tokens.len();
         if matches!(prompt, PromptKind::Chat { .. }) {
             session.turns += 1;
         }
@@ -296,9 +331,19 @@ impl Engine {
             stats.finish = FinishReason::Cancelled;
             return Ok(stats);
         }
+        let format = prompt.format();
+        let mut stops = StopMatcher::new(
+            limits
+                .stop
+                .iter()
+                .chain(format.map(ChatFormat::stop).unwrap_or_default()),
+            format.is_some_and(ChatFormat::trims_reply_start),
+        );
+        // Where each generated token's text ends in the decoded reply, to cut the cache at a stop.
+        let mut text_ends: Vec<usize> = Vec::new();
         let mut decoder = StreamDecoder::default();
         let mut first_at = None;
-        while stats.generated_ids.len() < max_tokens {
+        while stats.generated_ids.len() < limits.max_tokens {
             if cancelled() {
                 stats.finish = FinishReason::Cancelled;
                 break;
@@ -314,17 +359,24 @@ impl Engine {
             }
             stats.generated_ids.push(id);
             session.tokens.push(id);
-            let text = decoder.push(&self.tokenizer, id);
-            let stop = matches!(
-                on_event(GenEvent::Token { id, text: &text }),
-                StepControl::Stop
-            );
-            if stop {
+            let shown = stops.push(&decoder.push(&self.tokenizer, id));
+            text_ends.push(stops.decoded().len());
+            let control = if shown.is_empty() {
+                StepControl::Continue
+            } else {
+                on_event(GenEvent::Token { id, text: &shown })
+            };
+            if let Some(at) = stops.stopped_at() {
+                self.cut_at_stop(session, reply_start, &text_ends, &stops, at);
+                stats.finish = FinishReason::StopString;
+                break;
+            }
+            if let StepControl::Stop = control {
                 session.pending.push(id);
                 stats.finish = FinishReason::Cancelled;
                 break;
             }
-            if stats.generated_ids.len() >= max_tokens {
+            if stats.generated_ids.len() >= limits.max_tokens {
                 session.pending.push(id);
                 break;
             }
@@ -335,17 +387,47 @@ impl Engine {
             }
             logits = session.pass.forward(&[id])?;
         }
-        let tail = decoder.finish();
-        if !tail.is_empty() {
-            on_event(GenEvent::Token {
-                id: u32::MAX,
-                text: &tail,
-            });
+        if stats.finish != FinishReason::StopString {
+            stops.push(&decoder.finish());
+            let tail = stops.finish();
+            if !tail.is_empty() {
+                on_event(GenEvent::Token {
+                    id: u32::MAX,
+                    text: &tail,
+                });
+            }
         }
         if let Some(t) = first_at {
             stats.decode_ms = ms(t.elapsed());
         }
         Ok(stats)
+    }
+
+    /// After a stop string at byte `at` of the reply: the conversation keeps only the tokens whose
+    /// text ends before it (in the cache), plus the text of a token it cut in two (re-tokenized,
+    /// pending for the next prefill), so the next turn follows the reply exactly as shown.
+    fn cut_at_stop(
+        &self,
+        session: &mut Session,
+        reply_start: usize,
+        text_ends: &[usize],
+        stops: &StopMatcher,
+        at: usize,
+    ) {
+        let kept = text_ends.iter().take_while(|&&end| end <= at).count();
+        let kept_text_end = kept.checked_sub(1).map_or(0, |i| text_ends[i]);
+        let keep = reply_start + kept;
+        // The last sampled token was never fed to the cache; everything before it was.
+        if session.pass.len() > keep {
+            session.pass.truncate(keep);
+        }
+        session.tokens.truncate(keep);
+        let rest = &stops.decoded()[kept_text_end..at];
+        if !rest.is_empty() {
+            let ids = self.tokenizer.encode(rest, false, false);
+            session.tokens.extend_from_slice(&ids);
+            session.pending = ids;
+        }
     }
 }
 

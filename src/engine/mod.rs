@@ -16,13 +16,17 @@ pub mod kernels;
 #[cfg(feature = "llama-cpp")]
 pub mod llama_cpp;
 pub mod model;
+pub mod model_kind;
 pub mod quant;
+pub mod stop;
 pub mod tokenizer;
 
 pub use backend::{EngineKind, ForwardPass};
-pub use chat::PromptKind;
+pub use chat::{ChatFormat, Dialogue, PromptKind};
 pub use config::Gemma3Config;
 pub use error::EngineError;
-pub use generate::{Engine, FinishReason, GenEvent, GenerationStats, Session, StepControl};
+pub use generate::{Engine, FinishReason, GenEvent, GenerationStats, Limits, Session, StepControl};
 pub use model::{Gemma3Model, KvCache};
+pub use model_kind::{DetectedKind, ModelKind};
+pub use stop::StopMatcher;
 pub use tokenizer::{StreamDecoder, Tokenizer};

@@ -95,7 +95,7 @@ pub fn first_step_logit_diffs(e: &gemma_tui::engine::Engine) -> (f32, f32) {
 /// Greedy continuations of 32 tokens: equal to llama.cpp's until, at most, a step where llama.cpp
 /// itself was near a tie. Returns how many tokens agreed before any divergence.
 pub fn greedy_agreement(e: &gemma_tui::engine::Engine) -> usize {
-    use gemma_tui::engine::{PromptKind, StepControl};
+    use gemma_tui::engine::{Limits, PromptKind, StepControl};
     let mut agreed = 0;
     let mut session = e.new_session(512).unwrap();
     for case in &reference().generations {
@@ -105,7 +105,7 @@ pub fn greedy_agreement(e: &gemma_tui::engine::Engine) -> usize {
             .generate(
                 &mut session,
                 &PromptKind::Raw(case.prompt.clone()),
-                n,
+                &Limits::tokens(n),
                 &|| false,
                 &mut |logits, _| Ok(argmax(&logits)),
                 &mut |_| StepControl::Continue,

@@ -10,6 +10,7 @@ use crate::bench::ab::AbSide;
 use crate::bench::plan::{plans, Overrides};
 use crate::bench::suite::load_suites;
 use crate::bench::{compare, BenchStore, RunError, RunRecord};
+use crate::config::templates::{system_prompt, PromptVars};
 
 pub type BenchSink = Arc<dyn Fn(BenchEvent) + Send + Sync>;
 
@@ -204,17 +205,27 @@ impl Handler<StartAb> for BenchActor {
 
     fn handle(&mut self, msg: StartAb, ctx: &mut Context<Self>) {
         let config = crate::config::load(&self.config_dir).config;
+        let templates = crate::config::load_templates(&self.config_dir);
         let side = |name: &str| {
-            config.profile(Some(name)).map(|p| {
-                (
-                    AbSide {
-                        label: name.to_string(),
-                        sampler: p.sampler.clone(),
-                        system: p.system_prompt().map(str::to_string),
-                    },
-                    p.max_tokens,
-                )
-            })
+            let p = config.profile(Some(name))?;
+            let template = templates.get(&p.template)?;
+            let system = system_prompt(p.system_prompt(), template).map(str::to_string);
+            let dialogue = templates.dialogue(&PromptVars {
+                system: system.clone().unwrap_or_default(),
+                profile: name.to_string(),
+                ..PromptVars::default()
+            })?;
+            let stop = p.stop.iter().chain(&template.meta.stop).cloned().collect();
+            Ok::<_, String>((
+                AbSide {
+                    label: name.to_string(),
+                    sampler: p.sampler.clone(),
+                    system,
+                    dialogue,
+                    stop,
+                },
+                p.max_tokens,
+            ))
         };
         let (a, b) = match (side(&msg.a), side(&msg.b)) {
             (Ok(a), Ok(b)) => (a, b),

@@ -4,11 +4,13 @@ use std::time::Instant;
 
 use actix::{Actor, Addr, Handler, SyncArbiter, SyncContext};
 
-use super::messages::{Generate, LoadModel, ModelSource, ResetConversation, RestoreConversation};
+use super::messages::{
+    Generate, LoadModel, ModelSource, Prompt, ResetConversation, RestoreConversation,
+};
 use crate::actors::messages::{EngineEvent, ModelSummary, ReplyStats};
 use crate::actors::metrics::{MetricsActor, ReplyFinished, TokenObserved};
 use crate::actors::sampling::{SampleNext, SamplingActor};
-use crate::engine::{Engine, EngineError, GenEvent, Session, StepControl};
+use crate::engine::{Engine, EngineError, GenEvent, PromptKind, Session, StepControl};
 use crate::models;
 
 pub type EngineSink = Arc<dyn Fn(EngineEvent) + Send + Sync>;
@@ -87,7 +89,10 @@ impl Handler<LoadModel> for InferenceActor {
             message: format!("loading {}", path.display()),
         });
         match Engine::load_with(&path, msg.threads, msg.engine) {
-            Ok(engine) => {
+            Ok(mut engine) => {
+                if let Some(kind) = msg.kind_override {
+                    engine.model_kind = kind;
+                }
                 let session = match engine.new_session(msg.context) {
                     Ok(s) => s,
                     Err(e) => return sink(EngineEvent::LoadFailed(e.to_string())),
@@ -118,6 +123,7 @@ pub fn summarize(engine: &Engine, session: &Session) -> ModelSummary {
         context_size: session.pass.capacity(),
         threads: engine.threads(),
         load_ms: engine.load_time.as_secs_f64() * 1000.0,
+        kind: engine.model_kind.clone(),
     }
 }
 
@@ -137,7 +143,15 @@ impl Handler<Generate> for InferenceActor {
         let cancelled = move || flag.load(Ordering::SeqCst) >= request;
         let sampler = self.sampler.clone();
         let metrics = self.metrics.clone();
-        let prompt_tokens = engine.prompt_tokens(session, &msg.prompt).len();
+        let prompt = match msg.prompt {
+            Prompt::Chat(turn) => PromptKind::Chat {
+                format: engine.chat_format(|| turn.dialogue),
+                text: turn.text,
+                system: turn.system,
+            },
+            Prompt::Raw(text) => PromptKind::Raw(text),
+        };
+        let prompt_tokens = engine.prompt_tokens(session, &prompt).len();
         sink(EngineEvent::PrefillStarted {
             request,
             prompt_tokens,
@@ -146,8 +160,8 @@ impl Handler<Generate> for InferenceActor {
         let mut vocab_checked = false;
         let result = engine.generate(
             session,
-            &msg.prompt,
-            msg.max_tokens,
+            &prompt,
+            &msg.limits,
             &cancelled,
             &mut |logits, history| {
                 // The first step of a reply makes sure the sampler knows the tokens' text.
@@ -244,7 +258,8 @@ impl Handler<RestoreConversation> for InferenceActor {
             return;
         };
         let reserve = RESTORE_RESERVE.min(session.pass.capacity() / 2);
-        match engine.restore(session, &msg.turns, msg.system.as_deref(), reserve) {
+        let format = engine.chat_format(|| msg.dialogue);
+        match engine.restore(session, &msg.turns, msg.system.as_deref(), &format, reserve) {
             Ok(n) if n < msg.turns.len() => tracing::info!(
                 "restored {n} of {} turns ({} tokens); the oldest did not fit the context",
                 msg.turns.len(),

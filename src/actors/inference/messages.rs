@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use actix::Message;
 
-use crate::engine::{EngineKind, PromptKind};
+use crate::engine::{DetectedKind, Dialogue, EngineKind, Limits};
 
 /// Where the model comes from.
 #[derive(Debug, Clone)]
@@ -22,6 +22,8 @@ pub struct LoadModel {
     pub engine: EngineKind,
     /// KV cache positions for the conversation.
     pub context: usize,
+    /// models.toml's `kind` for this file, over what the GGUF's metadata says.
+    pub kind_override: Option<DetectedKind>,
 }
 
 /// Generate a reply; tokens stream out as `EngineEvent::Token`.
@@ -29,8 +31,27 @@ pub struct LoadModel {
 #[rtype(result = "()")]
 pub struct Generate {
     pub request: u64,
-    pub prompt: PromptKind,
-    pub max_tokens: usize,
+    pub prompt: Prompt,
+    pub limits: Limits,
+}
+
+/// What to generate from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Prompt {
+    /// A user turn of the conversation.
+    Chat(ChatTurn),
+    /// Text fed as it is (benchmarks).
+    Raw(String),
+}
+
+/// A user turn, in whichever chat format the loaded model needs: the actor owns the model, so it
+/// decides (a model switch cannot race a message).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatTurn {
+    pub text: String,
+    pub system: Option<String>,
+    /// The transcript a base model continues (the system prompt is already in it).
+    pub dialogue: Dialogue,
 }
 
 /// Forget the conversation (a new chat).
@@ -45,4 +66,5 @@ pub struct RestoreConversation {
     /// (user turn as the model saw it, reply), oldest first.
     pub turns: Vec<(String, String)>,
     pub system: Option<String>,
+    pub dialogue: Dialogue,
 }

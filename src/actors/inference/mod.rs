@@ -6,4 +6,6 @@ mod messages;
 
 pub use actor::{EngineSink, InferenceActor, InferenceHandle};
 pub use bench::{RunAb, RunBench};
-pub use messages::{Generate, LoadModel, ModelSource, ResetConversation, RestoreConversation};
+pub use messages::{
+    ChatTurn, Generate, LoadModel, ModelSource, Prompt, ResetConversation, RestoreConversation,
+};

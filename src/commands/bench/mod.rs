@@ -5,7 +5,7 @@
 use std::process::Command;
 use std::time::Instant;
 
-use gemma_tui::engine::{Engine, EngineError, EngineKind, PromptKind, StepControl};
+use gemma_tui::engine::{Engine, EngineError, EngineKind, Limits, PromptKind, StepControl};
 use gemma_tui::sampling::argmax;
 use serde::{Deserialize, Serialize};
 
@@ -171,7 +171,7 @@ fn bare_decode_ms_per_token(engine: &Engine, text: &str, n: usize) -> Result<f64
     let stats = engine.generate(
         &mut session,
         &PromptKind::Raw(text.to_string()),
-        n,
+        &Limits::tokens(n),
         &|| false,
         &mut |logits, _| Ok(argmax(&logits)),
         &mut |_| StepControl::Continue,

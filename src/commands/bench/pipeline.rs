@@ -4,10 +4,10 @@
 use std::path::Path;
 use std::time::Duration;
 
-use gemma_tui::actors::inference::{Generate, ModelSource};
+use gemma_tui::actors::inference::{Generate, ModelSource, Prompt};
 use gemma_tui::actors::messages::EngineEvent;
 use gemma_tui::app::AppEvent;
-use gemma_tui::engine::{EngineKind, PromptKind};
+use gemma_tui::engine::{EngineKind, Limits};
 use gemma_tui::runtime::{start_actors, RunOptions};
 use gemma_tui::sampling::SamplerParams;
 
@@ -42,8 +42,8 @@ pub fn decode_ms_per_token(
                 AppEvent::Engine(EngineEvent::Loaded(_)) => {
                     actors.inference.addr.do_send(Generate {
                         request: 1,
-                        prompt: PromptKind::Raw(text.clone()),
-                        max_tokens: n,
+                        prompt: Prompt::Raw(text.clone()),
+                        limits: Limits::tokens(n),
                     });
                 }
                 AppEvent::Engine(EngineEvent::LoadFailed(e)) => {
