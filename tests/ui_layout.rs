@@ -34,6 +34,7 @@ fn busy_state() -> AppState {
         AppEvent::Engine(EngineEvent::Token {
             request: r1,
             text: "The capital of France is Paris.".into(),
+            context_used: 120,
         }),
         now,
     );
@@ -57,6 +58,8 @@ fn busy_state() -> AppState {
         AppEvent::Engine(EngineEvent::Token {
             request: r2,
             text: "Rome".into(),
+            // The streaming reply counts: prompt and reply so far.
+            context_used: 140,
         }),
         now,
     );
@@ -97,8 +100,9 @@ fn renders_conversation_status_and_charts() {
         "Rome▍",
         "You",
         "Gemma",
-        "gemma-3-270m-q4",
-        "ctx 123/4096",
+        // How the model is prompted (a base model: the dialogue transcript).
+        "gemma-3-270m-q4 · base",
+        "ctx 140/4096",
         "generating",
         "tok/s",
         "tokens/s",
@@ -126,7 +130,7 @@ fn narrow_terminal_drops_the_right_column() {
     let screen = render(&mut s, 60, 20);
     assert!(screen.contains("Rome"));
     assert!(!screen.contains("tokens/s"));
-    assert!(screen.contains("ctx 123/4096"));
+    assert!(screen.contains("ctx 140/4096"));
 }
 
 #[test]
@@ -162,6 +166,7 @@ fn scrolled_chat_keeps_its_place_while_streaming() {
             AppEvent::Engine(EngineEvent::Token {
                 request,
                 text: format!("\nline {i}"),
+                context_used: 0,
             }),
             now,
         );
@@ -177,6 +182,7 @@ fn scrolled_chat_keeps_its_place_while_streaming() {
         AppEvent::Engine(EngineEvent::Token {
             request,
             text: "\nline 100".into(),
+            context_used: 0,
         }),
         now,
     );

@@ -55,6 +55,8 @@ pub enum EngineEvent {
     Token {
         request: u64,
         text: String,
+        /// Tokens the conversation holds so far (prompt and reply), for the status bar.
+        context_used: usize,
     },
     Finished {
         request: u64,

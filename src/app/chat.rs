@@ -224,9 +224,14 @@ impl AppState {
                     self.engine = EngineStatus::Prefill;
                 }
             }
-            EngineEvent::Token { request, text } => {
+            EngineEvent::Token {
+                request,
+                text,
+                context_used,
+            } => {
                 if self.running == Some(request) {
                     self.engine = EngineStatus::Generating;
+                    self.context_used = context_used;
                     if let Some(m) = self.streaming_message() {
                         m.text.push_str(&text);
                     }

@@ -493,6 +493,7 @@ mod tests {
                 AppEvent::Engine(crate::actors::messages::EngineEvent::Token {
                     request: 1,
                     text: "hi there".into(),
+                    context_used: 0,
                 }),
                 Instant::now(),
             );

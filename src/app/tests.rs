@@ -53,6 +53,7 @@ fn token(request: u64, text: &str) -> AppEvent {
     AppEvent::Engine(EngineEvent::Token {
         request,
         text: text.into(),
+        context_used: 0,
     })
 }
 
@@ -497,4 +498,30 @@ fn config_reloads_apply_the_profile_and_errors_keep_it() {
         .unwrap()
         .text
         .contains("profiles.toml:2:15"));
+}
+
+#[test]
+fn the_context_count_grows_while_a_reply_streams() {
+    let now = Instant::now();
+    let mut s = loaded();
+    let r = send(&mut s, "Hi", now);
+    s.handle(
+        AppEvent::Engine(EngineEvent::Token {
+            request: r,
+            text: "Hel".into(),
+            context_used: 17,
+        }),
+        now,
+    );
+    assert_eq!(s.context_used, 17);
+    // A late token of an earlier request does not move it.
+    s.handle(
+        AppEvent::Engine(EngineEvent::Token {
+            request: r + 5,
+            text: "x".into(),
+            context_used: 99,
+        }),
+        now,
+    );
+    assert_eq!(s.context_used, 17);
 }

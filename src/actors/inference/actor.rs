@@ -158,6 +158,10 @@ impl Handler<Generate> for InferenceActor {
         });
         let tokenizer = &engine.tokenizer;
         let mut vocab_checked = false;
+        // The conversation's length as the reply grows (the session itself is borrowed by the
+        // loop): what the cache held, the prompt, and one per sampled token.
+        let context_before = session.pass.len() + prompt_tokens;
+        let sampled = std::cell::Cell::new(0usize);
         let result = engine.generate(
             session,
             &prompt,
@@ -175,19 +179,23 @@ impl Handler<Generate> for InferenceActor {
                     history: history.to_vec(),
                     request,
                 };
-                futures::executor::block_on(sampler.send(next))
+                let id = futures::executor::block_on(sampler.send(next))
                     .map_err(|e| EngineError::Kernel(format!("sampling actor: {e}")))?
-                    .map_err(|e| EngineError::Kernel(e.to_string()))
+                    .map_err(|e| EngineError::Kernel(e.to_string()))?;
+                // Every token counts for the rate, also those a stop string holds back.
+                sampled.set(sampled.get() + 1);
+                if let Some(m) = &metrics {
+                    m.do_send(TokenObserved { at: Instant::now() });
+                }
+                Ok(id)
             },
             &mut |event| {
                 if let GenEvent::Token { text, .. } = event {
-                    if let Some(m) = &metrics {
-                        m.do_send(TokenObserved { at: Instant::now() });
-                    }
                     if !text.is_empty() {
                         sink(EngineEvent::Token {
                             request,
                             text: text.to_string(),
+                            context_used: context_before + sampled.get(),
                         });
                     }
                 }

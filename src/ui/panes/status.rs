@@ -12,10 +12,11 @@ use crate::ui::{theme, wrap::sanitize};
 pub fn status_text(state: &AppState) -> Vec<String> {
     let model = state.model.as_ref().map_or_else(
         || "no model".to_string(),
-        // Our own engine is the norm; name the other one so a comparison is never mistaken.
+        // Base or instruct says how it is prompted; our own engine is the norm, so only the other
+        // one is named, that a comparison is never mistaken.
         |m| match m.engine.as_str() {
-            "" | "candle" => m.name.clone(),
-            other => format!("{} · {other}", m.name),
+            "" | "candle" => format!("{} · {}", m.name, m.kind.kind),
+            other => format!("{} · {} · {other}", m.name, m.kind.kind),
         },
     );
     let ctx = match state.model.as_ref().map(|m| m.context_size) {
