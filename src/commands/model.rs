@@ -1,8 +1,10 @@
 //! `gemma-tui model pull|list|info`.
 use std::path::PathBuf;
 
+use gemma_tui::config::Config;
 use gemma_tui::engine::gguf::GgufFile;
-use gemma_tui::engine::Gemma3Config;
+use gemma_tui::engine::model_kind::detect_kind;
+use gemma_tui::engine::{Gemma3Config, ModelKind};
 use gemma_tui::models::{self, PullProgress};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
@@ -33,15 +35,18 @@ pub fn run(cli: &Cli, cmd: &ModelCommand) -> Result<(), CommandError> {
                     models::models_dir().display()
                 );
             }
+            let (_, report) = super::profile::load(cli);
             for m in installed {
                 // The header is memory-mapped, so reading it costs milliseconds even for big files.
                 let described = GgufFile::open(&m.path)
-                    .and_then(|g| Gemma3Config::from_gguf(&g))
-                    .map(|c| {
+                    .and_then(|g| Ok((Gemma3Config::from_gguf(&g)?, detect_kind(&g))))
+                    .map(|(c, detected)| {
+                        let kind = report.config.kind_override(&m.path).unwrap_or(detected);
                         format!(
-                            "gemma3  {:<7} ctx {:>6}",
+                            "gemma3  {:<7} ctx {:>6}  {:<8}",
                             c.quantization_name(),
-                            c.context_length
+                            c.context_length,
+                            kind.kind
                         )
                     })
                     .unwrap_or_else(|e| format!("unusable: {e}"));
@@ -59,16 +64,24 @@ pub fn run(cli: &Cli, cmd: &ModelCommand) -> Result<(), CommandError> {
                 .clone()
                 .or_else(|| cli.model.clone())
                 .unwrap_or_else(models::default_model_path);
-            info(&path, *json)
+            let (_, report) = super::profile::load(cli);
+            info(&path, &report.config, *json)
         }
     }
 }
 
-fn info(path: &std::path::Path, as_json: bool) -> Result<(), CommandError> {
+fn info(path: &std::path::Path, config: &Config, as_json: bool) -> Result<(), CommandError> {
     let bad =
         |e: gemma_tui::engine::EngineError| CommandError::Model(format!("{}: {e}", path.display()));
     let gguf = GgufFile::open(path).map_err(bad)?;
     let cfg = Gemma3Config::from_gguf(&gguf).map_err(bad)?;
+    let kind = config
+        .kind_override(path)
+        .unwrap_or_else(|| detect_kind(&gguf));
+    let format = match kind.kind {
+        ModelKind::Base => "dialogue template (templates/dialogue.md)",
+        ModelKind::Instruct => "Gemma's chat template",
+    };
     let size = gguf.map.len() as u64;
     if as_json {
         let v = json!({
@@ -78,6 +91,9 @@ fn info(path: &std::path::Path, as_json: bool) -> Result<(), CommandError> {
             "architecture": "gemma3",
             "quantization": cfg.quantization_name(),
             "context_length": cfg.context_length,
+            "kind": kind.kind,
+            "kind_from": kind.because,
+            "chat_format": format,
             "config": cfg,
         });
         println!("{v}");
@@ -88,6 +104,8 @@ fn info(path: &std::path::Path, as_json: bool) -> Result<(), CommandError> {
         println!("architecture  gemma3");
         println!("quantization  {}", cfg.quantization_name());
         println!("context       {} tokens", cfg.context_length);
+        println!("kind          {} ({})", kind.kind, kind.because);
+        println!("chats with    {format}");
         println!(
             "layers        {} (embedding {}, heads {}/{} kv, head dim {}, ffn {})",
             cfg.block_count,
