@@ -142,7 +142,7 @@ pub enum HubError {
         status: u16,
         had_token: bool,
     },
-    #[error("{what}: not found (HTTP {status})")]
+    #[error("{what}: not found (HTTP {status}){}", if *.status == 401 { "; if it is private, set HF_TOKEN" } else { "" })]
     NotFound { what: String, status: u16 },
     #[error("{repo}@{revision} has no Q4_K_M GGUF; {}", list_files(.repo, .ggufs))]
     NoQ4km {
