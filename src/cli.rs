@@ -370,8 +370,8 @@ pub enum ModelCommand {
     /// `hf:OWNER/REPO` (its Q4_K_M file) or `hf:OWNER/REPO/FILE.gguf`, with an optional `@REVISION`
     /// (HF_ENDPOINT, HF_TOKEN and HF_HOME as for huggingface_hub).
     Pull {
-        #[arg(default_value = "gemma", value_parser = parse_pull_target,
-            value_name = "gemma|minilm|hf:OWNER/REPO[/FILE.gguf][@REV]")]
+        /// gemma, minilm, or hf:OWNER/REPO[/path/FILE.gguf][@REVISION]
+        #[arg(default_value = "gemma", value_parser = parse_pull_target, value_name = "MODEL")]
         which: PullTarget,
     },
     /// List the models in the cache directory.
