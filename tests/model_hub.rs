@@ -736,3 +736,27 @@ fn a_gguf_pulled_from_the_hub_runs() {
     assert!(!text.trim().is_empty(), "reply {text:?}");
     assert!(Path::new(&pulled).exists());
 }
+
+#[test]
+fn a_second_pull_of_the_same_file_at_once_is_refused_and_a_stale_file_is_replaced() {
+    let model = data(20_000, 14);
+    let file = HubFile::bytes("m-Q4_K_M.gguf", model.clone());
+    let partial_name = format!(".m-Q4_K_M.gguf.{}.incomplete", file.sha256);
+    let hub = FakeHub::start(vec![repo("acme/m", vec![file])], Behaviour::default());
+    let env = Env::new();
+    fs::create_dir_all(env.models()).unwrap();
+    // Another pull holds the partial download: this one must not append to it too.
+    let held = File::create(env.models().join(&partial_name)).unwrap();
+    held.lock().unwrap();
+    fails_with(
+        &env.pull(&hub, "hf:acme/m"),
+        &["another gemma-tui is downloading"],
+    );
+    drop(held);
+    // An older file of the same name (another version, say) is replaced by the verified one.
+    fs::write(env.models().join("m-Q4_K_M.gguf"), b"an older version").unwrap();
+    let out = env.pull(&hub, "hf:acme/m");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(fs::read(env.models().join("m-Q4_K_M.gguf")).unwrap(), model);
+    assert_eq!(env.entries(), ["m-Q4_K_M.gguf", "m-Q4_K_M.gguf.sha256"]);
+}
