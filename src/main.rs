@@ -1,4 +1,32 @@
 //! gemma-tui: parse the command line, set up logging, then run the dashboard or a headless command.
+
+// Closed pipes. std's `println!` panics when the reader of a piped stdout has gone
+// (`gemma-tui bench list --json | head -1`: "failed printing to stdout: Broken pipe" and a
+// backtrace); Unix tools end quietly there. Two fixes were weighed:
+// - Restoring SIGPIPE's default disposition (`libc::signal(SIGPIPE, SIG_DFL)`) lets the kernel kill
+//   the process on that write: quiet, but the status is "killed by signal 13" (141 in a shell, a
+//   failure under `set -o pipefail`), it reaches every socket and pipe the process writes (a Hub
+//   download, `serve`, a pip child), and the dashboard must never die from a signal while it owns
+//   the terminal (raw mode and the alternate screen would be left on).
+// - Taken: these macros shadow std's `print!`/`println!` in every module of this binary
+//   (macro_rules! scope is textual, hence before the `mod` lines). A write to a closed stdout ends
+//   the process with exit status 0 and nothing on stderr; any other write error panics as std's
+//   does. The library (and so the dashboard) never prints through them.
+macro_rules! println {
+    () => {
+        $crate::write_stdout(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+macro_rules! print {
+    ($($arg:tt)*) => {
+        $crate::write_stdout(format_args!($($arg)*))
+    };
+}
+
 mod cli;
 mod commands;
 
@@ -25,6 +53,7 @@ fn main() -> ExitCode {
         Some(Command::Template(cmd)) => commands::template::run(&cli, cmd),
         Some(Command::Session(cmd)) => commands::session::run(cmd),
         Some(Command::Rag(args)) => commands::rag::run(&cli, args),
+        Some(Command::Completions { shell }) => commands::completions::run(*shell),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -33,6 +62,25 @@ fn main() -> ExitCode {
             eprintln!("gemma-tui: {e}");
             ExitCode::from(e.exit_code())
         }
+    }
+}
+
+/// What `print!`/`println!` expand to in this binary (see the top of this file).
+fn write_stdout(args: std::fmt::Arguments) {
+    use std::io::Write;
+    let result = std::io::stdout().lock().write_fmt(args);
+    if let Err(e) = result {
+        exit_if_closed_pipe(&e);
+        panic!("failed printing to stdout: {e}");
+    }
+}
+
+/// A reader that went away (`| head`) ends a headless command quietly and successfully, as it
+/// would a Unix tool: what the command had left to do is dropped, as SIGPIPE would drop it (a
+/// bench suite's run is stored before anything is printed).
+fn exit_if_closed_pipe(e: &std::io::Error) {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
     }
 }
 

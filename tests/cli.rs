@@ -177,3 +177,76 @@ fn bench_compares_engines_side_by_side() {
         assert!(r["peak_rss_mb"][0].as_f64().unwrap() > 50.0, "{r}");
     }
 }
+
+/// A headless command with its own empty home: no model, config or history of the user's.
+fn headless(home: &std::path::Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gemma-tui"));
+    cmd.args(args)
+        .env("HOME", home)
+        .env("GEMMA_TUI_LOG_DIR", home.join("log"))
+        .env("GEMMA_TUI_CONFIG_DIR", home.join("config"))
+        .env("GEMMA_TUI_DATA_DIR", home.join("data"))
+        .env("GEMMA_TUI_MODELS_DIR", home.join("models"))
+        .env_remove("RUST_BACKTRACE");
+    cmd
+}
+
+/// `gemma-tui bench list --json | head -1` and the like: a reader that has gone ends the command
+/// quietly (exit 0, nothing on stderr, no panic), as it would a Unix tool.
+#[test]
+fn a_closed_stdout_ends_headless_commands_quietly() {
+    let home = tempfile::tempdir().unwrap();
+    for args in [
+        &["bench", "list", "--json"][..],
+        &["model", "list"],
+        &["completions", "bash"],
+        &["profile", "list"],
+        &["template", "list"],
+    ] {
+        // The read end is closed before the command starts, so its very first write fails.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = headless(home.path(), args)
+            .stdout(writer)
+            .output()
+            .expect("run gemma-tui");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert_eq!(stderr(&out), "", "{args:?}");
+    }
+    // As with `| head -1`: one line read, then the pipe closed while the command still writes
+    // (the bash script is larger than a pipe's buffer).
+    let mut child = headless(home.path(), &["completions", "bash"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut first,
+    )
+    .unwrap();
+    assert!(!first.is_empty());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+}
+
+#[test]
+fn completions_for_each_shell_name_the_subcommands() {
+    let home = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish"] {
+        let out = headless(home.path(), &["completions", shell])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{shell}: {}", stderr(&out));
+        let script = String::from_utf8(out.stdout).unwrap();
+        for word in ["gemma-tui", "ask", "bench", "pull"] {
+            assert!(script.contains(word), "{shell} script lacks {word}");
+        }
+    }
+    let out = headless(home.path(), &["completions", "tcsh"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -1,6 +1,7 @@
 //! Headless subcommands. Each returns an `ExitCode`-mapped error so scripts can tell failures apart.
 pub mod ask;
 pub mod bench;
+pub mod completions;
 pub mod model;
 pub mod profile;
 pub mod rag;

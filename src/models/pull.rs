@@ -30,6 +30,8 @@ pub enum PullProgress {
     Downloading { part: usize, parts: usize },
     /// `bytes` of `total` have been written to the temp file.
     Assembling { bytes: u64, total: u64 },
+    /// `bytes` of `total` of a Hub file are in its partial download (resumed ones included).
+    Fetching { bytes: u64, total: u64 },
     /// Checking size and sha256 (of the fresh file, or of an existing one without a marker).
     Verifying,
     /// The model was fetched and verified; it is at this path.
@@ -49,6 +51,9 @@ impl PullProgress {
                 let ratio = (*bytes as f64 / (*total).max(1) as f64).min(1.0);
                 DOWNLOAD_SHARE + (0.99 - DOWNLOAD_SHARE) * ratio
             }
+            PullProgress::Fetching { bytes, total } => {
+                0.99 * (*bytes as f64 / (*total).max(1) as f64).min(1.0)
+            }
             PullProgress::Verifying => 0.99,
             PullProgress::Done(_) | PullProgress::AlreadyPresent(_) => 1.0,
         }
@@ -63,6 +68,11 @@ impl PullProgress {
             }
             PullProgress::Assembling { bytes, total } => format!(
                 "Assembling model: {:.1}/{:.1} MiB",
+                *bytes as f64 / MIB,
+                *total as f64 / MIB
+            ),
+            PullProgress::Fetching { bytes, total } => format!(
+                "Downloading: {:.1}/{:.1} MiB",
                 *bytes as f64 / MIB,
                 *total as f64 / MIB
             ),
