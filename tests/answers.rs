@@ -121,18 +121,28 @@ fn score(flags: &[&str], seeds: &[u64]) -> Score {
     s
 }
 
-/// The default profile (no sampler flags), as a user gets it: at least half right, none looping.
+/// The default profile as a user gets it (no sampler flags; three seeds), and greedy with its other
+/// settings: at least half right, none looping.
 #[test]
 fn the_default_profile_answers_without_looping() {
-    let s = score(&[], &[1, 2]);
-    assert_eq!(s.looping, 0, "{} of {} replies loop", s.looping, s.total);
-    assert!(
-        s.right * 2 >= s.total,
-        "{} of {} right: {:?}",
-        s.right,
-        s.total,
-        s.samples
-    );
+    for (label, flags, seeds) in [
+        ("default profile", &[][..], &[1u64, 2, 3][..]),
+        ("default profile, greedy", &["--temp", "0"][..], &[1][..]),
+    ] {
+        let s = score(flags, seeds);
+        println!(
+            "{label}: {}/{} right, {}/{} looping",
+            s.right, s.total, s.looping, s.total
+        );
+        assert_eq!(s.looping, 0, "{label}: {} of {} loop", s.looping, s.total);
+        assert!(
+            s.right * 2 >= s.total,
+            "{label}: {} of {} right: {:?}",
+            s.right,
+            s.total,
+            s.samples
+        );
+    }
 }
 
 /// The table in README's "Answers, not loops".
@@ -173,7 +183,7 @@ fn table_of_templates_and_repetition_settings() {
             }
         }
     }
-    let s = score(&[], &[1, 2]);
+    let s = score(&[], &[1, 2, 3]);
     println!(
         "| default profile | | | {}/{} | {}/{} |",
         s.right, s.total, s.looping, s.total
