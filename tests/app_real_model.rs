@@ -76,6 +76,13 @@ fn typed_message_streams_a_reply_into_the_chat_pane() {
             .unwrap();
         assert!(!reply.streaming);
         assert!(reply.text.trim().len() >= 2, "reply {:?}", reply.text);
+        // The base model chats through the dialogue transcript: the reply ends before the next
+        // user line it would invent, and that line is not shown.
+        assert_eq!(
+            state.model.as_ref().unwrap().kind.kind,
+            gemma_tui::engine::ModelKind::Base
+        );
+        assert!(!reply.text.contains("User:"), "reply {:?}", reply.text);
         let shown = common::buffer_text(terminal.backend().buffer());
         assert!(shown.contains("Hi"), "{shown}");
         // The reply's first word is on screen in the chat pane (compared without white space: a

@@ -39,7 +39,8 @@ fn merge_overlays_tables_key_by_key_and_replaces_leaves() {
 }
 
 #[test]
-fn the_embedded_defaults_have_six_valid_builtins_and_balanced_is_llama_cpp() {
+fn the_embedded_defaults_have_six_valid_builtins_and_balanced_is_llama_cpp_with_repetition_control()
+{
     let config = Config::defaults();
     assert_eq!(config.profiles.len(), 6);
     for name in BUILTIN_PROFILES {
@@ -47,9 +48,14 @@ fn the_embedded_defaults_have_six_valid_builtins_and_balanced_is_llama_cpp() {
         assert!(validate_profile(p).is_ok(), "{name}");
         assert!(!p.description.is_empty(), "{name}");
     }
+    // llama.cpp's defaults but for the repetition control measured for the default model.
     assert_eq!(
         config.profiles["balanced"].sampler,
-        SamplerParams::default()
+        SamplerParams {
+            repeat_penalty: 1.1,
+            dry_multiplier: 0.8,
+            ..SamplerParams::default()
+        }
     );
     assert_eq!(config.settings.active_profile, "balanced");
     // They differ from one another: a profile that equals another would be pointless.
