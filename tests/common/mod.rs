@@ -1,5 +1,6 @@
 //! Shared helpers for the integration tests: the real default model and the llama.cpp reference.
 #![allow(dead_code)]
+pub mod crash;
 use std::path::PathBuf;
 
 use serde::Deserialize;
