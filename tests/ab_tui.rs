@@ -4,39 +4,27 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use common::dashboard::{self, Dashboard, Sandbox};
 use crossterm::event::KeyCode;
 use gemma_tui::actors::bench::BenchEvent;
-use gemma_tui::actors::inference::ModelSource;
 use gemma_tui::actors::messages::EngineEvent;
 use gemma_tui::app::{AppEvent, AppState, Effect, EngineStatus};
-use gemma_tui::runtime::{apply_effect, start_actors, RunOptions};
-use gemma_tui::sampling::SamplerParams;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
 #[test]
 fn one_prompt_streams_under_two_profiles_side_by_side() {
-    let config = tempfile::tempdir().unwrap();
+    let sandbox = Sandbox::new();
     // Short replies, and two profiles that differ: greedy against a hot sampler.
     std::fs::write(
-        config.path().join("profiles.toml"),
+        sandbox.config_dir().join("profiles.toml"),
         "[profiles.precise]\nmax_tokens = 12\n[profiles.creative]\nmax_tokens = 12\n",
     )
     .unwrap();
-    let system = gemma_tui::runtime::actix_system(2);
-    system.block_on(async {
-        let opts = RunOptions {
-            context: 512,
-            max_tokens: Some(16),
-            sampler: SamplerParams::greedy(),
-            config_dir: Some(config.path().to_path_buf()),
-            ..RunOptions::new(ModelSource::Path(common::model_path()), 2)
-        };
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let actors = start_actors(tx.clone(), &opts);
+    dashboard::run(async {
+        let mut d = Dashboard::start(sandbox.options_watching_config(512, 16));
         let mut state = AppState::new();
         let mut terminal = Terminal::new(TestBackend::new(140, 40)).unwrap();
-        let mut last_request = 0;
         let mut started = false;
         let mut updates = [0usize; 2];
         let mut interleaved = false;
@@ -45,10 +33,7 @@ fn one_prompt_streams_under_two_profiles_side_by_side() {
         let mut screen = String::new();
         loop {
             assert!(Instant::now() < deadline, "no A/B replies within 240 s");
-            let event = tokio::time::timeout(Duration::from_secs(120), rx.recv())
-                .await
-                .expect("an event")
-                .expect("channel open");
+            let event = d.next(Duration::from_secs(120)).await;
             let done = matches!(&event, AppEvent::Bench(BenchEvent::AbDone(_)));
             match &event {
                 AppEvent::Engine(EngineEvent::LoadFailed(e)) => panic!("load failed: {e}"),
@@ -62,14 +47,10 @@ fn one_prompt_streams_under_two_profiles_side_by_side() {
                 }
                 _ => {}
             }
-            for effect in state.handle(event, Instant::now()) {
-                apply_effect(effect, &actors, &opts, &mut last_request);
-            }
-            terminal
-                .draw(|f| gemma_tui::ui::draw(f, &mut state))
-                .unwrap();
+            d.fold(&mut state, event);
+            let drawn = dashboard::draw(&mut terminal, &mut state);
             if state.ab.running {
-                screen = common::buffer_text(terminal.backend().buffer());
+                screen = drawn;
             }
             if !started && state.engine == EngineStatus::Idle && !state.ab.profiles.is_empty() {
                 for c in "The capital of France is".chars() {
@@ -87,9 +68,7 @@ fn one_prompt_streams_under_two_profiles_side_by_side() {
                         b: "creative".into()
                     }]
                 );
-                for effect in effects {
-                    apply_effect(effect, &actors, &opts, &mut last_request);
-                }
+                d.apply(effects);
                 // Chat waits while both replies have the model.
                 let refused = state.handle(common::key(KeyCode::Esc), Instant::now());
                 assert!(refused.is_empty());

@@ -4,40 +4,27 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use common::dashboard::{self, Dashboard, Sandbox};
 use crossterm::event::KeyCode;
-use gemma_tui::actors::inference::ModelSource;
 use gemma_tui::actors::messages::EngineEvent;
 use gemma_tui::app::{AppEvent, AppState, EngineStatus, Role};
-use gemma_tui::runtime::{apply_effect, start_actors, RunOptions};
-use gemma_tui::sampling::SamplerParams;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
 #[test]
 fn typed_message_streams_a_reply_into_the_chat_pane() {
-    let system = gemma_tui::runtime::actix_system(2);
-    system.block_on(async {
-        let opts = RunOptions {
-            context: 1024,
-            max_tokens: Some(24),
-            sampler: SamplerParams::greedy(),
-            ..RunOptions::new(ModelSource::Path(common::model_path()), 2)
-        };
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let actors = start_actors(tx.clone(), &opts);
+    let sandbox = Sandbox::new();
+    dashboard::run(async {
+        let mut d = Dashboard::start(sandbox.options(1024, 24));
         let mut state = AppState::new();
         let mut terminal = Terminal::new(TestBackend::new(110, 32)).unwrap();
-        let mut last_request = 0;
         let mut sent = false;
         let mut tokens_seen = 0;
         let mut metrics_seen = 0;
         let deadline = Instant::now() + Duration::from_secs(120);
         let finished = loop {
             assert!(Instant::now() < deadline, "no reply within 120 s");
-            let event = tokio::time::timeout(Duration::from_secs(60), rx.recv())
-                .await
-                .expect("an event")
-                .expect("channel open");
+            let event = d.next(Duration::from_secs(60)).await;
             let done = matches!(&event, AppEvent::Engine(EngineEvent::Finished { .. }));
             match &event {
                 AppEvent::Engine(EngineEvent::Token { .. }) => tokens_seen += 1,
@@ -45,12 +32,8 @@ fn typed_message_streams_a_reply_into_the_chat_pane() {
                 AppEvent::Metrics(_) => metrics_seen += 1,
                 _ => {}
             }
-            for effect in state.handle(event, Instant::now()) {
-                apply_effect(effect, &actors, &opts, &mut last_request);
-            }
-            terminal
-                .draw(|f| gemma_tui::ui::draw(f, &mut state))
-                .unwrap();
+            d.fold(&mut state, event);
+            dashboard::draw(&mut terminal, &mut state);
             if !sent && state.engine == EngineStatus::Idle {
                 // Type "Hi" and press Enter, as a user would.
                 for ev in [
@@ -58,7 +41,7 @@ fn typed_message_streams_a_reply_into_the_chat_pane() {
                     common::key(KeyCode::Char('i')),
                     common::key(KeyCode::Enter),
                 ] {
-                    tx.send(ev).unwrap();
+                    d.tx.send(ev).unwrap();
                 }
                 sent = true;
             }

@@ -4,15 +4,13 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use common::dashboard::{self, Dashboard, Sandbox};
 use crossterm::event::KeyCode;
 use gemma_tui::actors::bench::BenchEvent;
-use gemma_tui::actors::inference::ModelSource;
 use gemma_tui::actors::messages::EngineEvent;
 use gemma_tui::app::{AppEvent, AppState, Effect, EngineStatus};
 use gemma_tui::bench::record::{IterationMetrics, RunRecord};
 use gemma_tui::bench::{compare, BenchStore, Progress};
-use gemma_tui::runtime::{apply_effect, start_actors, RunOptions};
-use gemma_tui::sampling::SamplerParams;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
@@ -33,36 +31,24 @@ fn select(state: &mut AppState, suite: &str) {
 
 #[test]
 fn the_bench_pane_runs_a_suite_through_the_actors_and_cancels_one() {
-    let data = tempfile::tempdir().unwrap();
-    let config = tempfile::tempdir().unwrap();
-    std::fs::write(config.path().join("suites.toml"), TINY_SUITE).unwrap();
-    // The only test in this binary that reads the data dir.
-    std::env::set_var("GEMMA_TUI_DATA_DIR", data.path());
-    let system = gemma_tui::runtime::actix_system(2);
-    system.block_on(async {
-        let opts = RunOptions {
-            context: 512,
-            max_tokens: Some(16),
-            sampler: SamplerParams::greedy(),
-            config_dir: Some(config.path().to_path_buf()),
-            ..RunOptions::new(ModelSource::Path(common::model_path()), 2)
-        };
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let actors = start_actors(tx.clone(), &opts);
+    // The only test in this binary that starts the actors (the sandbox moves the data dir).
+    let sandbox = Sandbox::new();
+    std::fs::write(sandbox.config_dir().join("suites.toml"), TINY_SUITE).unwrap();
+    dashboard::run(async {
+        let mut d = Dashboard::start(sandbox.options_watching_config(512, 16));
         let mut state = AppState::new();
         let mut terminal = Terminal::new(TestBackend::new(130, 40)).unwrap();
-        let mut last_request = 0;
         let mut phase = 0; // 0 loading, 1 tiny running, 2 slow running, 3 cancel sent
         let mut screens_with_gauge = 0;
         let mut progress_events = 0;
         let mut cancelled = false;
         let deadline = Instant::now() + Duration::from_secs(300);
         while !cancelled {
-            assert!(Instant::now() < deadline, "the suites did not finish in 300 s");
-            let event = tokio::time::timeout(Duration::from_secs(120), rx.recv())
-                .await
-                .expect("an event")
-                .expect("channel open");
+            assert!(
+                Instant::now() < deadline,
+                "the suites did not finish in 300 s"
+            );
+            let event = d.next(Duration::from_secs(120)).await;
             match &event {
                 AppEvent::Engine(EngineEvent::LoadFailed(e)) => panic!("load failed: {e}"),
                 AppEvent::Bench(BenchEvent::Failed(e)) => panic!("bench failed: {e}"),
@@ -72,55 +58,47 @@ fn the_bench_pane_runs_a_suite_through_the_actors_and_cancels_one() {
             }
             let done = matches!(&event, AppEvent::Bench(BenchEvent::Done));
             let token = matches!(&event, AppEvent::Bench(BenchEvent::Progress { progress, .. }) if progress.token_ms.is_some());
-            for effect in state.handle(event, Instant::now()) {
-                apply_effect(effect, &actors, &opts, &mut last_request);
-            }
-            terminal
-                .draw(|f| gemma_tui::ui::draw(f, &mut state))
-                .unwrap();
-            let screen = common::buffer_text(terminal.backend().buffer());
+            d.fold(&mut state, event);
+            let screen = dashboard::draw(&mut terminal, &mut state);
             if state.bench.running() && screen.contains("tiny · run 1/1") {
                 screens_with_gauge += 1;
                 assert!(screen.contains("per-token latency"), "{screen}");
             }
             if phase == 0 && state.engine == EngineStatus::Idle && !state.bench.suites.is_empty() {
-                for effect in state.handle(common::key(KeyCode::F(4)), Instant::now()) {
-                    apply_effect(effect, &actors, &opts, &mut last_request);
-                }
+                d.fold(&mut state, common::key(KeyCode::F(4)));
                 select(&mut state, "tiny");
                 let effects = state.handle(common::key(KeyCode::Enter), Instant::now());
                 assert_eq!(effects, [Effect::StartBench("tiny".into())]);
-                for effect in effects {
-                    apply_effect(effect, &actors, &opts, &mut last_request);
-                }
+                d.apply(effects);
                 phase = 1;
             } else if phase == 1 && done {
                 // A chat message is refused while a suite runs; here none runs any more.
                 assert!(!state.bench.running());
                 assert_eq!(state.bench.history.len(), 1, "the finished run is shown");
                 select(&mut state, "slow");
-                for effect in state.handle(common::key(KeyCode::Enter), Instant::now()) {
-                    apply_effect(effect, &actors, &opts, &mut last_request);
-                }
+                d.fold(&mut state, common::key(KeyCode::Enter));
                 phase = 2;
             } else if phase == 2 && token {
                 // Typing is refused while the suite has the model.
                 assert!(state.bench.running());
                 let effects = state.handle(common::key(KeyCode::Char('c')), Instant::now());
                 assert_eq!(effects, [Effect::CancelBench]);
-                for effect in effects {
-                    apply_effect(effect, &actors, &opts, &mut last_request);
-                }
+                d.apply(effects);
                 phase = 3;
             }
         }
         assert!(progress_events > 10, "{progress_events} progress events");
         assert!(screens_with_gauge > 0, "the gauge was drawn while running");
         assert!(!state.bench.running());
-        assert!(state.bench.message.as_deref().unwrap().contains("cancelled"));
+        assert!(state
+            .bench
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("cancelled"));
     });
     // The tiny run is stored; the cancelled one is not.
-    let store = BenchStore::open(&data.path().join("bench.redb")).unwrap();
+    let store = BenchStore::open(&sandbox.data_dir().join("bench.redb")).unwrap();
     let runs = store.list().unwrap();
     assert_eq!(runs.len(), 1, "{runs:?}");
     let run = &runs[0];

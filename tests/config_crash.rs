@@ -5,12 +5,12 @@
 //!
 //! The child is this test binary itself, started on `crash_child_saver` with the directory in an
 //! environment variable (without it that test returns at once).
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use gemma_tui::config::{edit, pure, store, Config};
-use rand::Rng;
 
 const CHILD_DIR: &str = "GEMMA_TUI_CRASH_CHILD_DIR";
 const PROFILE: &str = "crash";
@@ -46,12 +46,11 @@ fn version_of(path: &Path) -> u64 {
 
 #[test]
 fn crash_child_saver() {
-    let Some(dir) = std::env::var_os(CHILD_DIR) else {
+    let Some(dir) = common::crash::child_dir(CHILD_DIR) else {
         return;
     };
-    let dir = Path::new(&dir);
     loop {
-        store::edit_profiles(dir, |user, config| {
+        store::edit_profiles(&dir, |user, config| {
             let next = config.profiles[PROFILE].sampler.seed.unwrap() + 1;
             edit::set_key(user, &config.profiles, PROFILE, "seed", &next.to_string())
         })
@@ -64,39 +63,12 @@ fn sigkill_during_saves_never_leaves_a_torn_or_older_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("profiles.toml");
     store::write_atomic(&path, version(0).as_bytes()).unwrap();
-    let exe = std::env::current_exe().unwrap();
-    let mut rng = rand::thread_rng();
-    let (mut last, mut advanced) = (0, 0);
     let start = Instant::now();
     // 200 kills that land while the child is saving (a kill before its first save proves
     // nothing, and on a busy machine the child can take a while to start: those are retried).
-    let mut kill = 0;
-    while advanced < 200 {
-        kill += 1;
-        assert!(
-            kill <= 2000,
-            "only {advanced} of {kill} kills came after a save"
-        );
-        let mut child = Command::new(&exe)
-            .args([
-                "--exact",
-                "crash_child_saver",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD_DIR, dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_micros(rng.gen_range(2_000..30_000)));
-        child.kill().unwrap(); // SIGKILL on Unix
-        child.wait().unwrap();
+    let kills = common::crash::KillLoop::new("crash_child_saver", CHILD_DIR, dir.path());
+    let last = kills.run(2_000..30_000, 200, 2000, |kill, _| {
         let n = version_of(&path);
-        assert!(
-            n >= last,
-            "kill {kill}: version {n} after {last}: a save was lost"
-        );
         let bak = store::backup_path(&path);
         if bak.exists() {
             assert!(
@@ -104,9 +76,8 @@ fn sigkill_during_saves_never_leaves_a_torn_or_older_file() {
                 "kill {kill}: the .bak is newer than the file"
             );
         }
-        advanced += usize::from(n > last);
-        last = n;
-    }
+        n
+    });
     assert!(last >= 200, "only {last} saves in all");
     assert!(start.elapsed() < Duration::from_secs(300));
     // A kill may leave a temp file, but the next save sweeps those of dead writers: they do not

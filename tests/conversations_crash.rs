@@ -4,12 +4,9 @@
 //! committed so far, in order, none torn, none lost that were seen before.
 //!
 //! The child is this test binary itself, started on `crash_child_appender`.
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::Duration;
+mod common;
 
 use gemma_tui::conversations::{ConversationMeta, ConversationStore, StoredMessage, StoredRole};
-use rand::Rng;
 
 const CHILD_DIR: &str = "GEMMA_TUI_CONV_CRASH_DIR";
 const ID: u64 = 42;
@@ -44,10 +41,10 @@ fn message(n: u32) -> StoredMessage {
 
 #[test]
 fn crash_child_appender() {
-    let Some(dir) = std::env::var_os(CHILD_DIR) else {
+    let Some(dir) = common::crash::child_dir(CHILD_DIR) else {
         return;
     };
-    let store = ConversationStore::in_dir(Path::new(&dir));
+    let store = ConversationStore::in_dir(&dir);
     let mut n = store.load(ID).map(|(m, _)| m.messages).unwrap_or(0);
     loop {
         store.append(&meta(), &message(n)).unwrap();
@@ -59,44 +56,18 @@ fn crash_child_appender() {
 fn sigkill_during_appends_leaves_every_committed_message_whole() {
     let dir = tempfile::tempdir().unwrap();
     let store = ConversationStore::in_dir(dir.path());
-    let exe = std::env::current_exe().unwrap();
-    let mut rng = rand::thread_rng();
-    let (mut last, mut advanced) = (0u32, 0);
-    for kill in 1..=400 {
-        if advanced >= 40 {
-            break;
-        }
-        assert!(kill < 400, "only {advanced} kills landed after a commit");
-        let mut child = Command::new(&exe)
-            .args([
-                "--exact",
-                "crash_child_appender",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD_DIR, dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_micros(rng.gen_range(5_000..60_000)));
-        child.kill().unwrap();
-        child.wait().unwrap();
+    // 40 kills that land after a commit, in at most 399.
+    let kills = common::crash::KillLoop::new("crash_child_appender", CHILD_DIR, dir.path());
+    let last = kills.run(5_000..60_000, 40, 399, |kill, last| {
         let Ok((meta, messages)) = store.load(ID) else {
             assert_eq!(last, 0, "kill {kill}: the conversation vanished");
-            continue;
+            return 0;
         };
         assert_eq!(meta.messages as usize, messages.len(), "kill {kill}");
         for (i, m) in messages.iter().enumerate() {
             assert_eq!(*m, message(i as u32), "kill {kill}: message {i} differs");
         }
-        let n = messages.len() as u32;
-        assert!(
-            n >= last,
-            "kill {kill}: {n} messages after {last}: a commit was lost"
-        );
-        advanced += usize::from(n > last);
-        last = n;
-    }
+        messages.len() as u64
+    });
     assert!(last >= 40, "only {last} messages in all");
 }

@@ -5,45 +5,31 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use gemma_tui::actors::inference::ModelSource;
+use common::dashboard::{self, Dashboard, Sandbox};
 use gemma_tui::actors::messages::EngineEvent;
 use gemma_tui::actors::rag::RagEvent;
 use gemma_tui::app::{Action, AppEvent, AppState, Effect, EngineStatus};
 use gemma_tui::rag::RagSettings;
-use gemma_tui::runtime::{apply_effect, start_actors, RunOptions};
-use gemma_tui::sampling::SamplerParams;
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
+use gemma_tui::runtime::RunOptions;
 
 #[test]
 fn a_remembered_note_is_injected_into_the_next_prompt() {
-    let data = tempfile::tempdir().unwrap();
-    // This test binary runs this one test: the actor reads the data dir from the environment.
-    std::env::set_var(gemma_tui::rag::DATA_DIR_ENV, data.path());
-    let system = gemma_tui::runtime::actix_system(2);
-    system.block_on(async {
-        let opts = RunOptions {
-            context: 1024,
-            max_tokens: Some(8),
-            sampler: SamplerParams::greedy(),
+    // The sandbox's data dir holds the RAG store (the actor reads it from the environment).
+    let sandbox = Sandbox::new();
+    dashboard::run(async {
+        let mut d = Dashboard::start(RunOptions {
             rag: Some(RagSettings::default()),
-            ..RunOptions::new(ModelSource::Path(common::model_path()), 2)
-        };
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let actors = start_actors(tx.clone(), &opts);
+            ..sandbox.options(1024, 8)
+        });
         let mut state = AppState::new();
-        state.rag = gemma_tui::app::rag::RagState::new(opts.rag.as_ref());
-        let mut last_request = 0;
+        state.rag = gemma_tui::app::rag::RagState::new(d.opts.rag.as_ref());
         let mut step = 0;
         let mut saw_context_effect = false;
         let mut generated_prompt = String::new();
         let deadline = Instant::now() + Duration::from_secs(240);
         loop {
             assert!(Instant::now() < deadline, "stuck at step {step}");
-            let event = tokio::time::timeout(Duration::from_secs(120), rx.recv())
-                .await
-                .expect("an event")
-                .expect("channel open");
+            let event = d.next(Duration::from_secs(120)).await;
             let finished = matches!(&event, AppEvent::Engine(EngineEvent::Finished { .. }));
             let remembered = matches!(&event, AppEvent::Rag(RagEvent::Remembered { .. }));
             if let AppEvent::Rag(RagEvent::Unavailable(e)) = &event {
@@ -76,11 +62,12 @@ fn a_remembered_note_is_injected_into_the_next_prompt() {
                     Effect::Generate { turn, .. } => generated_prompt = turn.text.clone(),
                     _ => {}
                 }
-                apply_effect(effect, &actors, &opts, &mut last_request);
+                d.apply([effect]);
             }
         }
         assert_eq!(state.rag.memories, Some(1));
-        let hits = actors
+        let hits = d
+            .actors
             .rag
             .as_ref()
             .unwrap()
@@ -112,11 +99,7 @@ fn a_remembered_note_is_injected_into_the_next_prompt() {
             .iter()
             .all(|m| !m.text.contains("Use these notes")));
         state.rag.show = true;
-        let mut terminal = Terminal::new(TestBackend::new(120, 32)).unwrap();
-        terminal
-            .draw(|f| gemma_tui::ui::draw(f, &mut state))
-            .unwrap();
-        let shown = common::buffer_text(terminal.backend().buffer());
+        let shown = common::render(&mut state, 120, 32);
         assert!(shown.contains("1 memories,"), "{shown}");
         assert!(shown.contains("pineapple"), "{shown}");
         actix::System::current().stop();

@@ -5,8 +5,6 @@ mod common;
 use gemma_tui::app::rag::{IngestProgress, LastContext, RagState};
 use gemma_tui::app::{Action, AppState};
 use gemma_tui::rag::{BuiltContext, InjectedMemory, RagSettings};
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
 
 fn memory(id: u64, source: &str, text: &str, tokens: usize, truncated: bool) -> InjectedMemory {
     InjectedMemory {
@@ -23,9 +21,7 @@ fn memory(id: u64, source: &str, text: &str, tokens: usize, truncated: bool) -> 
 }
 
 fn screen(state: &mut AppState) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(120, 32)).unwrap();
-    terminal.draw(|f| gemma_tui::ui::draw(f, state)).unwrap();
-    common::buffer_text(terminal.backend().buffer())
+    common::render(state, 120, 32)
 }
 
 #[test]

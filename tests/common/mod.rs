@@ -1,5 +1,8 @@
-//! Shared helpers for the integration tests: the real default model and the llama.cpp reference.
+//! Shared helpers for the integration tests: the real default model, the llama.cpp reference,
+//! the dashboard's actors in a sandbox (dashboard.rs) and the kill-and-check loop (crash.rs).
 #![allow(dead_code)]
+pub mod crash;
+pub mod dashboard;
 use std::path::PathBuf;
 
 use serde::Deserialize;
