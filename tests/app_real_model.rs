@@ -11,6 +11,8 @@ use gemma_tui::app::{AppEvent, AppState, EngineStatus, Role};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
+const QUESTION: &str = "Describe the sea.";
+
 #[test]
 fn typed_message_streams_a_reply_into_the_chat_pane() {
     let sandbox = Sandbox::new();
@@ -35,13 +37,11 @@ fn typed_message_streams_a_reply_into_the_chat_pane() {
             d.fold(&mut state, event);
             dashboard::draw(&mut terminal, &mut state);
             if !sent && state.engine == EngineStatus::Idle {
-                // Type "Hi" and press Enter, as a user would.
-                for ev in [
-                    common::key(KeyCode::Char('H')),
-                    common::key(KeyCode::Char('i')),
-                    common::key(KeyCode::Enter),
-                ] {
-                    d.tx.send(ev).unwrap();
+                // Type a question and press Enter, as a user would. (The base model answers "Hi"
+                // with one word: a question gets a sentence, streamed over several events.)
+                let keys = QUESTION.chars().map(KeyCode::Char).chain([KeyCode::Enter]);
+                for code in keys {
+                    d.tx.send(common::key(code)).unwrap();
                 }
                 sent = true;
             }
@@ -67,7 +67,7 @@ fn typed_message_streams_a_reply_into_the_chat_pane() {
         );
         assert!(!reply.text.contains("User:"), "reply {:?}", reply.text);
         let shown = common::buffer_text(terminal.backend().buffer());
-        assert!(shown.contains("Hi"), "{shown}");
+        assert!(shown.contains(QUESTION), "{shown}");
         // The reply's first word is on screen in the chat pane (compared without white space: a
         // wide character is followed by a blank cell in the buffer).
         let squash = |s: &str| s.split_whitespace().collect::<String>();
