@@ -6,6 +6,7 @@
 //! is in [`store`], so the rules can be tested without IO.
 pub mod edit;
 pub mod pure;
+pub mod rag_settings;
 pub mod store;
 pub mod template_files;
 pub mod templates;
@@ -121,7 +122,7 @@ pub struct Settings {
     /// 0 means every available core.
     pub threads: usize,
     /// RAG memory: budget, ranking weights, tiers.
-    pub rag: crate::rag::RagSettings,
+    pub rag: rag_settings::RagSettings,
 }
 
 impl Default for Settings {
@@ -130,7 +131,7 @@ impl Default for Settings {
             active_profile: "balanced".into(),
             model: "gemma-3-270m".into(),
             threads: 0,
-            rag: crate::rag::RagSettings::default(),
+            rag: rag_settings::RagSettings::default(),
         }
     }
 }

@@ -143,7 +143,11 @@ pub fn pull_into(
     on_progress: &mut dyn FnMut(PullProgress),
 ) -> Result<PathBuf, PullError> {
     let dest = dir.join(model.file_name);
-    if is_verified(&dest, model.size, model.sha256, on_progress).map_err(io_err(&dest))? {
+    if is_verified(&dest, model.size, model.sha256, &mut || {
+        on_progress(PullProgress::Verifying)
+    })
+    .map_err(io_err(&dest))?
+    {
         on_progress(PullProgress::AlreadyPresent(dest.clone()));
         return Ok(dest);
     }

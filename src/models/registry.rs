@@ -189,12 +189,12 @@ pub(super) fn marker_is_valid(dest: &Path, dest_meta: &fs::Metadata, expected: &
 
 /// Whether `dest` already holds the file of this size and sha256: a fresh marker vouches for it,
 /// else it is hashed (250 MB take a second or two, which is why the marker exists) and the marker
-/// written. A missing file is `false`, not an error.
+/// written (`on_hashing` is told first). A missing file is `false`, not an error.
 pub(super) fn is_verified(
     dest: &Path,
     size: u64,
     sha256: &str,
-    on_progress: &mut dyn FnMut(super::PullProgress),
+    on_hashing: &mut dyn FnMut(),
 ) -> std::io::Result<bool> {
     let meta = match fs::metadata(dest) {
         Ok(meta) => meta,
@@ -209,7 +209,7 @@ pub(super) fn is_verified(
     if marker_is_valid(dest, &meta, sha256) {
         return Ok(true);
     }
-    on_progress(super::PullProgress::Verifying);
+    on_hashing();
     let actual = sha256_file(dest)?;
     if actual.eq_ignore_ascii_case(sha256) {
         write_marker(dest, sha256);

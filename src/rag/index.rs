@@ -2,8 +2,8 @@
 //! (exact cosine search without pointer chasing), BM25 postings, and each row's record.
 use super::bm25::Bm25Index;
 use super::ranker::{self, Candidate, Scored};
-use super::settings::RankWeights;
 use super::store::ChunkRecord;
+use super::RankWeights;
 use super::EMBEDDING_DIM;
 
 /// Candidates taken from each of the cosine and BM25 lists before the final ranking.

@@ -6,9 +6,9 @@ use super::context::{self, BuiltContext, RankedMemory};
 use super::embedder::Embedder;
 use super::index::{Hit, Index};
 use super::ingest::{self, IngestEvent, IngestOptions, IngestSummary};
-use super::settings::RagSettings;
 use super::store::{ChunkRecord, MemoryMeta, Store, StoreStats};
 use super::tiers::{self, Vitals};
+use super::RagSettings;
 use super::{now_secs, RagError, Tier};
 
 pub struct Memory {

@@ -13,7 +13,6 @@ pub mod index;
 pub mod ingest;
 pub mod memory;
 pub mod ranker;
-pub mod settings;
 pub mod store;
 pub mod tiers;
 pub mod tokens;
@@ -22,7 +21,8 @@ use std::path::PathBuf;
 
 pub use context::{BuiltContext, InjectedMemory};
 pub use memory::Memory;
-pub use settings::{RagSettings, RankWeights, TierLimit, TierSettings};
+// The `[rag]` table is config's (settings.toml); the RAG code reads it from there.
+pub use crate::config::rag_settings::{RagSettings, RankWeights, TierLimit, TierSettings};
 pub use tiers::Tier;
 
 /// Size of an all-MiniLM-L6-v2 embedding.

@@ -4,7 +4,7 @@
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
-use super::settings::RankWeights;
+use super::RankWeights;
 
 /// Dot product with eight independent accumulators: the compiler turns this into SIMD lanes
 /// (a plain fold cannot be reordered, so it would stay scalar).

@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use super::settings::TierSettings;
+use super::{TierLimit, TierSettings};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -111,10 +111,22 @@ pub fn to_evict(all: &[Vitals], tiers: &TierSettings, now: u64, half_life_hours:
     evict
 }
 
+impl TierSettings {
+    /// The lifetime and capacity of `tier`.
+    pub fn limit(&self, tier: Tier) -> TierLimit {
+        match tier {
+            Tier::Working => self.working,
+            Tier::ShortTerm => self.short_term,
+            Tier::LongTerm => self.long_term,
+            Tier::Episodic => self.episodic,
+            Tier::Semantic => self.semantic,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rag::settings::TierLimit;
 
     fn v(id: u64, tier: Tier, hours_ago: u64, importance: f32) -> Vitals {
         Vitals {

@@ -40,7 +40,11 @@ pub fn pull_hub_into(
     let name = file.rsplit('/').next().unwrap_or(&file).to_string();
     let dest = dir.join(&name);
     fs::create_dir_all(dir).map_err(io_err(dir))?;
-    if is_verified(&dest, meta.size, &meta.sha256, on_progress).map_err(io_err(&dest))? {
+    if is_verified(&dest, meta.size, &meta.sha256, &mut || {
+        on_progress(PullProgress::Verifying)
+    })
+    .map_err(io_err(&dest))?
+    {
         on_progress(PullProgress::AlreadyPresent(dest.clone()));
         return Ok(dest);
     }

@@ -2,8 +2,6 @@
 //! lifetimes and capacities.
 use serde::{Deserialize, Serialize};
 
-use super::Tier;
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RagSettings {
@@ -114,18 +112,6 @@ impl Default for TierSettings {
             long_term: limit(0.0, 10_000),
             episodic: limit(720.0, 5_000),
             semantic: limit(0.0, 0),
-        }
-    }
-}
-
-impl TierSettings {
-    pub fn limit(&self, tier: Tier) -> TierLimit {
-        match tier {
-            Tier::Working => self.working,
-            Tier::ShortTerm => self.short_term,
-            Tier::LongTerm => self.long_term,
-            Tier::Episodic => self.episodic,
-            Tier::Semantic => self.semantic,
         }
     }
 }
