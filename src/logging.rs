@@ -3,16 +3,38 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use tokio::sync::mpsc::UnboundedSender;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
-use crate::app::{AppEvent, LogLine};
+/// Where the log pane's copy of each event goes (set while the dashboard runs).
+type PaneSink = Box<dyn Fn(LogLine) + Send + Sync>;
 
-static PANE: OnceLock<UnboundedSender<AppEvent>> = OnceLock::new();
+static PANE: OnceLock<PaneSink> = OnceLock::new();
+
+/// One tracing record, forwarded to the log pane (the terminal belongs to the TUI).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    pub level: tracing::Level,
+    pub target: String,
+    pub message: String,
+}
+
+impl LogLine {
+    pub fn new(
+        level: tracing::Level,
+        target: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            level,
+            target: target.into(),
+            message: message.into(),
+        }
+    }
+}
 
 /// Where the log file goes: `$GEMMA_TUI_LOG_DIR`, else the XDG state dir (~/.local/state/gemma-tui).
 pub fn log_dir() -> PathBuf {
@@ -58,24 +80,20 @@ pub fn init(filter: Option<&str>) -> Option<tracing_appender::non_blocking::Work
     guard
 }
 
-/// From now on, log events also go to the dashboard's log pane.
-pub fn forward_to_pane(tx: UnboundedSender<AppEvent>) {
-    let _ = PANE.set(tx);
+/// From now on, log events also go to `sink` (the dashboard's log pane).
+pub fn forward_to_pane(sink: impl Fn(LogLine) + Send + Sync + 'static) {
+    let _ = PANE.set(Box::new(sink));
 }
 
 struct PaneLayer;
 
 impl<S: Subscriber> Layer<S> for PaneLayer {
     fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
-        let Some(tx) = PANE.get() else { return };
+        let Some(sink) = PANE.get() else { return };
         let mut visitor = MessageVisitor(String::new());
         event.record(&mut visitor);
         let meta = event.metadata();
-        let _ = tx.send(AppEvent::Log(LogLine::new(
-            *meta.level(),
-            meta.target(),
-            visitor.0,
-        )));
+        sink(LogLine::new(*meta.level(), meta.target(), visitor.0));
     }
 }
 

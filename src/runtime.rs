@@ -446,7 +446,10 @@ pub fn run_tui(opts: RunOptions) -> anyhow::Result<()> {
     let system = actix_system(2);
     system.block_on(async move {
         let (tx, mut rx) = unbounded_channel();
-        crate::logging::forward_to_pane(tx.clone());
+        let pane = tx.clone();
+        crate::logging::forward_to_pane(move |line| {
+            let _ = pane.send(AppEvent::Log(line));
+        });
         let actors = start_actors(tx.clone(), &opts);
         // ratatui::init enters raw mode and the alternate screen and installs a panic hook that
         // restores the terminal before the panic message is printed.

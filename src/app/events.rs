@@ -1,5 +1,6 @@
 //! Everything the dashboard reacts to: keys, pastes, resizes, and what the actors report.
 use crate::actors::messages::{EngineEvent, MetricsSnapshot, TokenTrace};
+pub use crate::logging::LogLine;
 
 /// One input to [`crate::app::AppState::handle`].
 #[derive(Debug, Clone, PartialEq)]
@@ -27,26 +28,4 @@ pub enum AppEvent {
     Bench(crate::actors::bench::BenchEvent),
     /// The RAG actor's reports (context built, ingest progress, memory counts).
     Rag(crate::actors::rag::RagEvent),
-}
-
-/// One tracing record, forwarded to the log pane (the terminal belongs to the TUI).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogLine {
-    pub level: tracing::Level,
-    pub target: String,
-    pub message: String,
-}
-
-impl LogLine {
-    pub fn new(
-        level: tracing::Level,
-        target: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
-        Self {
-            level,
-            target: target.into(),
-            message: message.into(),
-        }
-    }
 }
