@@ -8,7 +8,6 @@
 mod common;
 
 use std::collections::HashMap;
-use std::process::Command;
 
 use serde::Deserialize;
 
@@ -90,29 +89,17 @@ fn score(flags: &[&str], seeds: &[u64]) -> Score {
     };
     for seed in seeds {
         for q in questions() {
-            let out = Command::new(env!("CARGO_BIN_EXE_gemma-tui"))
-                .env("HOME", home.path())
-                .env("GEMMA_TUI_CONFIG_DIR", home.path().join("config"))
-                .env("GEMMA_TUI_DATA_DIR", home.path().join("data"))
-                .env(
-                    "GEMMA_TUI_MODELS_DIR",
-                    common::model_path().parent().unwrap(),
-                )
-                .args(["--threads", "2", "--max-tokens", "48", "ask", "--seed"])
-                .arg(seed.to_string())
-                .args(flags)
-                .arg(&q.text)
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
+            let reply = common::stdout_of(
+                common::headless_with_model(home.path())
+                    .args(["--threads", "2", "--max-tokens", "48", "ask", "--seed"])
+                    .arg(seed.to_string())
+                    .args(flags)
+                    .arg(&q.text),
             );
-            let reply = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            let reply = reply.trim();
             s.total += 1;
-            s.right += is_right(&reply, &q.expect) as usize;
-            s.looping += loops(&reply) as usize;
+            s.right += is_right(reply, &q.expect) as usize;
+            s.looping += loops(reply) as usize;
             if s.samples.len() < 3 {
                 s.samples.push(format!("{} -> {reply:?}", q.text));
             }

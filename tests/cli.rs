@@ -180,14 +180,8 @@ fn bench_compares_engines_side_by_side() {
 
 /// A headless command with its own empty home: no model, config or history of the user's.
 fn headless(home: &std::path::Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gemma-tui"));
-    cmd.args(args)
-        .env("HOME", home)
-        .env("GEMMA_TUI_LOG_DIR", home.join("log"))
-        .env("GEMMA_TUI_CONFIG_DIR", home.join("config"))
-        .env("GEMMA_TUI_DATA_DIR", home.join("data"))
-        .env("GEMMA_TUI_MODELS_DIR", home.join("models"))
-        .env_remove("RUST_BACKTRACE");
+    let mut cmd = common::headless(home);
+    cmd.args(args);
     cmd
 }
 

@@ -4,31 +4,17 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 /// `ask --temp 0 --max-tokens 32 ... QUESTION` with its own config dir; returns stdout.
 fn ask(config: &Path, flags: &[&str], question: &str) -> String {
     let home = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_gemma-tui"))
-        .env("HOME", home.path())
-        .env("GEMMA_TUI_CONFIG_DIR", config)
-        .env("GEMMA_TUI_DATA_DIR", home.path().join("data"))
-        .env("GEMMA_TUI_LOG_DIR", home.path().join("log"))
-        .env(
-            "GEMMA_TUI_MODELS_DIR",
-            common::model_path().parent().unwrap(),
-        )
-        .args(["--max-tokens", "32", "ask", "--temp", "0"])
-        .args(flags)
-        .arg(question)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    common::stdout_of(
+        common::headless_with_model(home.path())
+            .env("GEMMA_TUI_CONFIG_DIR", config)
+            .args(["--max-tokens", "32", "ask", "--temp", "0"])
+            .args(flags)
+            .arg(question),
+    )
 }
 
 const QUESTION: &str = "What is the capital of Japan?";

@@ -7,6 +7,37 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+/// The release binary as a headless command with its own home under `home`: none of the user's
+/// config, data, logs or models (an empty models dir).
+pub fn headless(home: &std::path::Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_gemma-tui"));
+    cmd.env("HOME", home)
+        .env("GEMMA_TUI_LOG_DIR", home.join("log"))
+        .env("GEMMA_TUI_CONFIG_DIR", home.join("config"))
+        .env("GEMMA_TUI_DATA_DIR", home.join("data"))
+        .env("GEMMA_TUI_MODELS_DIR", home.join("models"))
+        .env_remove("RUST_BACKTRACE");
+    cmd
+}
+
+/// [`headless`], with the real default model's folder as its models dir.
+pub fn headless_with_model(home: &std::path::Path) -> std::process::Command {
+    let mut cmd = headless(home);
+    cmd.env("GEMMA_TUI_MODELS_DIR", model_path().parent().unwrap());
+    cmd
+}
+
+/// Runs `cmd`, which must succeed; returns its standard output.
+pub fn stdout_of(cmd: &mut std::process::Command) -> String {
+    let out = cmd.output().expect("run gemma-tui");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
 /// The default model, fetched by `.ci/run` (or `gemma-tui model pull`). Tests fail loudly without it:
 /// a skipped engine test would prove nothing.
 pub fn model_path() -> PathBuf {
