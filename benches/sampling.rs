@@ -111,5 +111,72 @@ fn benches(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(sampling_benches, benches);
+/// The dashboard's sampling path against a direct call, and a decode step for scale: the logits
+/// move to the sampling actor (on its own actix system, as in the dashboard) and a token comes
+/// back, with the history sent as what the actor has not seen. Goal: the path's own cost (path
+/// minus direct) under 1% of a decode step.
+fn path(c: &mut Criterion) {
+    use actix::Actor;
+    use gemma_tui::actors::sampling::{HistoryUpdate, SampleNext, SamplingActor};
+
+    let logits = real_logits();
+    // The default profile's chain (penalties and DRY look at the history) over 1000 tokens.
+    let params = gemma_tui::config::Config::defaults().profiles["balanced"]
+        .sampler
+        .clone();
+    let history: Vec<u32> = (0..1000u32).map(|i| (i * 7919) % 262_144).collect();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let actor_params = params.clone();
+    std::thread::spawn(move || {
+        let system = actix::System::new();
+        system.block_on(async move {
+            tx.send(SamplingActor::new(actor_params).start()).unwrap();
+        });
+        system.run().unwrap();
+    });
+    let addr = rx.recv().unwrap();
+    let mut known = 0;
+    let mut g = c.benchmark_group("sampling_path");
+    g.bench_function("through_the_actor", |b| {
+        b.iter_batched(
+            || logits.clone(),
+            |l| {
+                let msg = SampleNext {
+                    logits: l,
+                    history: HistoryUpdate::since(&history, known),
+                    request: 1,
+                };
+                known = history.len();
+                futures::executor::block_on(addr.send(msg)).unwrap().unwrap()
+            },
+            criterion::BatchSize::LargeInput,
+        )
+    });
+    let mut direct = Sampler::new(params);
+    g.bench_function("direct", |b| {
+        b.iter_batched(
+            || logits.clone(),
+            |l| direct.sample_with_history(&l, &history).unwrap(),
+            criterion::BatchSize::LargeInput,
+        )
+    });
+    let path = std::env::var_os("GEMMA_TUI_MODEL")
+        .map(Into::into)
+        .unwrap_or_else(gemma_tui::models::default_model_path);
+    let engine = Engine::load(&path, 2).unwrap();
+    let mut session = engine.new_session(512).unwrap();
+    let prompt = engine.tokenizer.encode(&"The sea is wide. ".repeat(24), true, false);
+    session.forward(&prompt).unwrap();
+    let at = session.pass.len();
+    g.bench_function("decode_step_after_128_tokens", |b| {
+        b.iter(|| {
+            let l = session.forward(&[236761]).unwrap();
+            session.pass.truncate(at);
+            l
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(sampling_benches, benches, path);
 criterion_main!(sampling_benches);

@@ -9,7 +9,7 @@ use super::messages::{
 };
 use crate::actors::messages::{EngineEvent, ModelSummary, ReplyStats};
 use crate::actors::metrics::{MetricsActor, ReplyFinished, TokenObserved};
-use crate::actors::sampling::{SampleNext, SamplingActor};
+use crate::actors::sampling::{HistoryUpdate, SampleNext, SamplingActor};
 use crate::engine::{Engine, EngineError, GenEvent, PromptKind, Session, StepControl};
 use crate::models;
 
@@ -162,6 +162,10 @@ impl Handler<Generate> for InferenceActor {
         // loop): what the cache held, the prompt, and one per sampled token.
         let context_before = session.pass.len() + prompt_tokens;
         let sampled = std::cell::Cell::new(0usize);
+        // The sampling actor keeps the history: each step sends what it has not seen (the whole
+        // conversation once per reply, as another reply or a restore may have changed it, then
+        // one token).
+        let mut actor_knows = 0;
         let result = engine.generate(
             session,
             &prompt,
@@ -176,9 +180,10 @@ impl Handler<Generate> for InferenceActor {
                 }
                 let next = SampleNext {
                     logits,
-                    history: history.to_vec(),
+                    history: HistoryUpdate::since(history, actor_knows),
                     request,
                 };
+                actor_knows = history.len();
                 let id = futures::executor::block_on(sampler.send(next))
                     .map_err(|e| EngineError::Kernel(format!("sampling actor: {e}")))?
                     .map_err(|e| EngineError::Kernel(e.to_string()))?;

@@ -12,6 +12,8 @@ pub type TraceSink = Arc<dyn Fn(TokenTrace) + Send + Sync>;
 
 pub struct SamplingActor {
     sampler: Sampler,
+    /// The conversation as the penalties see it, kept up to date by each `SampleNext`.
+    history: Vec<u32>,
     /// With a sink every token is traced for the inspector (~0.3 ms per token, after the reply).
     traces: Option<TraceSink>,
 }
@@ -20,6 +22,7 @@ impl SamplingActor {
     pub fn new(params: SamplerParams) -> Self {
         Self {
             sampler: Sampler::new(params),
+            history: Vec::new(),
             traces: None,
         }
     }
@@ -38,10 +41,11 @@ impl Handler<SampleNext> for SamplingActor {
     type Result = Result<u32, SamplingError>;
 
     fn handle(&mut self, msg: SampleNext, ctx: &mut Context<Self>) -> Self::Result {
+        msg.history.apply(&mut self.history);
         if self.traces.is_none() {
-            return self.sampler.sample_with_history(&msg.logits, &msg.history);
+            return self.sampler.sample_with_history(&msg.logits, &self.history);
         }
-        let (token, trace) = self.sampler.sample_traced(&msg.logits, &msg.history)?;
+        let (token, trace) = self.sampler.sample_traced(&msg.logits, &self.history)?;
         // The token goes back now; the trace's softmax over the whole vocabulary runs after the
         // reply, while the inference thread computes the next step.
         ctx.notify(CompleteTrace {

@@ -8,11 +8,38 @@ use crate::sampling::{SamplerParams, SamplingError, Vocab};
 #[derive(Message)]
 #[rtype(result = "Result<u32, SamplingError>")]
 pub struct SampleNext {
+    /// Moved, not copied: the step's buffer from the forward pass.
     pub logits: Vec<f32>,
-    /// The conversation so far, prompt included (the penalties and DRY look back over it).
-    pub history: Vec<u32>,
+    /// What changed in the conversation (prompt included: the penalties and DRY look back over
+    /// it) since the actor last saw it. The actor keeps the history, so a token costs a one-token
+    /// message, not a copy of the whole conversation.
+    pub history: HistoryUpdate,
     /// The reply this token belongs to (tags the inspector's trace).
     pub request: u64,
+}
+
+/// The conversation's tokens from `from` on (the actor keeps those before it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryUpdate {
+    pub from: usize,
+    pub tokens: Vec<u32>,
+}
+
+impl HistoryUpdate {
+    /// The update that brings a copy of `history[..known]` up to `history`.
+    pub fn since(history: &[u32], known: usize) -> Self {
+        let from = known.min(history.len());
+        Self {
+            from,
+            tokens: history[from..].to_vec(),
+        }
+    }
+
+    /// Applies it to the actor's copy.
+    pub fn apply(self, copy: &mut Vec<u32>) {
+        copy.truncate(self.from);
+        copy.extend(self.tokens);
+    }
 }
 
 /// Use these parameters from the next token on.

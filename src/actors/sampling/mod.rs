@@ -4,4 +4,6 @@ mod actor;
 mod messages;
 
 pub use actor::{ensure_vocabulary, vocab_of, SamplingActor, TraceSink};
-pub use messages::{Configure, HasVocabulary, ResetSampler, SampleNext, SetVocabulary};
+pub use messages::{
+    Configure, HasVocabulary, HistoryUpdate, ResetSampler, SampleNext, SetVocabulary,
+};
