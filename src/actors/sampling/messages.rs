@@ -61,3 +61,26 @@ pub struct HasVocabulary(pub usize);
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct SetVocabulary(pub Arc<Vocab>);
+
+#[cfg(test)]
+mod tests {
+    use super::HistoryUpdate;
+
+    #[test]
+    fn a_history_update_brings_the_copy_up_to_date() {
+        let mut copy = Vec::new();
+        let history = vec![1, 2, 3];
+        let first = HistoryUpdate::since(&history, 0);
+        assert_eq!(first.tokens, vec![1, 2, 3]);
+        first.apply(&mut copy);
+        let grown = vec![1, 2, 3, 4];
+        let step = HistoryUpdate::since(&grown, 3);
+        assert_eq!((step.from, step.tokens.clone()), (3, vec![4]));
+        step.apply(&mut copy);
+        assert_eq!(copy, grown);
+        // A shorter history (a stop string cut the reply, a new conversation) replaces the tail.
+        HistoryUpdate::since(&[1, 9], 0).apply(&mut copy);
+        assert_eq!(copy, vec![1, 9]);
+        assert_eq!(HistoryUpdate::since(&[1], 5).from, 1);
+    }
+}
