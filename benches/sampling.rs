@@ -147,7 +147,9 @@ fn path(c: &mut Criterion) {
                     request: 1,
                 };
                 known = history.len();
-                futures::executor::block_on(addr.send(msg)).unwrap().unwrap()
+                futures::executor::block_on(addr.send(msg))
+                    .unwrap()
+                    .unwrap()
             },
             criterion::BatchSize::LargeInput,
         )
@@ -165,7 +167,9 @@ fn path(c: &mut Criterion) {
         .unwrap_or_else(gemma_tui::models::default_model_path);
     let engine = Engine::load(&path, 2).unwrap();
     let mut session = engine.new_session(512).unwrap();
-    let prompt = engine.tokenizer.encode(&"The sea is wide. ".repeat(24), true, false);
+    let prompt = engine
+        .tokenizer
+        .encode(&"The sea is wide. ".repeat(24), true, false);
     session.forward(&prompt).unwrap();
     let at = session.pass.len();
     g.bench_function("decode_step_after_128_tokens", |b| {
