@@ -185,15 +185,21 @@ impl Config {
     /// model), if any: it may override the model's kind.
     pub fn model_entry_for(&self, path: &std::path::Path) -> Option<(&str, &ModelEntry)> {
         let default = crate::models::default_model_path();
-        self.models
-            .iter()
-            .find(|(_, m)| {
-                let entry_path = if m.path.is_empty() {
-                    default.clone()
-                } else {
-                    std::path::PathBuf::from(&m.path)
-                };
-                same_file(&entry_path, path)
+        let entry_path = |m: &ModelEntry| {
+            if m.path.is_empty() {
+                default.clone()
+            } else {
+                std::path::PathBuf::from(&m.path)
+            }
+        };
+        // The entry naming this very path first: two entries may name links to one file (the
+        // same weights under two names, one marked `kind = "instruct"`).
+        let exact = self.models.iter().find(|(_, m)| entry_path(m) == path);
+        exact
+            .or_else(|| {
+                self.models
+                    .iter()
+                    .find(|(_, m)| same_file(&entry_path(m), path))
             })
             .map(|(name, m)| (name.as_str(), m))
     }
