@@ -55,6 +55,8 @@ pub struct RunOptions {
     pub data_dir: Option<std::path::PathBuf>,
     /// RAG memory settings; `None` turns RAG off for the session.
     pub rag: Option<crate::rag::RagSettings>,
+    /// Where the model picker looks for GGUFs (None: `models::models_dir()`).
+    pub models_dir: Option<std::path::PathBuf>,
 }
 
 impl RunOptions {
@@ -79,6 +81,7 @@ impl RunOptions {
             keymap: crate::app::Keymap::default(),
             theme: crate::ui::theme::Theme::default(),
             rag: None,
+            models_dir: None,
         }
     }
 }
@@ -335,6 +338,10 @@ pub fn apply_effect(
         }
         Effect::PinBaseline(run) => {
             actors.bench.do_send(PinBaseline { run });
+            false
+        }
+        Effect::Models(e) => {
+            crate::runtime_models::apply(e, actors, opts);
             false
         }
         Effect::Quit => {

@@ -69,6 +69,8 @@ pub enum EngineEvent {
         request: u64,
         error: String,
     },
+    /// A model switch in the background (the old model keeps serving meanwhile).
+    Switch(crate::actors::inference::SwitchEvent),
 }
 
 /// What the sampling actor recorded about one sampled token of reply `request` (the inspector).

@@ -28,4 +28,6 @@ pub enum AppEvent {
     Bench(crate::actors::bench::BenchEvent),
     /// The RAG actor's reports (context built, ingest progress, memory counts).
     Rag(crate::actors::rag::RagEvent),
+    /// The model picker's listing (read off the UI task).
+    Models(super::models::ModelsEvent),
 }

@@ -1,0 +1,200 @@
+//! The models a user can switch to: models.toml's entries and the GGUF files in the models dir,
+//! each with what its header says (size, base or instruction-tuned, quantization).
+//!
+//! Only headers are read (the file is mapped, the weights are not touched), but that is still
+//! blocking IO: callers run [`catalog`] on a blocking thread, never on the async executor.
+use std::path::{Path, PathBuf};
+
+use crate::config::Config;
+use crate::engine::gguf::GgufFile;
+use crate::engine::model_kind::detect_kind;
+use crate::engine::{DetectedKind, Gemma3Config};
+
+use super::InstalledModel;
+
+/// One model the picker offers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelChoice {
+    /// models.toml's name, or the file name of a GGUF that no entry names.
+    pub name: String,
+    pub path: PathBuf,
+    /// Named in models.toml (else only found in the models dir).
+    pub in_config: bool,
+    pub description: String,
+    pub size_bytes: Option<u64>,
+    /// The metadata's kind, or models.toml's when it says one.
+    pub kind: Option<DetectedKind>,
+    pub quantization: Option<String>,
+    /// Why the file cannot be loaded (missing, not a Gemma 3 GGUF), when it cannot.
+    pub problem: Option<String>,
+}
+
+impl ModelChoice {
+    /// "instruct · Q4_K_M · 253 MB · description" (what is known of it), or the problem.
+    pub fn detail(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(p) = &self.problem {
+            parts.push(format!("unusable: {p}"));
+        } else {
+            if let Some(k) = &self.kind {
+                parts.push(k.kind.name().to_string());
+            }
+            if let Some(q) = &self.quantization {
+                parts.push(q.clone());
+            }
+            if let Some(s) = self.size_bytes {
+                parts.push(format!("{:.0} MB", s as f64 / 1e6));
+            }
+        }
+        if !self.description.is_empty() {
+            parts.push(self.description.clone());
+        } else if !self.in_config {
+            parts.push("in the models dir".into());
+        }
+        parts.join(" · ")
+    }
+}
+
+/// models.toml's entries (an empty path is the default model), then the installed GGUFs that no
+/// entry names, each read from its header.
+pub fn catalog(config: &Config, installed: &[InstalledModel]) -> Vec<ModelChoice> {
+    let default = super::default_model_path();
+    let mut out: Vec<ModelChoice> = config
+        .models
+        .iter()
+        .map(|(name, entry)| {
+            let path = if entry.path.is_empty() {
+                default.clone()
+            } else {
+                PathBuf::from(&entry.path)
+            };
+            describe(name, &path, true, &entry.description, config)
+        })
+        .collect();
+    for m in installed {
+        if !out.iter().any(|c| same_file(&c.path, &m.path)) {
+            out.push(describe(&m.name, &m.path, false, "", config));
+        }
+    }
+    out
+}
+
+fn describe(
+    name: &str,
+    path: &Path,
+    in_config: bool,
+    description: &str,
+    config: &Config,
+) -> ModelChoice {
+    let mut choice = ModelChoice {
+        name: name.to_string(),
+        path: path.to_path_buf(),
+        in_config,
+        description: description.to_string(),
+        size_bytes: None,
+        kind: None,
+        quantization: None,
+        problem: None,
+    };
+    if !path.exists() {
+        choice.problem = Some(format!("{} does not exist", path.display()));
+        return choice;
+    }
+    let header = GgufFile::open(path).and_then(|g| {
+        let cfg = Gemma3Config::from_gguf(&g)?;
+        Ok((g.map.len() as u64, detect_kind(&g), cfg.quantization_name()))
+    });
+    match header {
+        Ok((size, kind, quantization)) => {
+            choice.size_bytes = Some(size);
+            choice.kind = Some(config.kind_override(path).unwrap_or(kind));
+            choice.quantization = Some(quantization);
+        }
+        Err(e) => choice.problem = Some(e.to_string()),
+    }
+    choice
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_or_foreign_file_is_listed_with_its_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        let junk = dir.path().join("junk.gguf");
+        std::fs::write(&junk, b"not a gguf at all").unwrap();
+        let mut config = Config::defaults();
+        config.models.insert(
+            "gone".into(),
+            crate::config::ModelEntry {
+                path: dir.path().join("gone.gguf").display().to_string(),
+                ..Default::default()
+            },
+        );
+        let installed = crate::models::list_installed_in(dir.path()).unwrap();
+        let list = catalog(&config, &installed);
+        let gone = list.iter().find(|c| c.name == "gone").unwrap();
+        assert!(gone.in_config);
+        assert!(gone.problem.as_deref().unwrap().contains("does not exist"));
+        let junk = list.iter().find(|c| c.name == "junk.gguf").unwrap();
+        assert!(!junk.in_config);
+        assert!(junk.detail().starts_with("unusable: "), "{}", junk.detail());
+    }
+
+    #[test]
+    fn the_entry_naming_the_very_path_wins_over_another_link_to_the_same_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.gguf");
+        std::fs::write(&real, b"x").unwrap();
+        let (a, b) = (dir.path().join("a.gguf"), dir.path().join("b.gguf"));
+        std::os::unix::fs::symlink(&real, &a).unwrap();
+        std::os::unix::fs::symlink(&real, &b).unwrap();
+        let mut config = Config::defaults();
+        for (name, path, kind) in [
+            ("a", &a, None),
+            ("b", &b, Some(crate::engine::ModelKind::Instruct)),
+        ] {
+            let entry = crate::config::ModelEntry {
+                path: path.display().to_string(),
+                kind,
+                ..Default::default()
+            };
+            config.models.insert(name.into(), entry);
+        }
+        assert_eq!(config.model_entry_for(&a).unwrap().0, "a");
+        assert_eq!(config.model_entry_for(&b).unwrap().0, "b");
+        let k = config.kind_override(&b).unwrap();
+        assert_eq!(k.kind, crate::engine::ModelKind::Instruct);
+        assert!(config.kind_override(&a).is_none());
+        // Through a third link, the first entry that names the same file.
+        let c = dir.path().join("c.gguf");
+        std::os::unix::fs::symlink(&real, &c).unwrap();
+        assert_eq!(config.model_entry_for(&c).unwrap().0, "a");
+    }
+
+    #[test]
+    fn detail_lists_kind_quantization_size() {
+        let c = ModelChoice {
+            name: "it".into(),
+            path: "x.gguf".into(),
+            in_config: true,
+            description: "mine".into(),
+            size_bytes: Some(253_113_024),
+            kind: Some(DetectedKind {
+                kind: crate::engine::ModelKind::Instruct,
+                because: "test".into(),
+            }),
+            quantization: Some("Q4_K_M".into()),
+            problem: None,
+        };
+        assert_eq!(c.detail(), "instruct · Q4_K_M · 253 MB · mine");
+    }
+}
