@@ -167,6 +167,7 @@ pub fn start_actors(tx: UnboundedSender<AppEvent>, opts: &RunOptions) -> Actors 
             engine: opts.engine,
         },
     )
+    .with_models_dir(opts.models_dir.clone())
     .start();
     if let Some(dir) = &opts.config_dir {
         let config_tx = tx_config.clone();
