@@ -198,3 +198,91 @@ fn switching_models_keeps_serving_carries_the_conversation_and_shows_the_new_kin
         );
     });
 }
+
+#[test]
+fn a_failed_switch_leaves_the_old_model_serving() {
+    let root = tempfile::tempdir().unwrap();
+    let (config_dir, models_dir) = (root.path().join("config"), root.path().join("models"));
+    for d in [&config_dir, &models_dir] {
+        std::fs::create_dir(d).unwrap();
+    }
+    // Listed while it exists, gone by the time it is picked.
+    let doomed = models_dir.join("doomed.gguf");
+    std::os::unix::fs::symlink(common::model_path(), &doomed).unwrap();
+    let system = gemma_tui::runtime::actix_system(2);
+    system.block_on(async {
+        let opts = RunOptions {
+            context: 512,
+            max_tokens: Some(8),
+            sampler: SamplerParams::greedy(),
+            config_dir: Some(config_dir.clone()),
+            models_dir: Some(models_dir.clone()),
+            ..RunOptions::new(ModelSource::Path(common::model_path()), 2)
+        };
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let actors = start_actors(tx.clone(), &opts);
+        let mut state = AppState::new();
+        let mut last_request = 0;
+        let mut failed = None;
+        let mut step = WaitingFor::Load;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            assert!(
+                Instant::now() < deadline,
+                "stuck at {step:?}: {:?} {:?} {:?}",
+                state.status,
+                state.models,
+                state.messages
+            );
+            let event = tokio::time::timeout(Duration::from_secs(120), rx.recv())
+                .await
+                .expect("an event")
+                .expect("channel open");
+            let finished = matches!(&event, AppEvent::Engine(EngineEvent::Finished { .. }));
+            if let AppEvent::Engine(EngineEvent::Switch(SwitchEvent::Failed { error, .. })) = &event
+            {
+                failed = Some(error.clone());
+            }
+            for effect in state.handle(event, Instant::now()) {
+                apply_effect(effect, &actors, &opts, &mut last_request);
+            }
+            match step {
+                WaitingFor::Load if state.engine == EngineStatus::Idle => {
+                    tx.send(common::key(KeyCode::F(7))).unwrap();
+                    step = WaitingFor::Picker;
+                }
+                WaitingFor::Picker if state.picker.is_some() => {
+                    std::fs::remove_file(&doomed).unwrap();
+                    for c in "doomed".chars() {
+                        tx.send(common::key(KeyCode::Char(c))).unwrap();
+                    }
+                    tx.send(common::key(KeyCode::Enter)).unwrap();
+                    step = WaitingFor::Swap;
+                }
+                WaitingFor::Swap if failed.is_some() => {
+                    for c in "Hi".chars() {
+                        tx.send(common::key(KeyCode::Char(c))).unwrap();
+                    }
+                    tx.send(common::key(KeyCode::Enter)).unwrap();
+                    step = WaitingFor::LastReply;
+                }
+                WaitingFor::LastReply if finished => break,
+                _ => {}
+            }
+        }
+        let error = failed.unwrap();
+        assert!(error.contains("doomed.gguf"), "{error}");
+        let model = state.model.as_ref().unwrap();
+        assert_eq!(model.path, common::model_path().display().to_string());
+        assert!(state.models.switch.is_none());
+        assert!(
+            state.messages.iter().any(
+                |m| m.role == Role::Error && m.text.contains("Switching to doomed.gguf failed")
+            ),
+            "{:?}",
+            state.messages
+        );
+        let reply = state.messages.iter().rfind(|m| m.role == Role::Assistant);
+        assert!(reply.is_some_and(|r| !r.streaming && !r.text.is_empty()));
+    });
+}

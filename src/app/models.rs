@@ -97,6 +97,26 @@ impl ModelsState {
     }
 }
 
+/// The running model as a picker entry, from what its load reported.
+fn running_choice(m: &crate::actors::messages::ModelSummary) -> ModelChoice {
+    let path = PathBuf::from(&m.path);
+    ModelChoice {
+        name: path
+            .file_name()
+            .map_or(m.name.clone(), |n| n.to_string_lossy().into_owned()),
+        path,
+        in_config: false,
+        description: m
+            .path
+            .rsplit_once('/')
+            .map_or_else(String::new, |(dir, _)| format!("from {dir}")),
+        size_bytes: Some(m.file_size),
+        kind: Some(m.kind.clone()),
+        quantization: Some(m.quantization.clone()),
+        problem: None,
+    }
+}
+
 impl AppState {
     /// The model picker key: list the models (off the UI task); the picker opens with the answer.
     pub(crate) fn open_model_picker(&mut self, now: Instant) -> Vec<Effect> {
@@ -113,8 +133,15 @@ impl AppState {
     }
 
     pub(crate) fn on_models(&mut self, event: ModelsEvent, _now: Instant) -> Vec<Effect> {
-        let ModelsEvent::Listed(choices) = event;
+        let ModelsEvent::Listed(mut choices) = event;
         let current = self.model.as_ref().map(|m| PathBuf::from(&m.path));
+        // A model started from a path that neither models.toml nor the models dir holds is
+        // still listed, first, as what runs.
+        if let Some(m) = self.model.as_ref() {
+            if !choices.iter().any(|c| current.as_ref() == Some(&c.path)) {
+                choices.insert(0, running_choice(m));
+            }
+        }
         let items = choices
             .iter()
             .enumerate()

@@ -114,6 +114,25 @@ fn the_picker_lists_every_model_with_kind_quantization_and_size() {
 }
 
 #[test]
+fn a_running_model_from_elsewhere_is_listed_first() {
+    let now = Instant::now();
+    let mut s = AppState::new();
+    let mut m = summary("gemma-3-270m", "/elsewhere/mine.gguf", ModelKind::Base);
+    m.file_size = 253_113_024;
+    s.handle(AppEvent::Engine(EngineEvent::Loaded(m)), now);
+    s.handle(key(KeyCode::F(7)), now);
+    let list = vec![choice("it", "/m/it.gguf", ModelKind::Instruct)];
+    s.handle(AppEvent::Models(ModelsEvent::Listed(list)), now);
+    let p = s.picker.as_ref().unwrap();
+    assert_eq!(p.items[0].label, "mine.gguf (running)");
+    assert_eq!(
+        p.items[0].detail,
+        "base · Q4_K_M · 253 MB · from /elsewhere"
+    );
+    assert_eq!(p.current().unwrap().label, "mine.gguf (running)");
+}
+
+#[test]
 fn unusable_and_running_models_are_refused() {
     let mut s = listed();
     assert!(pick(&mut s, "broken").is_empty());
@@ -245,7 +264,7 @@ fn a_model_ready_while_idle_swaps_at_once_and_a_new_chat_carries_nothing() {
         )])),
         now,
     );
-    pick(&mut s, "");
+    pick(&mut s, "it");
     let effects = s.handle(switch(SwitchEvent::Ready { name: "it".into() }), now);
     match effects.as_slice() {
         [Effect::Models(ModelEffect::Commit { turns, .. })] => assert!(turns.is_empty()),

@@ -115,9 +115,17 @@ fn describe(
     choice
 }
 
+/// Whether two paths name the same directory entry: the directories are resolved (a relative
+/// path in models.toml, a linked models dir) but not the file, so two links to one GGUF under
+/// different names stay two models (models.toml may give them different kinds).
 fn same_file(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
+    let entry = |p: &Path| {
+        let dir = p.parent().filter(|d| !d.as_os_str().is_empty());
+        let dir = dir.unwrap_or(Path::new(".")).canonicalize().ok()?;
+        Some(dir.join(p.file_name()?))
+    };
+    match (entry(a), entry(b)) {
+        (Some(a), Some(b)) => a == b,
         _ => a == b,
     }
 }
@@ -139,8 +147,12 @@ mod tests {
                 ..Default::default()
             },
         );
+        // A second name for a listed file is a model of its own.
+        std::os::unix::fs::symlink(&junk, dir.path().join("alias.gguf")).unwrap();
         let installed = crate::models::list_installed_in(dir.path()).unwrap();
         let list = catalog(&config, &installed);
+        assert!(list.iter().any(|c| c.name == "alias.gguf"));
+        assert_eq!(list.iter().filter(|c| c.name == "junk.gguf").count(), 1);
         let gone = list.iter().find(|c| c.name == "gone").unwrap();
         assert!(gone.in_config);
         assert!(gone.problem.as_deref().unwrap().contains("does not exist"));
