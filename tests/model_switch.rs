@@ -21,6 +21,8 @@ use gemma_tui::sampling::SamplerParams;
 enum WaitingFor {
     Load,
     FirstReply,
+    /// A second message is sent; the picker opens once its reply streams.
+    Streaming,
     Picker,
     /// The switch is under way and a message was sent meanwhile.
     Swap,
@@ -53,7 +55,7 @@ fn switching_models_keeps_serving_carries_the_conversation_and_shows_the_new_kin
     system.block_on(async {
         let opts = RunOptions {
             context: 1024,
-            max_tokens: Some(24),
+            max_tokens: Some(48),
             sampler: SamplerParams::greedy(),
             config_dir: Some(config_dir.clone()),
             data_dir: Some(data_dir.clone()),
@@ -135,6 +137,15 @@ fn switching_models_keeps_serving_carries_the_conversation_and_shows_the_new_kin
                     step = WaitingFor::FirstReply;
                 }
                 WaitingFor::FirstReply if finished => {
+                    type_and_send("Count from one to fifty: one, two, three,");
+                    step = WaitingFor::Streaming;
+                }
+                WaitingFor::Streaming
+                    if state
+                        .messages
+                        .last()
+                        .is_some_and(|m| m.streaming && !m.text.is_empty()) =>
+                {
                     tx.send(common::key(KeyCode::F(7))).unwrap();
                     step = WaitingFor::Picker;
                 }
@@ -149,10 +160,9 @@ fn switching_models_keeps_serving_carries_the_conversation_and_shows_the_new_kin
                     assert!(labels.iter().any(|l| l == "other"), "{labels:?}");
                     let item = p.items.iter().find(|i| i.label == "other").unwrap();
                     assert!(item.detail.starts_with("instruct · Q4_K_M · 253 MB"));
-                    // Pick it, then at once send another message: the old model answers it
-                    // while the new one loads.
+                    // Picked while the old model streams its reply: it goes on streaming while
+                    // the new one loads, and the swap waits for the reply's end.
                     type_and_send("other");
-                    type_and_send("What is the capital of France?");
                     switch_started = Some(Instant::now());
                     step = WaitingFor::Swap;
                 }

@@ -67,7 +67,7 @@ impl Handler<RunAb> for InferenceActor {
             None => engine,
         };
         let cancelled = || msg.cancel.load(Ordering::SeqCst);
-        stream_ab(
+        let result = stream_ab(
             [engine_a, engine_b],
             &msg.prompt,
             &msg.sides,
@@ -75,7 +75,12 @@ impl Handler<RunAb> for InferenceActor {
             &mut |u| (msg.updates)(u),
             &cancelled,
         )
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string());
+        if own_a.is_some() || own_b.is_some() {
+            drop((own_a, own_b));
+            super::switch::release_freed_memory();
+        }
+        result
     }
 }
 

@@ -240,8 +240,11 @@ impl Handler<CommitSwitch> for InferenceActor {
         let restore_ms = t.elapsed().as_secs_f64() * 1000.0;
         let summary = summarize(&engine, &session);
         let context_used = session.context_used();
-        // The old engine is dropped here, once the new one holds the conversation.
-        self.loaded = Some((*engine, session));
+        // The old engine goes once the new one holds the conversation; its weights were freed
+        // in another thread's malloc arena than the new ones live in, which glibc keeps unless
+        // asked to give it back.
+        drop(self.loaded.replace((*engine, session)));
+        release_freed_memory();
         let total_ms = started.elapsed().as_secs_f64() * 1000.0;
         tracing::info!(
             model = %name,
@@ -261,5 +264,15 @@ impl Handler<CommitSwitch> for InferenceActor {
                 restore_ms,
             },
         );
+    }
+}
+
+/// Returns freed heap memory to the system (glibc keeps it in its arenas otherwise: after a
+/// switch the process would go on holding about two models' worth).
+pub(super) fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory; it takes no pointers.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
