@@ -178,7 +178,8 @@ impl AppState {
         let running = self.model.as_ref().map(|m| PathBuf::from(&m.path));
         let refusal = if let Some(p) = &choice.problem {
             Some(format!("cannot use {}: {p}", choice.name))
-        } else if running.is_none() || matches!(self.engine, EngineStatus::Loading { .. }) {
+        } else if matches!(self.engine, EngineStatus::Loading { .. }) {
+            // (After a failed first load a switch is the way out, so that is allowed.)
             Some("the first model is still loading: switch when it is ready".into())
         } else if running.as_ref() == Some(&choice.path) {
             Some(format!("{} is already running", choice.name))
@@ -262,6 +263,10 @@ impl AppState {
                     now,
                 );
                 self.model = Some(summary);
+                // A switch after a failed first load is the first model that runs.
+                if matches!(self.engine, EngineStatus::Failed(_)) {
+                    self.engine = EngineStatus::Idle;
+                }
             }
             SwitchEvent::Failed { name, error } => {
                 self.models.switch = None;
@@ -308,14 +313,16 @@ impl AppState {
 
     /// The engine's state for the status bar, with a switch in the background after it.
     pub fn engine_label(&self) -> String {
+        let engine = self.engine.label();
         match &self.models.switch {
+            Some(s) if s.committed => format!("{engine} · swapping in {}", s.name),
+            Some(s) if s.ready => format!("{engine} · {} after this reply", s.name),
             Some(s) => format!(
-                "{} · loading {} {:.0}%",
-                self.engine.label(),
+                "{engine} · loading {} {:.0}%",
                 s.name,
                 s.fraction.clamp(0.0, 1.0) * 100.0
             ),
-            None => self.engine.label(),
+            None => engine,
         }
     }
 

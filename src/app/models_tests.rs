@@ -194,6 +194,7 @@ fn a_switch_loads_while_the_old_model_keeps_answering_then_swaps_between_replies
     assert!(s
         .handle(switch(SwitchEvent::Ready { name: "it".into() }), now)
         .is_empty());
+    assert_eq!(s.engine_label(), "prefill · it after this reply");
     s.handle(
         AppEvent::Engine(EngineEvent::Token {
             request,
@@ -210,6 +211,7 @@ fn a_switch_loads_while_the_old_model_keeps_answering_then_swaps_between_replies
         })
         .expect("the swap follows the reply");
     assert_eq!(commit, [("Hello".to_string(), "Hi there".to_string())]);
+    assert_eq!(s.engine_label(), "idle · swapping in it");
     // Asked once only.
     let again = s.handle(
         switch(SwitchEvent::Progress {
@@ -296,4 +298,38 @@ fn a_failed_switch_keeps_the_old_model_and_says_why() {
     );
     // The picker works again.
     assert!(!s.handle(key(KeyCode::F(7)), now).is_empty());
+}
+
+#[test]
+fn after_a_failed_first_load_a_switch_brings_a_model_up() {
+    let now = Instant::now();
+    let mut s = AppState::new();
+    s.handle(
+        AppEvent::Engine(EngineEvent::LoadFailed("broken.gguf: truncated".into())),
+        now,
+    );
+    s.handle(key(KeyCode::F(7)), now);
+    let list = vec![choice("it", "/m/it.gguf", ModelKind::Instruct)];
+    s.handle(AppEvent::Models(ModelsEvent::Listed(list)), now);
+    assert!(matches!(
+        pick(&mut s, "it").as_slice(),
+        [Effect::Models(ModelEffect::Load { .. })]
+    ));
+    let effects = s.handle(switch(SwitchEvent::Ready { name: "it".into() }), now);
+    assert!(matches!(
+        effects.as_slice(),
+        [Effect::Models(ModelEffect::Commit { .. })]
+    ));
+    s.handle(
+        switch(SwitchEvent::Swapped {
+            summary: summary("gemma-3-270m-it", "/m/it.gguf", ModelKind::Instruct),
+            context_used: 0,
+            restored: 0,
+            total_ms: 300.0,
+            restore_ms: 0.0,
+        }),
+        now,
+    );
+    assert_eq!(s.engine, EngineStatus::Idle);
+    assert_eq!(s.model.as_ref().unwrap().name, "gemma-3-270m-it");
 }
