@@ -342,7 +342,13 @@ pub fn apply_effect(
             false
         }
         Effect::Models(e) => {
-            crate::runtime_models::apply(e, actors, opts);
+            let load = crate::runtime_models::LoadSettings {
+                threads: opts.threads,
+                engine: opts.engine,
+                context: opts.context,
+                models_dir: opts.models_dir.clone(),
+            };
+            crate::runtime_models::apply(e, &actors.inference, &actors.events, &load);
             false
         }
         Effect::Quit => {

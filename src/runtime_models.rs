@@ -1,15 +1,34 @@
 //! Carries out the model picker's and the switch's effects for the event loop: the listing on a
 //! blocking thread (it reads GGUF headers), the load and the swap through the inference actor.
-use crate::actors::inference::{CommitSwitch, SwitchModel};
+use std::path::PathBuf;
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::actors::inference::{CommitSwitch, InferenceHandle, SwitchModel};
 use crate::app::models::{ModelEffect, ModelsEvent};
 use crate::app::AppEvent;
-use crate::runtime::{Actors, RunOptions};
+use crate::engine::EngineKind;
 
-pub fn apply(effect: ModelEffect, actors: &Actors, opts: &RunOptions) {
+/// What a switched-to model is loaded with: the dashboard's own settings.
+#[derive(Debug, Clone)]
+pub struct LoadSettings {
+    pub threads: usize,
+    pub engine: EngineKind,
+    pub context: usize,
+    /// Where the picker looks for GGUFs (None: `models::models_dir()`).
+    pub models_dir: Option<PathBuf>,
+}
+
+pub fn apply(
+    effect: ModelEffect,
+    inference: &InferenceHandle,
+    events: &UnboundedSender<AppEvent>,
+    load: &LoadSettings,
+) {
     match effect {
         ModelEffect::List { config } => {
-            let events = actors.events.clone();
-            let dir = opts
+            let events = events.clone();
+            let dir = load
                 .models_dir
                 .clone()
                 .unwrap_or_else(crate::models::models_dir);
@@ -19,17 +38,19 @@ pub fn apply(effect: ModelEffect, actors: &Actors, opts: &RunOptions) {
                     tracing::warn!("listing {}: {e:#}", dir.display());
                     Vec::new()
                 });
-                let list = crate::models::catalog(&config, &installed);
+                let list = crate::models::catalog(&config.named_models(), &installed, &|p| {
+                    config.kind_override(p)
+                });
                 let _ = events.send(AppEvent::Models(ModelsEvent::Listed(list)));
             });
         }
         ModelEffect::Load { name, path, config } => {
-            actors.inference.addr.do_send(SwitchModel {
+            inference.addr.do_send(SwitchModel {
                 name,
                 path,
-                threads: opts.threads,
-                engine: opts.engine,
-                context: opts.context,
+                threads: load.threads,
+                engine: load.engine,
+                context: load.context,
                 config,
             });
         }
@@ -37,7 +58,7 @@ pub fn apply(effect: ModelEffect, actors: &Actors, opts: &RunOptions) {
             turns,
             system,
             dialogue,
-        } => actors.inference.addr.do_send(CommitSwitch {
+        } => inference.addr.do_send(CommitSwitch {
             turns,
             system,
             dialogue,

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossterm::event::KeyCode;
-use gemma_tui::actors::inference::{ModelSource, SwitchEvent};
-use gemma_tui::actors::messages::EngineEvent;
+use gemma_tui::actors::inference::ModelSource;
+use gemma_tui::actors::messages::{EngineEvent, SwitchEvent};
 use gemma_tui::app::picker::PickerKind;
 use gemma_tui::app::{AppEvent, AppState, EngineStatus, Role};
 use gemma_tui::engine::ModelKind;

@@ -29,5 +29,11 @@ pub enum AppEvent {
     /// The RAG actor's reports (context built, ingest progress, memory counts).
     Rag(crate::actors::rag::RagEvent),
     /// The model picker's listing (read off the UI task).
-    Models(super::models::ModelsEvent),
+    Models(ModelsEvent),
+}
+
+/// The answer to the model picker's listing effect.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelsEvent {
+    Listed(Vec<crate::models::ModelChoice>),
 }

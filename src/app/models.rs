@@ -6,12 +6,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::actors::inference::SwitchEvent;
+use crate::actors::messages::SwitchEvent;
 use crate::config::Config;
 use crate::conversations::{StoredMessage, StoredRole};
 use crate::models::ModelChoice;
 
 use super::chat::{ChatMessage, EngineStatus, Role};
+pub use super::events::ModelsEvent;
 use super::picker::{Picker, PickerItem, PickerKind};
 use super::state::{AppState, Effect};
 
@@ -19,7 +20,7 @@ use super::state::{AppState, Effect};
 #[derive(Debug, Clone, PartialEq)]
 pub enum ModelEffect {
     /// Read models.toml's entries and the models dir's GGUF headers (answered by
-    /// [`ModelsEvent::Listed`]), on a blocking thread.
+    /// `ModelsEvent::Listed`), on a blocking thread.
     List { config: Arc<Config> },
     /// Load `path` beside the current model (answered by `EngineEvent::Switch`).
     Load {
@@ -33,12 +34,6 @@ pub enum ModelEffect {
         system: Option<String>,
         dialogue: crate::engine::Dialogue,
     },
-}
-
-/// The answer to [`ModelEffect::List`].
-#[derive(Debug, Clone, PartialEq)]
-pub enum ModelsEvent {
-    Listed(Vec<ModelChoice>),
 }
 
 /// A switch under way.

@@ -7,7 +7,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::models::{ModelEffect, ModelsEvent};
 use super::picker::PickerKind;
 use super::*;
-use crate::actors::inference::SwitchEvent;
+use crate::actors::messages::SwitchEvent;
 use crate::actors::messages::{EngineEvent, ModelSummary, ReplyStats};
 use crate::engine::{DetectedKind, FinishReason, ModelKind};
 use crate::models::ModelChoice;
@@ -199,6 +199,7 @@ fn a_switch_loads_while_the_old_model_keeps_answering_then_swaps_between_replies
         AppEvent::Engine(EngineEvent::Token {
             request,
             text: "Hi there".into(),
+            context_used: 20,
         }),
         now,
     );

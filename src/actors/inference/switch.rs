@@ -10,35 +10,10 @@ use std::time::Instant;
 
 use actix::{Addr, Handler, Message, SyncContext};
 
-use super::actor::{summarize, EngineSink, InferenceActor, RESTORE_RESERVE};
-use crate::actors::messages::{EngineEvent, ModelSummary};
+use super::actor::{summarize, EngineSink, InferenceActor, Parked, RESTORE_RESERVE};
+use crate::actors::messages::{EngineEvent, SwitchEvent};
 use crate::config::Config;
 use crate::engine::{Dialogue, Engine, EngineKind, Session};
-
-/// What a switch reports, as `EngineEvent::Switch`. Distinct from the first load's events: the
-/// old model keeps serving, so the dashboard must not treat the engine as loading.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SwitchEvent {
-    /// Reading the new model's file, then building its weights; `fraction` in 0..=1.
-    Progress {
-        name: String,
-        fraction: f64,
-        message: String,
-    },
-    /// The new model is loaded beside the old one: send `CommitSwitch` between replies.
-    Ready { name: String },
-    /// The new model serves from now on, with `restored` turns of the conversation re-prefilled.
-    Swapped {
-        summary: ModelSummary,
-        context_used: usize,
-        restored: usize,
-        /// From the switch request to the swap, and the re-prefill alone.
-        total_ms: f64,
-        restore_ms: f64,
-    },
-    /// The new model could not be loaded; the old one stays.
-    Failed { name: String, error: String },
-}
 
 /// Load `path` in the background (see the module doc).
 #[derive(Message, Debug, Clone)]
@@ -58,7 +33,7 @@ pub struct SwitchModel {
 /// From the loading thread: the new engine, ready.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub(super) struct SwitchLoaded {
+struct SwitchLoaded {
     seq: u64,
     name: String,
     engine: Box<Engine>,
@@ -73,22 +48,6 @@ pub struct CommitSwitch {
     pub turns: Vec<(String, String)>,
     pub system: Option<String>,
     pub dialogue: Dialogue,
-}
-
-/// A model loaded and waiting for `CommitSwitch`.
-pub(super) struct Parked {
-    name: String,
-    engine: Box<Engine>,
-    session: Session,
-    started: Instant,
-}
-
-/// The actor's switch bookkeeping.
-#[derive(Default)]
-pub(super) struct SwitchSlot {
-    /// Bumped by every request: a load that finishes after a newer request is dropped.
-    seq: u64,
-    parked: Option<Parked>,
 }
 
 fn report(sink: &EngineSink, event: SwitchEvent) {
