@@ -12,8 +12,8 @@ use gemma_tui::sampling::{Mirostat, SamplerKind, SamplerParams};
     about = "A terminal dashboard for a local Gemma 3 model"
 )]
 pub struct Cli {
-    /// A Gemma 3 GGUF file to run instead of the default model.
-    #[arg(long, global = true, value_name = "PATH")]
+    /// The model to run instead of the default one: a models.toml name, or a Gemma 3 GGUF file.
+    #[arg(long, global = true, value_name = "NAME|PATH")]
     pub model: Option<PathBuf>,
     /// Worker threads for the forward pass (default: the cores available to this process).
     #[arg(long, global = true, value_name = "N")]

@@ -14,5 +14,6 @@ pub mod logging;
 pub mod models;
 pub mod rag;
 pub mod runtime;
+pub mod runtime_models;
 pub mod sampling;
 pub mod ui;

@@ -42,9 +42,10 @@ use commands::CommandError;
 fn main() -> ExitCode {
     // The matches too: `ask` needs to know which flags were given to layer them over a profile.
     let matches = <Cli as clap::CommandFactory>::command().get_matches();
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let _log_guard = gemma_tui::logging::init(cli.log.as_deref());
-    let result = match &cli.command {
+    // `--model NAME` becomes its path here, once, for the dashboard and every command.
+    let result = commands::resolve_model_name(&mut cli).and_then(|()| match &cli.command {
         None => run_dashboard(&cli, &matches),
         Some(Command::Ask(args)) => commands::ask::run(&cli, args, &matches),
         Some(Command::Model(cmd)) => commands::model::run(&cli, cmd),
@@ -54,7 +55,7 @@ fn main() -> ExitCode {
         Some(Command::Session(cmd)) => commands::session::run(cmd),
         Some(Command::Rag(args)) => commands::rag::run(&cli, args),
         Some(Command::Completions { shell }) => commands::completions::run(*shell),
-    };
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -55,6 +55,8 @@ pub struct RunOptions {
     pub data_dir: Option<std::path::PathBuf>,
     /// RAG memory settings; `None` turns RAG off for the session.
     pub rag: Option<crate::rag::RagSettings>,
+    /// Where the model picker looks for GGUFs (None: `models::models_dir()`).
+    pub models_dir: Option<std::path::PathBuf>,
 }
 
 impl RunOptions {
@@ -79,6 +81,7 @@ impl RunOptions {
             keymap: crate::app::Keymap::default(),
             theme: crate::ui::theme::Theme::default(),
             rag: None,
+            models_dir: None,
         }
     }
 }
@@ -164,6 +167,7 @@ pub fn start_actors(tx: UnboundedSender<AppEvent>, opts: &RunOptions) -> Actors 
             engine: opts.engine,
         },
     )
+    .with_models_dir(opts.models_dir.clone())
     .start();
     if let Some(dir) = &opts.config_dir {
         let config_tx = tx_config.clone();
@@ -335,6 +339,16 @@ pub fn apply_effect(
         }
         Effect::PinBaseline(run) => {
             actors.bench.do_send(PinBaseline { run });
+            false
+        }
+        Effect::Models(e) => {
+            let load = crate::runtime_models::LoadSettings {
+                threads: opts.threads,
+                engine: opts.engine,
+                context: opts.context,
+                models_dir: opts.models_dir.clone(),
+            };
+            crate::runtime_models::apply(e, &actors.inference, &actors.events, &load);
             false
         }
         Effect::Quit => {

@@ -69,6 +69,33 @@ pub enum EngineEvent {
         request: u64,
         error: String,
     },
+    /// A model switch in the background (the old model keeps serving meanwhile).
+    Switch(SwitchEvent),
+}
+
+/// What a switch reports, as `EngineEvent::Switch`. Distinct from the first load's events: the
+/// old model keeps serving, so the dashboard must not treat the engine as loading.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SwitchEvent {
+    /// Reading the new model's file, then building its weights; `fraction` in 0..=1.
+    Progress {
+        name: String,
+        fraction: f64,
+        message: String,
+    },
+    /// The new model is loaded beside the old one: send the inference actor's `CommitSwitch` between replies.
+    Ready { name: String },
+    /// The new model serves from now on, with `restored` turns of the conversation re-prefilled.
+    Swapped {
+        summary: ModelSummary,
+        context_used: usize,
+        restored: usize,
+        /// From the switch request to the swap, and the re-prefill alone.
+        total_ms: f64,
+        restore_ms: f64,
+    },
+    /// The new model could not be loaded; the old one stays.
+    Failed { name: String, error: String },
 }
 
 /// What the sampling actor recorded about one sampled token of reply `request` (the inspector).

@@ -1,5 +1,6 @@
-//! The A/B panes (F5): the prompt in the input answered under two profiles side by side, each
-//! reply streaming with its own live rate. Pure: the bench actor's A/B events fold in here.
+//! The A/B panes (F5): the prompt in the input answered under two profiles, or on two models,
+//! side by side, each reply streaming with its own live rate. Pure: the bench actor's A/B events
+//! fold in here.
 use crate::bench::ab::AbUpdate;
 
 /// One side as shown.
@@ -124,7 +125,7 @@ impl super::AppState {
                 } else if prompt.is_empty() {
                     self.set_status("type the prompt in the input first, then F5 and Enter", now);
                 } else if let (Some(a), Some(b)) = (self.ab.profile(0), self.ab.profile(1)) {
-                    let (a, b) = (a.to_string(), b.to_string());
+                    let (a, b) = with_profiles(a, b, &self.profiles.active);
                     self.ab.start(prompt.clone());
                     return vec![Effect::StartAb { prompt, a, b }];
                 }
@@ -139,9 +140,48 @@ impl super::AppState {
     }
 }
 
+/// A `model:NAME` side runs under the other side's profile (the active one when both are
+/// models), so that the two replies differ by the model alone; the bench actor gets it as
+/// `model:NAME@PROFILE`.
+pub fn with_profiles(a: &str, b: &str, active: &str) -> (String, String) {
+    use crate::actors::bench::AB_MODEL;
+    let profile_of = |other: &str| {
+        if other.starts_with(AB_MODEL) {
+            active.to_string()
+        } else {
+            other.to_string()
+        }
+    };
+    let side = |this: &str, other: &str| {
+        if this.starts_with(AB_MODEL) {
+            format!("{this}@{}", profile_of(other))
+        } else {
+            this.to_string()
+        }
+    };
+    (side(a, b), side(b, a))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_model_side_runs_under_the_other_sides_profile() {
+        let s = |a: &str, b: &str| with_profiles(a, b, "balanced");
+        assert_eq!(
+            s("precise", "creative"),
+            ("precise".into(), "creative".into())
+        );
+        assert_eq!(
+            s("precise", "model:it"),
+            ("precise".into(), "model:it@precise".into())
+        );
+        assert_eq!(
+            s("model:a", "model:b"),
+            ("model:a@balanced".into(), "model:b@balanced".into())
+        );
+    }
 
     #[test]
     fn profiles_cycle_and_updates_stream_into_their_side() {

@@ -157,6 +157,7 @@ pub enum Action {
     OpenTemplatePicker,
     SaveProfileAs,
     OpenConversations,
+    OpenModelPicker,
     PickerUp,
     PickerDown,
     PickerAccept,
@@ -182,7 +183,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 61] = [
+    pub const ALL: [Action; 62] = [
         Action::Send,
         Action::NewLine,
         Action::CancelGeneration,
@@ -222,6 +223,7 @@ impl Action {
         Action::OpenTemplatePicker,
         Action::SaveProfileAs,
         Action::OpenConversations,
+        Action::OpenModelPicker,
         Action::PickerUp,
         Action::PickerDown,
         Action::PickerAccept,
@@ -288,6 +290,7 @@ impl Action {
             Action::OpenTemplatePicker => "pick_template",
             Action::SaveProfileAs => "save_profile_as",
             Action::OpenConversations => "conversations",
+            Action::OpenModelPicker => "pick_model",
             Action::PickerUp => "picker_up",
             Action::PickerDown => "picker_down",
             Action::PickerAccept => "picker_accept",
@@ -355,6 +358,7 @@ impl Action {
             Action::OpenTemplatePicker => "Pick the prompt template",
             Action::SaveProfileAs => "Save these settings as a new profile",
             Action::OpenConversations => "Conversations: switch, rename, delete",
+            Action::OpenModelPicker => "Switch the model (loads while the current one answers)",
             Action::PickerUp => "Move up",
             Action::PickerDown => "Move down",
             Action::PickerAccept => "Choose",
@@ -369,11 +373,11 @@ impl Action {
             Action::BenchToggleView => "Switch between the charts and the comparison",
             Action::BenchPinBaseline => "Pin the latest run as its suite's baseline",
             Action::ToggleAb => "Open or close the A/B panes",
-            Action::AbPrevA => "Side A: the previous profile",
-            Action::AbNextA => "Side A: the next profile",
-            Action::AbPrevB => "Side B: the previous profile",
-            Action::AbNextB => "Side B: the next profile",
-            Action::AbStart => "Stream the input's prompt under both profiles",
+            Action::AbPrevA => "Side A: the previous profile or model",
+            Action::AbNextA => "Side A: the next profile or model",
+            Action::AbPrevB => "Side B: the previous profile or model",
+            Action::AbNextB => "Side B: the next profile or model",
+            Action::AbStart => "Stream the input's prompt on both sides",
             Action::AbCancel => "Stop both replies",
             Action::ToggleRagPane => "Show or hide the RAG pane (the last prompt's memories)",
             Action::ToggleRagNextMessage => "RAG off (or on again) for the next message",

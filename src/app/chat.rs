@@ -297,7 +297,10 @@ impl AppState {
                     self.chat_scroll.to_bottom();
                 }
             }
+            EngineEvent::Switch(e) => self.on_switch(e, now),
         }
+        // A model loaded in the background is swapped in once no reply runs.
+        effects.extend(self.commit_switch_when_idle());
         effects
     }
 }

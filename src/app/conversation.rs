@@ -46,6 +46,7 @@ impl AppState {
                 id
             }
         };
+        self.models.record(id, &message);
         Effect::StoreMessage(Box::new((
             ConversationMeta {
                 id,
@@ -146,6 +147,7 @@ impl AppState {
             format!("conversation: {} ({} messages)", meta.title, stored.len()),
             now,
         );
+        self.models.record_all(meta.id, &stored);
         self.conversation = Some(OpenConversation {
             id: meta.id,
             title: meta.title,
@@ -260,6 +262,7 @@ impl AppState {
                 None => vec![],
             },
             PickerKind::SaveProfileAs => self.save_profile_as(&picker.query, now),
+            PickerKind::Model => self.accept_model(chosen, now),
             PickerKind::RenameConversation => {
                 let Some(id) = picker.target.and_then(|k| k.parse::<u64>().ok()) else {
                     return vec![];

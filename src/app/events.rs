@@ -28,4 +28,12 @@ pub enum AppEvent {
     Bench(crate::actors::bench::BenchEvent),
     /// The RAG actor's reports (context built, ingest progress, memory counts).
     Rag(crate::actors::rag::RagEvent),
+    /// The model picker's listing (read off the UI task).
+    Models(ModelsEvent),
+}
+
+/// The answer to the model picker's listing effect.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelsEvent {
+    Listed(Vec<crate::models::ModelChoice>),
 }

@@ -7,8 +7,10 @@ pub mod bench;
 pub mod chat;
 pub mod conversation;
 pub mod events;
+pub mod input;
 pub mod inspector;
 pub mod keymap_file;
+pub mod models;
 pub mod picker;
 pub mod profiles;
 pub mod rag;
@@ -16,6 +18,8 @@ pub mod sampler;
 pub mod state;
 pub mod view;
 
+#[cfg(test)]
+mod models_tests;
 #[cfg(test)]
 mod profile_tests;
 #[cfg(test)]

@@ -13,6 +13,8 @@ pub enum PickerKind {
     SaveProfileAs,
     /// A new title for the selected conversation (the query is the answer).
     RenameConversation,
+    /// The model to switch to.
+    Model,
 }
 
 impl PickerKind {
@@ -23,6 +25,7 @@ impl PickerKind {
             PickerKind::Conversation => "Conversations",
             PickerKind::SaveProfileAs => "Save the settings as a new profile: name",
             PickerKind::RenameConversation => "Rename the conversation",
+            PickerKind::Model => "Models (loads in the background)",
         }
     }
 

@@ -85,6 +85,8 @@ pub enum Effect {
         b: String,
     },
     Quit,
+    /// Model picker and switch (see `app::models`).
+    Models(super::models::ModelEffect),
     /// Ask the RAG actor for the context of `request`'s prompt (then [`Effect::Generate`]).
     RagContext {
         request: u64,
@@ -170,6 +172,8 @@ pub struct AppState {
     pub bench: super::bench::BenchPane,
     pub ab: super::ab::AbPane,
     pub rag: super::rag::RagState,
+    /// The model picker and a switch in the background.
+    pub models: super::models::ModelsState,
 }
 
 impl Default for AppState {
@@ -225,6 +229,7 @@ impl AppState {
             bench: Default::default(),
             ab: Default::default(),
             rag: super::rag::RagState::default(),
+            models: Default::default(),
         }
     }
 
@@ -255,6 +260,7 @@ impl AppState {
                 effects
             }
             AppEvent::Rag(e) => self.on_rag(e, now),
+            AppEvent::Models(e) => self.on_models(e, now),
             AppEvent::Metrics(m) => {
                 if let Some(ttft) = m.last_ttft_ms.filter(|v| v.is_finite() && *v > 0.0) {
                     self.last_ttft_ms = Some(ttft);
@@ -518,6 +524,7 @@ impl AppState {
             Action::OpenTemplatePicker => self.open_template_picker(),
             Action::SaveProfileAs => self.open_save_profile_as(),
             Action::OpenConversations => return self.open_conversations(now),
+            Action::OpenModelPicker => return self.open_model_picker(now),
             Action::PickerUp
             | Action::PickerDown
             | Action::PickerAccept
@@ -575,30 +582,5 @@ impl AppState {
         }
         effects.push(Effect::Quit);
         effects
-    }
-
-    /// Insert pasted text into the input, capping the input at [`MAX_INPUT_BYTES`].
-    fn paste(&mut self, text: &str, now: Instant) {
-        let text = text.replace("\r\n", "\n").replace('\r', "\n");
-        let used: usize = self.input.lines().iter().map(|l| l.len() + 1).sum();
-        let room = MAX_INPUT_BYTES.saturating_sub(used);
-        let mut end = text.len().min(room);
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        if end < text.len() {
-            self.set_status(
-                format!(
-                    "paste cut to {} KiB: the input holds at most {} KiB",
-                    end / 1024,
-                    MAX_INPUT_BYTES / 1024
-                ),
-                now,
-            );
-        }
-        self.focus = Focus::Input;
-        if end > 0 {
-            self.input.insert_str(&text[..end]);
-        }
     }
 }

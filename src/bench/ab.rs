@@ -1,6 +1,6 @@
-//! A/B streaming: one prompt answered under two settings (profiles) on the same model, the two
-//! replies advanced a token each in turn so that both stream side by side and share the CPU
-//! equally; each side's rate is its own tokens over its own step time.
+//! A/B streaming: one prompt answered under two settings (profiles) on the same model or on two
+//! models, the two replies advanced a token each in turn so that both stream side by side and
+//! share the CPU equally; each side's rate is its own tokens over its own step time.
 use std::time::Instant;
 
 use crate::engine::{Dialogue, Engine, EngineError, PromptKind, StopMatcher, StreamDecoder};
@@ -16,6 +16,16 @@ pub struct AbSide {
     pub dialogue: Dialogue,
     /// The profile's stop strings.
     pub stop: Vec<String>,
+    /// Another model for this side (loaded for the run); `None`: the loaded one.
+    pub model: Option<AbModel>,
+}
+
+/// A side's own model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AbModel {
+    pub path: std::path::PathBuf,
+    /// models.toml's `kind` for it, over its metadata.
+    pub kind_override: Option<crate::engine::DetectedKind>,
 }
 
 /// What a side did last.
@@ -43,8 +53,9 @@ struct Lane {
     done: bool,
 }
 
+/// Streams both sides; `engines[i]` runs side `i` (the same engine twice for two profiles).
 pub fn stream_ab(
-    engine: &Engine,
+    engines: [&Engine; 2],
     prompt: &str,
     sides: &[AbSide; 2],
     max_tokens: usize,
@@ -52,7 +63,7 @@ pub fn stream_ab(
     cancelled: &dyn Fn() -> bool,
 ) -> Result<(), EngineError> {
     let mut lanes = Vec::with_capacity(2);
-    for side in sides {
+    for (side, engine) in sides.iter().zip(engines) {
         let mut session = engine.new_session(4096)?;
         let format = engine.chat_format(|| side.dialogue.clone());
         let stops = StopMatcher::new(
@@ -89,6 +100,7 @@ pub fn stream_ab(
             if cancelled() {
                 return Ok(());
             }
+            let engine = engines[side];
             let t = Instant::now();
             let next = lane
                 .sampler

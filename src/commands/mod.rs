@@ -38,6 +38,36 @@ impl CommandError {
     }
 }
 
+/// `--model` as given: the path of a models.toml entry of that name (none for an entry with an
+/// empty path: the default model), else a file. Neither is an error that lists the known names.
+pub fn resolve_model_name(cli: &mut crate::cli::Cli) -> Result<(), CommandError> {
+    let Some(given) = cli.model.take() else {
+        return Ok(());
+    };
+    let dir = gemma_tui::config::config_dir(cli.config_dir.as_deref());
+    let config = gemma_tui::config::load(&dir).config;
+    cli.model = model_by_name(&config, &given)?;
+    Ok(())
+}
+
+/// The pure part of [`resolve_model_name`].
+fn model_by_name(
+    config: &gemma_tui::config::Config,
+    given: &std::path::Path,
+) -> Result<Option<PathBuf>, CommandError> {
+    if let Some(entry) = given.to_str().and_then(|name| config.models.get(name)) {
+        return Ok(Some(PathBuf::from(&entry.path)).filter(|p| !p.as_os_str().is_empty()));
+    }
+    if given.exists() {
+        return Ok(Some(given.to_path_buf()));
+    }
+    Err(CommandError::Model(format!(
+        "model `{}` does not exist: no such file, nor a models.toml name (known: {})",
+        given.display(),
+        config.models.keys().cloned().collect::<Vec<_>>().join(", ")
+    )))
+}
+
 /// The model to use: `--model`, or the default one (fetched with a progress bar when missing).
 pub fn resolve_model(path: Option<PathBuf>) -> Result<PathBuf, CommandError> {
     if let Some(p) = path {
@@ -68,4 +98,31 @@ pub fn peak_rss_bytes() -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_names_resolve_to_their_paths_and_files_stay_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("other.gguf");
+        std::fs::write(&file, b"x").unwrap();
+        let mut config = gemma_tui::config::Config::defaults();
+        config.models.insert(
+            "other".into(),
+            gemma_tui::config::ModelEntry {
+                path: file.display().to_string(),
+                ..Default::default()
+            },
+        );
+        let by = |s: &str| model_by_name(&config, std::path::Path::new(s));
+        assert_eq!(by("other").unwrap(), Some(file.clone()));
+        assert_eq!(by("gemma-3-270m").unwrap(), None, "empty path: the default");
+        assert_eq!(by(file.to_str().unwrap()).unwrap(), Some(file.clone()));
+        let err = by("nope").unwrap_err();
+        assert_eq!(err.exit_code(), 3);
+        assert!(err.to_string().contains("gemma-3-270m, other"), "{err}");
+    }
 }

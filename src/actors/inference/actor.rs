@@ -16,13 +16,31 @@ use crate::models;
 pub type EngineSink = Arc<dyn Fn(EngineEvent) + Send + Sync>;
 
 pub struct InferenceActor {
-    sink: EngineSink,
+    pub(super) sink: EngineSink,
     sampler: Addr<SamplingActor>,
     metrics: Option<Addr<MetricsActor>>,
     /// Requests up to this id are cancelled; set from the UI thread without going through the
     /// mailbox, which is busy while a reply is generated.
     cancelled_upto: Arc<AtomicU64>,
     pub(super) loaded: Option<(Engine, Session)>,
+    /// A model being switched to (loaded beside `loaded`, swapped in between replies).
+    pub(super) switch: SwitchSlot,
+}
+
+/// A model loaded and waiting for `CommitSwitch`.
+pub(super) struct Parked {
+    pub(super) name: String,
+    pub(super) engine: Box<Engine>,
+    pub(super) session: Session,
+    pub(super) started: Instant,
+}
+
+/// The actor's switch bookkeeping.
+#[derive(Default)]
+pub(super) struct SwitchSlot {
+    /// Bumped by every request: a load that finishes after a newer request is dropped.
+    pub(super) seq: u64,
+    pub(super) parked: Option<Parked>,
 }
 
 /// What the dashboard holds: the actor's address and the cancel switch.
@@ -47,6 +65,7 @@ impl InferenceHandle {
             metrics: metrics.clone(),
             cancelled_upto: flag.clone(),
             loaded: None,
+            switch: Default::default(),
         });
         Self {
             addr,
@@ -261,7 +280,7 @@ impl Handler<ResetConversation> for InferenceActor {
 }
 
 /// Tokens kept free for the next turn and its reply when a restored history is cut to fit.
-const RESTORE_RESERVE: usize = 1024;
+pub(super) const RESTORE_RESERVE: usize = 1024;
 
 impl Handler<RestoreConversation> for InferenceActor {
     type Result = ();

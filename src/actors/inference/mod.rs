@@ -3,9 +3,11 @@
 mod actor;
 mod bench;
 mod messages;
+mod switch;
 
 pub use actor::{EngineSink, InferenceActor, InferenceHandle};
 pub use bench::{RunAb, RunBench};
 pub use messages::{
     ChatTurn, Generate, LoadModel, ModelSource, Prompt, ResetConversation, RestoreConversation,
 };
+pub use switch::{CommitSwitch, SwitchModel};

@@ -115,6 +115,29 @@ pub fn render(frame: &mut Frame, area: Rect, state: &mut AppState) {
     let visible: Vec<Line> = lines.into_iter().skip(top).take(height).collect();
     frame.render_widget(Paragraph::new(visible), inner);
     render_load_gauge(frame, inner, state);
+    render_switch_gauge(frame, area, state);
+}
+
+/// While another model loads in the background: a gauge on the pane's bottom border, where it
+/// hides none of the chat (the old model keeps streaming replies above it).
+fn render_switch_gauge(frame: &mut Frame, area: Rect, state: &AppState) {
+    let Some((fraction, message)) = state.switch_gauge() else {
+        return;
+    };
+    if area.height < 3 || area.width < 16 {
+        return;
+    }
+    let area = Rect {
+        x: area.x + 2,
+        y: area.y + area.height - 1,
+        width: (area.width - 4).min(72),
+        height: 1,
+    };
+    let gauge = LineGauge::default()
+        .ratio(fraction)
+        .label(format!("{:>3.0}% {}", fraction * 100.0, sanitize(&message)))
+        .filled_style(ratatui::style::Style::default().fg(theme::current().accent));
+    frame.render_widget(gauge, area);
 }
 
 /// While the model is fetched or loaded: a gauge on the pane's last line.

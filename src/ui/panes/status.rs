@@ -35,7 +35,7 @@ pub fn status_text(state: &AppState) -> Vec<String> {
     };
     let mut parts = vec![
         model,
-        state.engine.label(),
+        state.engine_label(),
         ctx,
         format!("{rate:.1} tok/s"),
         setup,

@@ -1,0 +1,118 @@
+//! The A/B panes with a model on one side: the loaded model under a profile against a second GGUF
+//! (the default one linked under another name, marked `kind = "instruct"` in a temp models.toml,
+//! so it chats through Gemma's template) under the same profile, through the real actors.
+mod common;
+
+use std::time::{Duration, Instant};
+
+use crossterm::event::KeyCode;
+use gemma_tui::actors::bench::BenchEvent;
+use gemma_tui::actors::inference::ModelSource;
+use gemma_tui::actors::messages::EngineEvent;
+use gemma_tui::app::{AppEvent, AppState, Effect, EngineStatus};
+use gemma_tui::runtime::{apply_effect, start_actors, RunOptions};
+use gemma_tui::sampling::SamplerParams;
+
+#[test]
+fn one_prompt_streams_on_two_models_side_by_side() {
+    let root = tempfile::tempdir().unwrap();
+    let (config_dir, models_dir) = (root.path().join("config"), root.path().join("models"));
+    for d in [&config_dir, &models_dir] {
+        std::fs::create_dir(d).unwrap();
+    }
+    let other = models_dir.join("other.gguf");
+    std::os::unix::fs::symlink(common::model_path(), &other).unwrap();
+    std::fs::write(
+        config_dir.join("models.toml"),
+        format!(
+            "[models.other]\npath = \"{}\"\nkind = \"instruct\"\n",
+            other.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        config_dir.join("profiles.toml"),
+        "[profiles.precise]\nmax_tokens = 12\n",
+    )
+    .unwrap();
+    let system = gemma_tui::runtime::actix_system(2);
+    system.block_on(async {
+        let opts = RunOptions {
+            context: 512,
+            max_tokens: Some(16),
+            sampler: SamplerParams::greedy(),
+            config_dir: Some(config_dir.clone()),
+            models_dir: Some(models_dir.clone()),
+            ..RunOptions::new(ModelSource::Path(common::model_path()), 2)
+        };
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let actors = start_actors(tx.clone(), &opts);
+        let mut state = AppState::new();
+        let mut last_request = 0;
+        let mut started = false;
+        let mut updates = [0usize; 2];
+        let deadline = Instant::now() + Duration::from_secs(240);
+        loop {
+            assert!(Instant::now() < deadline, "no A/B replies within 240 s");
+            let event = tokio::time::timeout(Duration::from_secs(120), rx.recv())
+                .await
+                .expect("an event")
+                .expect("channel open");
+            let done = matches!(&event, AppEvent::Bench(BenchEvent::AbDone(_)));
+            match &event {
+                AppEvent::Engine(EngineEvent::LoadFailed(e)) => panic!("load failed: {e}"),
+                AppEvent::Bench(BenchEvent::AbDone(Some(e))) => panic!("A/B failed: {e}"),
+                AppEvent::Bench(BenchEvent::Ab(u)) => updates[u.side] += 1,
+                _ => {}
+            }
+            for effect in state.handle(event, Instant::now()) {
+                apply_effect(effect, &actors, &opts, &mut last_request);
+            }
+            if !started && state.engine == EngineStatus::Idle && !state.ab.profiles.is_empty() {
+                // models.toml's names, and no second entry for the linked file it names.
+                let models: Vec<_> = state
+                    .ab
+                    .profiles
+                    .iter()
+                    .filter(|p| p.starts_with("model:"))
+                    .cloned()
+                    .collect();
+                assert_eq!(models, ["model:gemma-3-270m", "model:other"]);
+                for c in "The capital of France is".chars() {
+                    state.handle(common::key(KeyCode::Char(c)), Instant::now());
+                }
+                state.handle(common::key(KeyCode::F(5)), Instant::now());
+                assert_eq!(state.ab.profile(0), Some("precise"));
+                while state.ab.profile(1) != Some("model:other") {
+                    state.handle(common::key(KeyCode::Down), Instant::now());
+                }
+                let effects = state.handle(common::key(KeyCode::Enter), Instant::now());
+                assert_eq!(
+                    effects,
+                    [Effect::StartAb {
+                        prompt: "The capital of France is".into(),
+                        a: "precise".into(),
+                        b: "model:other@precise".into()
+                    }]
+                );
+                for effect in effects {
+                    apply_effect(effect, &actors, &opts, &mut last_request);
+                }
+                started = true;
+            }
+            if done {
+                break;
+            }
+        }
+        assert!(updates[0] >= 1 && updates[1] >= 1, "{updates:?}");
+        for side in &state.ab.sides {
+            assert!(side.tokens >= 1 && side.tokens <= 12, "{side:?}");
+            assert!(side.done && !side.text.is_empty(), "{side:?}");
+        }
+        assert_eq!(state.ab.sides[1].profile, "model:other");
+        assert!(state.ab.message.is_none(), "{:?}", state.ab.message);
+        // The dashboard's own model is untouched: the chat still runs the base model.
+        let model = state.model.as_ref().unwrap();
+        assert_eq!(model.path, common::model_path().display().to_string());
+    });
+}
