@@ -4,40 +4,9 @@
 mod common;
 
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-struct Session(String);
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.0])
-            .status();
-    }
-}
-
-fn tmux(args: &[&str]) -> String {
-    let out = Command::new("tmux")
-        .args(args)
-        .output()
-        .expect("tmux is installed");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn wait_for(s: &Session, what: &str, timeout: Duration, ok: impl Fn(&str) -> bool) -> String {
-    let start = Instant::now();
-    loop {
-        let screen = tmux(&["capture-pane", "-p", "-t", &s.0]);
-        if ok(&screen) {
-            return screen;
-        }
-        assert!(
-            start.elapsed() < timeout,
-            "timed out waiting for {what}; screen:\n{screen}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
+use common::tmux::{tmux, wait_for, Session};
 
 #[test]
 fn the_model_picker_switches_to_another_model_in_tmux() {

@@ -3,44 +3,9 @@
 mod common;
 
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-struct Session(String);
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.0])
-            .status();
-    }
-}
-
-fn tmux(args: &[&str]) -> String {
-    let out = Command::new("tmux")
-        .args(args)
-        .output()
-        .expect("tmux is installed");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn capture(s: &Session) -> String {
-    tmux(&["capture-pane", "-p", "-t", &s.0])
-}
-
-fn wait_for(s: &Session, what: &str, timeout: Duration, ok: impl Fn(&str) -> bool) -> String {
-    let start = Instant::now();
-    loop {
-        let screen = capture(s);
-        if ok(&screen) {
-            return screen;
-        }
-        assert!(
-            start.elapsed() < timeout,
-            "timed out waiting for {what}; screen:\n{screen}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
+use common::tmux::{tmux, wait_for, Session};
 
 /// Starts the dashboard in a detached tmux session with its own log, config and data dirs.
 fn launch(name: &str, dirs: &std::path::Path) -> Session {

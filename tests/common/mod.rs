@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 pub mod crash;
 pub mod dashboard;
+pub mod tmux;
 use std::path::PathBuf;
 
 use serde::Deserialize;
