@@ -5,12 +5,13 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use common::dashboard::Dashboard;
 use crossterm::event::KeyCode;
 use gemma_tui::actors::bench::BenchEvent;
 use gemma_tui::actors::inference::ModelSource;
 use gemma_tui::actors::messages::EngineEvent;
 use gemma_tui::app::{AppEvent, AppState, Effect, EngineStatus};
-use gemma_tui::runtime::{apply_effect, start_actors, RunOptions};
+use gemma_tui::runtime::RunOptions;
 use gemma_tui::sampling::SamplerParams;
 
 #[test]
@@ -45,19 +46,14 @@ fn one_prompt_streams_on_two_models_side_by_side() {
             models_dir: Some(models_dir.clone()),
             ..RunOptions::new(ModelSource::Path(common::model_path()), 2)
         };
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let actors = start_actors(tx.clone(), &opts);
+        let mut d = Dashboard::start(opts);
         let mut state = AppState::new();
-        let mut last_request = 0;
         let mut started = false;
         let mut updates = [0usize; 2];
         let deadline = Instant::now() + Duration::from_secs(240);
         loop {
             assert!(Instant::now() < deadline, "no A/B replies within 240 s");
-            let event = tokio::time::timeout(Duration::from_secs(120), rx.recv())
-                .await
-                .expect("an event")
-                .expect("channel open");
+            let event = d.next(Duration::from_secs(120)).await;
             let done = matches!(&event, AppEvent::Bench(BenchEvent::AbDone(_)));
             match &event {
                 AppEvent::Engine(EngineEvent::LoadFailed(e)) => panic!("load failed: {e}"),
@@ -65,9 +61,7 @@ fn one_prompt_streams_on_two_models_side_by_side() {
                 AppEvent::Bench(BenchEvent::Ab(u)) => updates[u.side] += 1,
                 _ => {}
             }
-            for effect in state.handle(event, Instant::now()) {
-                apply_effect(effect, &actors, &opts, &mut last_request);
-            }
+            d.fold(&mut state, event);
             if !started && state.engine == EngineStatus::Idle && !state.ab.profiles.is_empty() {
                 // models.toml's names, and no second entry for the linked file it names.
                 let models: Vec<_> = state
@@ -95,9 +89,7 @@ fn one_prompt_streams_on_two_models_side_by_side() {
                         b: "model:other@precise".into()
                     }]
                 );
-                for effect in effects {
-                    apply_effect(effect, &actors, &opts, &mut last_request);
-                }
+                d.apply(effects);
                 started = true;
             }
             if done {

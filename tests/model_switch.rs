@@ -7,13 +7,14 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::dashboard::Dashboard;
 use crossterm::event::KeyCode;
 use gemma_tui::actors::inference::ModelSource;
 use gemma_tui::actors::messages::{EngineEvent, SwitchEvent};
 use gemma_tui::app::picker::PickerKind;
 use gemma_tui::app::{AppEvent, AppState, EngineStatus, Role};
 use gemma_tui::engine::ModelKind;
-use gemma_tui::runtime::{apply_effect, start_actors, RunOptions};
+use gemma_tui::runtime::RunOptions;
 use gemma_tui::sampling::SamplerParams;
 
 /// What the test does next, in order.
@@ -63,11 +64,10 @@ fn switching_models_keeps_serving_carries_the_conversation_and_shows_the_new_kin
             config: config.clone(),
             ..RunOptions::new(ModelSource::Path(common::model_path()), 2)
         };
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let actors = start_actors(tx.clone(), &opts);
+        let mut d = Dashboard::start(opts);
+        let tx = d.tx.clone();
         let mut state = AppState::new();
         state.profiles.config = config.clone();
-        let mut last_request = 0;
         let mut step = WaitingFor::Load;
         let type_and_send = |text: &str| {
             for c in text.chars() {
@@ -86,10 +86,7 @@ fn switching_models_keeps_serving_carries_the_conversation_and_shows_the_new_kin
         let deadline = Instant::now() + Duration::from_secs(240);
         loop {
             assert!(Instant::now() < deadline, "stuck at {step:?}");
-            let event = tokio::time::timeout(Duration::from_secs(120), rx.recv())
-                .await
-                .expect("an event")
-                .expect("channel open");
+            let event = d.next(Duration::from_secs(120)).await;
             let finished = matches!(&event, AppEvent::Engine(EngineEvent::Finished { .. }));
             match &event {
                 AppEvent::Engine(EngineEvent::LoadFailed(e)) => panic!("load failed: {e}"),
@@ -128,9 +125,7 @@ fn switching_models_keeps_serving_carries_the_conversation_and_shows_the_new_kin
                 }
                 _ => {}
             }
-            for effect in state.handle(event, Instant::now()) {
-                apply_effect(effect, &actors, &opts, &mut last_request);
-            }
+            d.fold(&mut state, event);
             match step {
                 WaitingFor::Load if state.engine == EngineStatus::Idle => {
                     type_and_send("Hi");
@@ -146,7 +141,7 @@ fn switching_models_keeps_serving_carries_the_conversation_and_shows_the_new_kin
                         .last()
                         .is_some_and(|m| m.streaming && !m.text.is_empty()) =>
                 {
-                    tx.send(common::key(KeyCode::F(7))).unwrap();
+                    d.tx.send(common::key(KeyCode::F(7))).unwrap();
                     step = WaitingFor::Picker;
                 }
                 WaitingFor::Picker
@@ -229,10 +224,8 @@ fn a_failed_switch_leaves_the_old_model_serving() {
             models_dir: Some(models_dir.clone()),
             ..RunOptions::new(ModelSource::Path(common::model_path()), 2)
         };
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let actors = start_actors(tx.clone(), &opts);
+        let mut d = Dashboard::start(opts);
         let mut state = AppState::new();
-        let mut last_request = 0;
         let mut failed = None;
         let mut step = WaitingFor::Load;
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -244,36 +237,31 @@ fn a_failed_switch_leaves_the_old_model_serving() {
                 state.models,
                 state.messages
             );
-            let event = tokio::time::timeout(Duration::from_secs(120), rx.recv())
-                .await
-                .expect("an event")
-                .expect("channel open");
+            let event = d.next(Duration::from_secs(120)).await;
             let finished = matches!(&event, AppEvent::Engine(EngineEvent::Finished { .. }));
             if let AppEvent::Engine(EngineEvent::Switch(SwitchEvent::Failed { error, .. })) = &event
             {
                 failed = Some(error.clone());
             }
-            for effect in state.handle(event, Instant::now()) {
-                apply_effect(effect, &actors, &opts, &mut last_request);
-            }
+            d.fold(&mut state, event);
             match step {
                 WaitingFor::Load if state.engine == EngineStatus::Idle => {
-                    tx.send(common::key(KeyCode::F(7))).unwrap();
+                    d.tx.send(common::key(KeyCode::F(7))).unwrap();
                     step = WaitingFor::Picker;
                 }
                 WaitingFor::Picker if state.picker.is_some() => {
                     std::fs::remove_file(&doomed).unwrap();
                     for c in "doomed".chars() {
-                        tx.send(common::key(KeyCode::Char(c))).unwrap();
+                        d.tx.send(common::key(KeyCode::Char(c))).unwrap();
                     }
-                    tx.send(common::key(KeyCode::Enter)).unwrap();
+                    d.tx.send(common::key(KeyCode::Enter)).unwrap();
                     step = WaitingFor::Swap;
                 }
                 WaitingFor::Swap if failed.is_some() => {
                     for c in "Hi".chars() {
-                        tx.send(common::key(KeyCode::Char(c))).unwrap();
+                        d.tx.send(common::key(KeyCode::Char(c))).unwrap();
                     }
-                    tx.send(common::key(KeyCode::Enter)).unwrap();
+                    d.tx.send(common::key(KeyCode::Enter)).unwrap();
                     step = WaitingFor::LastReply;
                 }
                 WaitingFor::LastReply if finished => break,
