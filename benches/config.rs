@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use actix::Actor;
 use criterion::{criterion_group, criterion_main, Criterion};
 use gemma_tui::actors::config::ConfigActor;
-use gemma_tui::actors::messages::ConfigEvent;
+use gemma_tui::actors::config::ConfigEvent;
 use gemma_tui::config;
 
 fn bench_load(c: &mut Criterion) {

@@ -273,7 +273,7 @@ pub fn apply_effect(
                 Some(c) => c.do_send(conv::ListConversations),
                 None => {
                     let _ = actors.events.send(AppEvent::Conversations(
-                        crate::actors::messages::ConversationEvent::Failed(
+                        crate::actors::conversations::ConversationEvent::Failed(
                             "conversations are not stored in this run".into(),
                         ),
                     ));

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use common::dashboard::{self, Dashboard, Sandbox};
 use crossterm::event::KeyCode;
-use gemma_tui::actors::messages::EngineEvent;
+use gemma_tui::actors::inference::EngineEvent;
 use gemma_tui::app::{AppEvent, AppState, EngineStatus, Role};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use common::dashboard::{self, Dashboard, Sandbox};
 use crossterm::event::KeyCode;
 use gemma_tui::actors::bench::BenchEvent;
-use gemma_tui::actors::messages::EngineEvent;
+use gemma_tui::actors::inference::EngineEvent;
 use gemma_tui::app::{AppEvent, AppState, Effect, EngineStatus};
 use gemma_tui::bench::record::{IterationMetrics, RunRecord};
 use gemma_tui::bench::{compare, BenchStore, Progress};

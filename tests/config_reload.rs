@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use actix::Actor;
 use gemma_tui::actors::config::ConfigActor;
-use gemma_tui::actors::messages::ConfigEvent;
+use gemma_tui::actors::config::ConfigEvent;
 use gemma_tui::app::Action;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 

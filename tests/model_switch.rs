@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use common::dashboard::Dashboard;
 use crossterm::event::KeyCode;
 use gemma_tui::actors::inference::ModelSource;
-use gemma_tui::actors::messages::{EngineEvent, SwitchEvent};
+use gemma_tui::actors::inference::{EngineEvent, SwitchEvent};
 use gemma_tui::app::picker::PickerKind;
 use gemma_tui::app::{AppEvent, AppState, EngineStatus, Role};
 use gemma_tui::engine::ModelKind;

@@ -6,7 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::dashboard::{self, Dashboard, Sandbox};
-use gemma_tui::actors::messages::EngineEvent;
+use gemma_tui::actors::inference::EngineEvent;
 use gemma_tui::actors::rag::RagEvent;
 use gemma_tui::app::{Action, AppEvent, AppState, Effect, EngineStatus};
 use gemma_tui::rag::RagSettings;

@@ -3,7 +3,7 @@ mod common;
 use std::time::Instant;
 
 use crossterm::event::KeyCode;
-use gemma_tui::actors::messages::TokenTrace;
+use gemma_tui::actors::sampling::TokenTrace;
 use gemma_tui::app::{AppEvent, AppState};
 use gemma_tui::sampling::{SampleTrace, TraceCandidate};
 

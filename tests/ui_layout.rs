@@ -4,7 +4,8 @@ mod common;
 use std::time::Instant;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use gemma_tui::actors::messages::{EngineEvent, MetricsSnapshot, ModelSummary, ReplyStats};
+use gemma_tui::actors::inference::{EngineEvent, ModelSummary, ReplyStats};
+use gemma_tui::actors::metrics::MetricsSnapshot;
 use gemma_tui::app::{AppEvent, AppState, Effect, Keymap, LogLine};
 use gemma_tui::engine::FinishReason;
 
@@ -243,7 +244,7 @@ fn huge_paste_is_capped_and_keeps_rendering() {
 
 #[test]
 fn loading_shows_a_gauge_with_the_fetch_message() {
-    use gemma_tui::actors::messages::EngineEvent;
+    use gemma_tui::actors::inference::EngineEvent;
     let mut state = gemma_tui::app::AppState::new();
     state.handle(
         gemma_tui::app::AppEvent::Engine(EngineEvent::LoadProgress {

@@ -4,7 +4,6 @@ pub mod bench;
 pub mod config;
 pub mod conversations;
 pub mod inference;
-pub mod messages;
 pub mod metrics;
 pub mod rag;
 pub mod sampling;

@@ -1,10 +1,11 @@
 //! The chat turn state machine: what happens on send, on each engine event, on cancel and on errors.
 use std::time::Instant;
 
-use crate::actors::messages::{EngineEvent, ReplyStats};
+use crate::actors::inference::{EngineEvent, ReplyStats};
 use crate::engine::FinishReason;
 
-use super::state::{AppState, Effect};
+use super::effect::Effect;
+use super::state::AppState;
 
 /// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,13 +4,14 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use crate::actors::messages::ConversationEvent;
+use crate::actors::conversations::ConversationEvent;
 use crate::conversations::{turns, ConversationMeta, StoredMessage, StoredRole};
 
 use super::action::{Action, Focus};
 use super::chat::{ChatMessage, Role};
+use super::effect::Effect;
 use super::picker::{Picker, PickerItem, PickerKind};
-use super::state::{AppState, Effect, ScrollState};
+use super::state::{AppState, ScrollState};
 
 /// The conversation the chat shows.
 #[derive(Debug, Clone, PartialEq, Eq)]

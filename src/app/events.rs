@@ -1,5 +1,7 @@
 //! Everything the dashboard reacts to: keys, pastes, resizes, and what the actors report.
-use crate::actors::messages::{EngineEvent, MetricsSnapshot, TokenTrace};
+use crate::actors::inference::EngineEvent;
+use crate::actors::metrics::MetricsSnapshot;
+use crate::actors::sampling::TokenTrace;
 pub use crate::logging::LogLine;
 
 /// One input to [`crate::app::AppState::handle`].
@@ -16,14 +18,14 @@ pub enum AppEvent {
     /// The sampling actor's record of one sampled token (the inspector).
     Trace(TokenTrace),
     /// The config files changed on disk.
-    Config(crate::actors::messages::ConfigEvent),
+    Config(crate::actors::config::ConfigEvent),
     /// The answer to `Effect::SaveProfile`: the new config, or why it was not written.
     ProfileSaved {
         name: String,
         result: Result<std::sync::Arc<crate::config::Config>, String>,
     },
     /// What the conversations actor reports.
-    Conversations(crate::actors::messages::ConversationEvent),
+    Conversations(crate::actors::conversations::ConversationEvent),
     /// The bench actor's progress and results.
     Bench(crate::actors::bench::BenchEvent),
     /// The RAG actor's reports (context built, ingest progress, memory counts).

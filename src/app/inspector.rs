@@ -1,7 +1,7 @@
 //! The sampler inspector's state: the traces of recent replies (bounded) and which token is shown.
 use std::collections::VecDeque;
 
-use crate::actors::messages::TokenTrace;
+use crate::actors::sampling::TokenTrace;
 use crate::sampling::SampleTrace;
 
 /// Replies whose traces are kept.

@@ -6,6 +6,7 @@ pub mod action;
 pub mod bench;
 pub mod chat;
 pub mod conversation;
+pub mod effect;
 pub mod events;
 pub mod input;
 pub mod inspector;
@@ -27,10 +28,10 @@ mod tests;
 
 pub use action::{Action, Binding, Focus, KeyChord, KeyContext, Keymap};
 pub use chat::{ChatMessage, EngineStatus, Role, CANCELLED_MARK};
+pub use effect::Effect;
 pub use events::{AppEvent, LogLine};
 pub use inspector::{Inspector, ReplyTraces};
 pub use sampler::Param;
 pub use state::{
-    new_input, AppState, Effect, MetricsHistory, ScrollState, StatusMessage, CTRL_C_WINDOW,
-    MAX_INPUT_BYTES,
+    new_input, AppState, MetricsHistory, ScrollState, StatusMessage, CTRL_C_WINDOW, MAX_INPUT_BYTES,
 };

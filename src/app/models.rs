@@ -6,15 +6,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::actors::messages::SwitchEvent;
+use crate::actors::inference::SwitchEvent;
 use crate::config::Config;
 use crate::conversations::{StoredMessage, StoredRole};
 use crate::models::ModelChoice;
 
 use super::chat::{ChatMessage, EngineStatus, Role};
+use super::effect::Effect;
 pub use super::events::ModelsEvent;
 use super::picker::{Picker, PickerItem, PickerKind};
-use super::state::{AppState, Effect};
+use super::state::AppState;
 
 /// What the event loop must do for a switch.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,7 +94,7 @@ impl ModelsState {
 }
 
 /// The running model as a picker entry, from what its load reported.
-fn running_choice(m: &crate::actors::messages::ModelSummary) -> ModelChoice {
+fn running_choice(m: &crate::actors::inference::ModelSummary) -> ModelChoice {
     let path = PathBuf::from(&m.path);
     ModelChoice {
         name: path

@@ -7,8 +7,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::models::{ModelEffect, ModelsEvent};
 use super::picker::PickerKind;
 use super::*;
-use crate::actors::messages::SwitchEvent;
-use crate::actors::messages::{EngineEvent, ModelSummary, ReplyStats};
+use crate::actors::inference::SwitchEvent;
+use crate::actors::inference::{EngineEvent, ModelSummary, ReplyStats};
 use crate::engine::{DetectedKind, FinishReason, ModelKind};
 use crate::models::ModelChoice;
 

@@ -5,7 +5,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::picker::PickerKind;
 use super::*;
-use crate::actors::messages::{ConversationEvent, EngineEvent, ModelSummary};
+use crate::actors::conversations::ConversationEvent;
+use crate::actors::inference::{EngineEvent, ModelSummary};
 use crate::conversations::{ConversationMeta, StoredMessage, StoredRole};
 
 fn press(s: &mut AppState, code: KeyCode, m: KeyModifiers) -> Vec<Effect> {

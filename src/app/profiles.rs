@@ -9,8 +9,9 @@ use crate::config::{Config, Profile, TemplateSet, BUILTIN_PROFILES};
 use crate::engine::Limits;
 
 use super::chat::Role;
+use super::effect::Effect;
 use super::picker::{Picker, PickerItem, PickerKind};
-use super::state::{AppState, Effect};
+use super::state::AppState;
 
 /// The config the dashboard runs with.
 #[derive(Debug, Clone)]

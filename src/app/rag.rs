@@ -10,7 +10,8 @@ use crate::rag::memory::{CONVERSATION_SOURCE, REMEMBER_SOURCE};
 use crate::rag::{BuiltContext, RagSettings, Tier};
 
 use super::chat::{ChatMessage, Role};
-use super::state::{AppState, Effect};
+use super::effect::Effect;
+use super::state::AppState;
 
 /// The context that went into the last prompt.
 #[derive(Debug, Clone, PartialEq)]
@@ -490,7 +491,7 @@ mod tests {
             s.rag.next_message = false;
             type_and_send(&mut s, "hello");
             s.handle(
-                AppEvent::Engine(crate::actors::messages::EngineEvent::Token {
+                AppEvent::Engine(crate::actors::inference::EngineEvent::Token {
                     request: 1,
                     text: "hi there".into(),
                     context_used: 0,
@@ -498,7 +499,7 @@ mod tests {
                 Instant::now(),
             );
             let fx = s.handle(
-                AppEvent::Engine(crate::actors::messages::EngineEvent::Finished {
+                AppEvent::Engine(crate::actors::inference::EngineEvent::Finished {
                     request: 1,
                     reason: crate::engine::FinishReason::EndOfTurn,
                     stats: Default::default(),

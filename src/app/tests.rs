@@ -4,7 +4,8 @@ use std::time::{Duration, Instant};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::*;
-use crate::actors::messages::{EngineEvent, MetricsSnapshot, ModelSummary, ReplyStats};
+use crate::actors::inference::{EngineEvent, ModelSummary, ReplyStats};
+use crate::actors::metrics::MetricsSnapshot;
 use crate::engine::FinishReason;
 
 fn key(code: KeyCode) -> AppEvent {
@@ -467,7 +468,7 @@ fn chat_scroll_keys_use_focus() {
 
 #[test]
 fn config_reloads_apply_the_profile_and_errors_keep_it() {
-    use crate::actors::messages::ConfigEvent;
+    use crate::actors::config::ConfigEvent;
     let now = Instant::now();
     let mut s = loaded();
     let mut config = crate::config::Config::defaults();

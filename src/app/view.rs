@@ -6,10 +6,11 @@ use std::time::Instant;
 
 use crossterm::event::{KeyCode, KeyEvent};
 
-use crate::actors::messages::MetricsSnapshot;
+use crate::actors::metrics::MetricsSnapshot;
 
 use super::action::{Action, Focus};
-use super::state::{AppState, Effect};
+use super::effect::Effect;
+use super::state::AppState;
 
 /// Seconds of metrics history kept.
 pub const METRICS_WINDOW_S: f64 = 120.0;

@@ -6,7 +6,7 @@ use actix::{Actor, AsyncContext, Context, Handler, Message};
 use notify_debouncer_mini::notify::RecursiveMode;
 use notify_debouncer_mini::{new_debouncer, DebounceEventResult, Debouncer};
 
-use crate::actors::messages::ConfigEvent;
+use super::messages::ConfigEvent;
 use crate::config;
 
 pub type ConfigSink = Arc<dyn Fn(ConfigEvent) + Send + Sync>;

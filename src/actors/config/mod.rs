@@ -2,5 +2,7 @@
 //! and validates the whole configuration. A good edit reaches the dashboard as the profile's new
 //! settings; a bad one is reported and the last good configuration stays in force.
 mod actor;
+mod messages;
 
 pub use actor::{ConfigActor, ConfigSink};
+pub use messages::ConfigEvent;

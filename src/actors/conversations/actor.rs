@@ -2,10 +2,10 @@ use std::sync::Arc;
 
 use actix::{Actor, Handler, SyncContext};
 
+use super::messages::ConversationEvent;
 use super::messages::{
     Append, DeleteConversation, ListConversations, LoadConversation, RenameConversation, ResumeLast,
 };
-use crate::actors::messages::ConversationEvent;
 use crate::conversations::ConversationStore;
 
 pub type ConversationSink = Arc<dyn Fn(ConversationEvent) + Send + Sync>;

@@ -37,3 +37,15 @@ pub struct RenameConversation {
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "()")]
 pub struct DeleteConversation(pub u64);
+
+/// What the conversations actor reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConversationEvent {
+    Listed(Vec<crate::conversations::ConversationMeta>),
+    Loaded {
+        meta: crate::conversations::ConversationMeta,
+        messages: Vec<crate::conversations::StoredMessage>,
+    },
+    /// A store operation failed (what, and why); nothing was lost from memory.
+    Failed(String),
+}

@@ -5,5 +5,6 @@ mod messages;
 
 pub use actor::{ConversationSink, ConversationsActor};
 pub use messages::{
-    Append, DeleteConversation, ListConversations, LoadConversation, RenameConversation, ResumeLast,
+    Append, ConversationEvent, DeleteConversation, ListConversations, LoadConversation,
+    RenameConversation, ResumeLast,
 };

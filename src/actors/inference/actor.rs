@@ -4,10 +4,10 @@ use std::time::Instant;
 
 use actix::{Actor, Addr, Handler, SyncArbiter, SyncContext};
 
+use super::messages::{EngineEvent, ModelSummary, ReplyStats};
 use super::messages::{
     Generate, LoadModel, ModelSource, Prompt, ResetConversation, RestoreConversation,
 };
-use crate::actors::messages::{EngineEvent, ModelSummary, ReplyStats};
 use crate::actors::metrics::{MetricsActor, ReplyFinished, TokenObserved};
 use crate::actors::sampling::{HistoryUpdate, SampleNext, SamplingActor};
 use crate::engine::{Engine, EngineError, GenEvent, PromptKind, Session, StepControl};

@@ -8,6 +8,7 @@ mod switch;
 pub use actor::{EngineSink, InferenceActor, InferenceHandle};
 pub use bench::{RunAb, RunBench};
 pub use messages::{
-    ChatTurn, Generate, LoadModel, ModelSource, Prompt, ResetConversation, RestoreConversation,
+    ChatTurn, EngineEvent, Generate, LoadModel, ModelSource, ModelSummary, Prompt, ReplyStats,
+    ResetConversation, RestoreConversation, SwitchEvent,
 };
 pub use switch::{CommitSwitch, SwitchModel};

@@ -11,7 +11,7 @@ use std::time::Instant;
 use actix::{Addr, Handler, Message, SyncContext};
 
 use super::actor::{summarize, EngineSink, InferenceActor, Parked, RESTORE_RESERVE};
-use crate::actors::messages::{EngineEvent, SwitchEvent};
+use super::messages::{EngineEvent, SwitchEvent};
 use crate::config::Config;
 use crate::engine::{Dialogue, Engine, EngineKind, Session};
 

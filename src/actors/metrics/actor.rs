@@ -4,9 +4,9 @@ use std::time::{Duration, Instant};
 use actix::{Actor, AsyncContext, Context, Handler};
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
+use super::messages::MetricsSnapshot;
 use super::messages::{ReplyFinished, TokenObserved};
 use super::rate::RateWindow;
-use crate::actors::messages::MetricsSnapshot;
 
 pub type MetricsSink = Arc<dyn Fn(MetricsSnapshot) + Send + Sync>;
 

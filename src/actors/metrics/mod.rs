@@ -5,4 +5,4 @@ mod messages;
 pub mod rate;
 
 pub use actor::{MetricsActor, MetricsSink};
-pub use messages::{ReplyFinished, TokenObserved};
+pub use messages::{MetricsSnapshot, ReplyFinished, TokenObserved};

@@ -2,8 +2,8 @@ use std::sync::Arc;
 
 use actix::{Actor, Addr, AsyncContext, Context, Handler, MailboxError};
 
+use super::messages::TokenTrace;
 use super::messages::{Configure, HasVocabulary, ResetSampler, SampleNext, SetVocabulary};
-use crate::actors::messages::TokenTrace;
 use crate::engine::Tokenizer;
 use crate::sampling::{Sampler, SamplerParams, SamplingError, Vocab};
 

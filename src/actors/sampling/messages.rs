@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use actix::Message;
 
-use crate::sampling::{SamplerParams, SamplingError, Vocab};
+use crate::sampling::{SampleTrace, SamplerParams, SamplingError, Vocab};
 
 /// Pick the next token from one step's logits.
 #[derive(Message)]
@@ -83,4 +83,11 @@ mod tests {
         assert_eq!(copy, vec![1, 9]);
         assert_eq!(HistoryUpdate::since(&[1], 5).from, 1);
     }
+}
+
+/// What the sampling actor recorded about one sampled token of reply `request` (the inspector).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenTrace {
+    pub request: u64,
+    pub trace: SampleTrace,
 }

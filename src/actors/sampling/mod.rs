@@ -5,5 +5,5 @@ mod messages;
 
 pub use actor::{ensure_vocabulary, vocab_of, SamplingActor, TraceSink};
 pub use messages::{
-    Configure, HasVocabulary, HistoryUpdate, ResetSampler, SampleNext, SetVocabulary,
+    Configure, HasVocabulary, HistoryUpdate, ResetSampler, SampleNext, SetVocabulary, TokenTrace,
 };

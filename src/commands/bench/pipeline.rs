@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::time::Duration;
 
+use gemma_tui::actors::inference::EngineEvent;
 use gemma_tui::actors::inference::{Generate, ModelSource, Prompt};
-use gemma_tui::actors::messages::EngineEvent;
 use gemma_tui::app::AppEvent;
 use gemma_tui::engine::{EngineKind, Limits};
 use gemma_tui::runtime::{start_actors, RunOptions};
