@@ -38,7 +38,19 @@ pub struct Perplexity {
     pub value: f64,
 }
 
-/// One stored run: one suite under one model and one profile.
+/// One prompt of the suite on its own: its figures in every measured iteration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct PromptFigures {
+    /// "pp128", or the start of a literal prompt.
+    pub label: String,
+    pub prompt_tokens: usize,
+    /// Per iteration: the prompt's tokens over its prefill time.
+    pub prefill_tok_s: Vec<f64>,
+    /// Per iteration: the decode steps after it over their time (0 with no decode step).
+    pub decode_tok_s: Vec<f64>,
+}
+
+/// One stored run: one suite under one model, one profile and one engine.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {
     pub schema: u32,
@@ -63,6 +75,13 @@ pub struct RunRecord {
     /// Every measured decode step's latency (all iterations), for the histogram.
     pub token_latencies_ms: Vec<f64>,
     pub perplexity: Option<Perplexity>,
+    /// Each prompt's own figures, in the suite's order (older records have none).
+    #[serde(default)]
+    pub prompts: Vec<PromptFigures>,
+    /// Per iteration, when the suite measures the pipeline: the per-token time of a reply through
+    /// the actors over the bare generation loop's, minus one, in percent.
+    #[serde(default)]
+    pub pipeline_overhead_pct: Vec<f64>,
 }
 
 impl RunRecord {
@@ -87,6 +106,29 @@ impl RunRecord {
             iterations,
             token_latencies_ms: Vec::new(),
             perplexity: None,
+            prompts: Vec::new(),
+            pipeline_overhead_pct: Vec::new(),
+        }
+    }
+
+    /// Appends `other`'s measured iterations (a later run of the same plan, e.g. from another
+    /// process) to this record's: iterations, latencies, per-prompt figures and pipeline overhead;
+    /// the perplexity is the first one measured.
+    pub fn absorb(&mut self, other: RunRecord) {
+        self.iterations.extend(other.iterations);
+        self.token_latencies_ms.extend(other.token_latencies_ms);
+        self.pipeline_overhead_pct
+            .extend(other.pipeline_overhead_pct);
+        if self.perplexity.is_none() {
+            self.perplexity = other.perplexity;
+        }
+        if self.prompts.is_empty() {
+            self.prompts = other.prompts;
+        } else {
+            for (mine, theirs) in self.prompts.iter_mut().zip(other.prompts) {
+                mine.prefill_tok_s.extend(theirs.prefill_tok_s);
+                mine.decode_tok_s.extend(theirs.decode_tok_s);
+            }
         }
     }
 }
