@@ -1,6 +1,6 @@
 //! Runs a benchmark suite headless: the plans of the suite (`--suite`, `--quick` or the pp/tg
-//! flags), each measured in this process with a progress bar, or, when they span several engines,
-//! one iteration per child process (`bench --child-plan`), alternating engines. Every run is stored
+//! flags), each measured in this process with a progress bar, or, when they span several engines
+//! (or run llama.cpp), one iteration per child process (`bench --child-plan`), alternating engines. Every run is stored
 //! in the history and printed (or `--json`); the command fails with exit code 6 when a run is a
 //! regression against its suite's pinned baseline.
 use std::process::Command;
@@ -9,6 +9,7 @@ use std::time::Duration;
 use gemma_tui::bench::plan::{apply_flags, plans_for, pp_tg_suite, Overrides, SuiteFlags};
 use gemma_tui::bench::suite::{find, load_suites};
 use gemma_tui::bench::{compare, runner, BenchStore, RunPlan, RunRecord};
+use gemma_tui::engine::EngineKind;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::history::{print_comparison, print_engines, print_run};
@@ -74,8 +75,14 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Result<(), CommandError> {
     // `bench list` works in another terminal while this runs.
     drop(BenchStore::open_default().map_err(io)?);
     let mut done = Finished::default();
+    // Child processes when the figures of one engine must not hold another's, and for llama.cpp,
+    // which keeps every model it loaded for the life of the process (each iteration's load would
+    // add to the next one's peak RSS).
     let engines = plans.iter().map(|p| p.engine).collect::<Vec<_>>();
-    if engines.iter().any(|&e| e != engines[0]) {
+    if engines
+        .iter()
+        .any(|&e| e != engines[0] || e == EngineKind::LlamaCpp)
+    {
         for record in in_children(&plans, args.json)? {
             done.store(record, args)?;
         }
@@ -185,31 +192,43 @@ fn in_process(plan: &RunPlan, prefix: &str) -> Result<RunRecord, CommandError> {
 }
 
 /// Every plan's iterations, one child process each, alternating plans (and so engines) within
-/// each round; the perplexity, when the suite scores it, in the first round. Each child runs its
-/// plan's warm-up before its iteration. One record per plan, in the plans' order.
+/// each round; the perplexity, when the suite scores it, in the first measured round. The suite's
+/// warm-up passes are rounds of their own whose records are dropped, so that every process loads
+/// its model once (llama.cpp keeps a loaded model for the life of the process, and a second load
+/// would count twice in the peak RSS). One record per plan, in the plans' order.
 fn in_children(plans: &[RunPlan], json: bool) -> Result<Vec<RunRecord>, CommandError> {
     let exe = std::env::current_exe().map_err(io)?;
+    let warmup = plans.iter().map(|p| p.suite.warmup).max().unwrap_or(0);
     let rounds = plans.iter().map(|p| p.suite.iterations).max().unwrap_or(1);
     let mut merged: Vec<Option<RunRecord>> = vec![None; plans.len()];
-    for round in 0..rounds {
+    for round in 0..warmup + rounds {
         for (i, plan) in plans.iter().enumerate() {
-            if round >= plan.suite.iterations {
+            let measured = round.checked_sub(warmup);
+            let (n, of) = match measured {
+                Some(m) => (m, plan.suite.iterations),
+                None => (round, plan.suite.warmup),
+            };
+            if n >= of {
                 continue;
             }
             if !json {
                 eprintln!(
-                    "run {}/{}: {} ({}/{})",
-                    round + 1,
-                    plan.suite.iterations,
+                    "{} {}/{of}: {} ({}/{})",
+                    if measured.is_some() { "run" } else { "warm-up" },
+                    n + 1,
                     plan.engine,
                     plan.model_name,
                     plan.profile_name
                 );
             }
             let mut one = plan.clone();
+            one.suite.warmup = 0;
             one.suite.iterations = 1;
-            if round > 0 {
+            if measured != Some(0) {
                 one.suite.perplexity_tokens = 0;
+            }
+            if measured.is_none() {
+                one.suite.pipeline = false;
             }
             let text = serde_json::to_string(&one).map_err(io)?;
             let out = Command::new(&exe)
@@ -226,6 +245,9 @@ fn in_children(plans: &[RunPlan], json: bool) -> Result<Vec<RunRecord>, CommandE
             let r: RunRecord = serde_json::from_slice(&out.stdout).map_err(|e| {
                 CommandError::Io(format!("the {} run printed no record: {e}", plan.engine))
             })?;
+            if measured.is_none() {
+                continue;
+            }
             match &mut merged[i] {
                 Some(m) => m.absorb(r),
                 slot => {
