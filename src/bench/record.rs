@@ -305,6 +305,43 @@ mod tests {
     }
 
     #[test]
+    fn absorbing_a_later_run_appends_its_iterations() {
+        let it = |d: f64| IterationMetrics {
+            decode_tok_s: d,
+            ..Default::default()
+        };
+        let prompt = |v: f64| PromptFigures {
+            label: "pp8".into(),
+            prompt_tokens: 8,
+            prefill_tok_s: vec![v],
+            decode_tok_s: vec![v / 10.0],
+        };
+        let mut a = RunRecord {
+            prompts: vec![prompt(100.0)],
+            pipeline_overhead_pct: vec![1.0],
+            token_latencies_ms: vec![10.0],
+            ..RunRecord::example("s", vec![it(50.0)])
+        };
+        let b = RunRecord {
+            prompts: vec![prompt(200.0)],
+            pipeline_overhead_pct: vec![2.0],
+            token_latencies_ms: vec![20.0],
+            perplexity: Some(Perplexity {
+                tokens: 8,
+                value: 3.0,
+            }),
+            ..RunRecord::example("s", vec![it(60.0)])
+        };
+        a.absorb(b);
+        assert_eq!(a.values(&METRICS[0]), [50.0, 60.0]);
+        assert_eq!(a.prompts[0].prefill_tok_s, [100.0, 200.0]);
+        assert_eq!(a.prompts[0].decode_tok_s, [10.0, 20.0]);
+        assert_eq!(a.pipeline_overhead_pct, [1.0, 2.0]);
+        assert_eq!(a.token_latencies_ms, [10.0, 20.0]);
+        assert_eq!(a.perplexity.map(|p| p.value), Some(3.0));
+    }
+
+    #[test]
     fn metric_keys_are_unique() {
         let mut keys: Vec<_> = METRICS.iter().map(|m| m.key).collect();
         keys.sort();
