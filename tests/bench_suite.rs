@@ -421,3 +421,45 @@ fn the_pp_tg_measurement_is_a_stored_suite_run() {
         "{shown}"
     );
 }
+
+/// What a child process of an engine comparison does: one plan, its record on stdout, nothing
+/// stored (the parent merges the rounds and stores one record per engine).
+#[test]
+fn a_child_plan_prints_its_record_and_stores_nothing() {
+    use gemma_tui::bench::suite::Suite;
+    use gemma_tui::bench::RunPlan;
+    let data = tempfile::tempdir().unwrap();
+    let config = tempfile::tempdir().unwrap();
+    let plan = RunPlan {
+        suite_name: "pp8-tg2".into(),
+        suite: Suite {
+            prompt_lengths: vec![8],
+            gen_tokens: 2,
+            warmup: 0,
+            iterations: 1,
+            ..Suite::default()
+        },
+        model_name: "m".into(),
+        model_path: common::model_path(),
+        profile_name: "balanced".into(),
+        profile: gemma_tui::config::Config::defaults()
+            .profile(Some("balanced"))
+            .unwrap()
+            .clone(),
+        threads: 1,
+        engine: Default::default(),
+    };
+    let json = serde_json::to_string(&plan).unwrap();
+    let out = gemma(
+        data.path(),
+        config.path(),
+        &["bench", "--child-plan", &json],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let r: RunRecord = serde_json::from_slice(&out.stdout).expect("the record on stdout");
+    assert_eq!((r.id, r.suite.as_str(), r.threads), (0, "pp8-tg2", 1));
+    assert_eq!(r.iterations.len(), 1);
+    assert_eq!(r.prompts[0].prompt_tokens, 8);
+    let store = BenchStore::open(&data.path().join(STORE_FILE)).unwrap();
+    assert!(store.list().unwrap().is_empty(), "a child stores nothing");
+}
