@@ -18,7 +18,9 @@ use std::cell::RefCell;
 use half::f16;
 use rayon::prelude::*;
 
-pub use super::gemm_pack::{decode_block_scalar, PackKind, PackedActs, WeightTile, TILE};
+pub use super::gemm_pack::{
+    decode_block_scalar, q4k_scale_min, PackKind, PackedActs, WeightTile, TILE,
+};
 
 impl WeightTile {
     /// Decodes rows `j0..j0 + 8` of `w` (`bpr` blocks a row).
@@ -113,14 +115,7 @@ pub fn dot_row_blockwise(kind: PackKind, w: &[u8], a: &PackedActs, r: usize) -> 
                 let sc = &blk[4..16];
                 let (mut isum, mut msum) = (0i32, 0i32);
                 for s in 0..8 {
-                    let (scale, min) = if s < 4 {
-                        (sc[s] & 63, sc[s + 4] & 63)
-                    } else {
-                        (
-                            (sc[s + 4] & 0x0f) | ((sc[s - 4] >> 6) << 4),
-                            (sc[s + 4] >> 4) | ((sc[s] >> 6) << 4),
-                        )
-                    };
+                    let (scale, min) = q4k_scale_min(sc, s);
                     isum += group_dot(s) * scale as i32;
                     msum += min as i32 * a.sum(r, b * 8 + s);
                 }

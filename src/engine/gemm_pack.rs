@@ -201,14 +201,7 @@ impl WeightTile {
                 self.dmin[b * TILE + r] = f16_at(2);
                 let sc = &blk[4..16];
                 for s in 0..8 {
-                    let (scale, min) = if s < 4 {
-                        (sc[s] & 63, sc[s + 4] & 63)
-                    } else {
-                        (
-                            (sc[s + 4] & 0x0f) | ((sc[s - 4] >> 6) << 4),
-                            (sc[s + 4] >> 4) | ((sc[s] >> 6) << 4),
-                        )
-                    };
+                    let (scale, min) = q4k_scale_min(sc, s);
                     self.scales[(b * 8 + s) * TILE + r] = scale as i32;
                     self.mins[(b * 8 + s) * TILE + r] = min as i32;
                 }
@@ -220,6 +213,19 @@ impl WeightTile {
                 }
             }
         }
+    }
+}
+
+/// Q4_K's 6-bit scale and min of group `s` (0..8), unpacked from the block's 12 scale bytes `sc`.
+#[inline]
+pub fn q4k_scale_min(sc: &[u8], s: usize) -> (u8, u8) {
+    if s < 4 {
+        (sc[s] & 63, sc[s + 4] & 63)
+    } else {
+        (
+            (sc[s + 4] & 0x0f) | ((sc[s - 4] >> 6) << 4),
+            (sc[s + 4] >> 4) | ((sc[s] >> 6) << 4),
+        )
     }
 }
 
