@@ -421,37 +421,43 @@ pub struct BenchArgs {
     #[command(subcommand)]
     pub action: Option<BenchCommand>,
     /// Run a suite (built-in: quick, standard, long-context; more in the config dir's
-    /// suites.toml), store the run in the history and check it against the suite's baseline.
-    #[arg(long, value_name = "NAME", conflicts_with_all = ["engines", "pipeline", "full"])]
+    /// suites.toml). Every measurement is stored in the history and checked against its suite's
+    /// baseline; without --suite or --quick, the pp/tg measurement (stored as e.g. pp128-tg128).
+    #[arg(long, value_name = "NAME", conflicts_with = "quick")]
     pub suite: Option<String>,
     /// A worsening smaller than this (percent) is never a regression, however significant.
     #[arg(long, default_value_t = gemma_tui::bench::compare::DEFAULT_THRESHOLD_PCT, value_name = "PCT")]
     pub threshold: f64,
-    /// `--suite quick`; with `--engines` or `--pipeline`, two runs of the pp/tg measurement.
+    /// `--suite quick`.
     #[arg(long)]
     pub quick: bool,
-    /// Also measure pp512 and tg128 from an empty context (the full suite).
-    #[arg(long, conflicts_with = "quick")]
+    /// Also measure a 512-token prompt and a decode from an empty context.
+    #[arg(long)]
     pub full: bool,
-    /// Also measure the dashboard's per-token overhead: the same greedy reply through the
-    /// inference, sampling and metrics actors against the bare generation loop.
+    /// Also measure the dashboard's per-token overhead after each iteration: the same greedy
+    /// reply through the inference, sampling and metrics actors against the bare generation loop.
     #[arg(long)]
     pub pipeline: bool,
-    /// Compare engines side by side, alternating runs, each in its own process (so load time and
-    /// peak memory are its own), e.g. `--engines candle,llama-cpp`.
+    /// Run on these engines, one run each, side by side; every iteration of every engine in its own
+    /// process, alternating (so load time and peak memory are its own), e.g.
+    /// `--engines candle,llama-cpp`.
     #[arg(long, value_enum, value_delimiter = ',')]
     pub engines: Vec<EngineKind>,
-    /// Prompt length for the prefill measurement.
-    #[arg(long, default_value_t = 128)]
-    pub prompt_tokens: usize,
-    /// Tokens generated for the decode measurement.
-    #[arg(long, default_value_t = 128)]
-    pub gen_tokens: usize,
-    /// Measured runs (after one warm-up).
-    #[arg(long, default_value_t = 3)]
-    pub runs: usize,
+    /// The prompt's length in tokens (replaces the suite's prompts; pp/tg default 128).
+    #[arg(long, value_name = "N")]
+    pub prompt_tokens: Option<usize>,
+    /// Tokens generated after each prompt (pp/tg default 128).
+    #[arg(long, value_name = "N")]
+    pub gen_tokens: Option<usize>,
+    /// Measured iterations, after the suite's warm-up (pp/tg default 3).
+    #[arg(long, value_name = "N")]
+    pub runs: Option<usize>,
+    /// Print the stored record (an array of them when there are several runs).
     #[arg(long)]
     pub json: bool,
+    /// Internal: run this plan (JSON) in this process, print its record, store nothing.
+    #[arg(long, hide = true, value_name = "JSON")]
+    pub child_plan: Option<String>,
 }
 
 /// The run history: `bench list|show|compare|baseline|report` (and the suites).

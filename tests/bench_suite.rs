@@ -367,3 +367,99 @@ fn a_user_suite_runs_and_lists() {
         .iter()
         .all(|i| i.decode_tok_s == 0.0 && i.latency_p50_ms == 0.0));
 }
+
+/// `bench` without `--suite` is the pp/tg measurement, a suite run like the others: stored under
+/// its lengths, greedy, and with `--full` each prompt's own figures, in the record and the report.
+#[test]
+fn the_pp_tg_measurement_is_a_stored_suite_run() {
+    let data = tempfile::tempdir().unwrap();
+    let config = tempfile::tempdir().unwrap();
+    let out = gemma(
+        data.path(),
+        config.path(),
+        &[
+            "bench",
+            "--prompt-tokens",
+            "16",
+            "--gen-tokens",
+            "4",
+            "--runs",
+            "2",
+            "--full",
+            "--json",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let r: RunRecord = serde_json::from_slice(&out.stdout).expect("--json prints the stored run");
+    assert_eq!(
+        (r.id, r.suite.as_str(), r.profile.as_str()),
+        (1, "pp16-tg4-full", "greedy")
+    );
+    assert_eq!(r.profile_settings["sampler"]["temperature"], 0.0);
+    assert_eq!(r.iterations.len(), 2);
+    let labels: Vec<&str> = r.prompts.iter().map(|p| p.label.as_str()).collect();
+    assert_eq!(labels, ["pp16", "pp1", "pp512"]);
+    for p in &r.prompts {
+        assert_eq!((p.prefill_tok_s.len(), p.decode_tok_s.len()), (2, 2));
+        assert!(
+            p.prefill_tok_s
+                .iter()
+                .chain(&p.decode_tok_s)
+                .all(|&v| v > 0.0),
+            "{p:?}"
+        );
+    }
+    assert_eq!(r.prompts[2].prompt_tokens, 512);
+    assert!(r.pipeline_overhead_pct.is_empty());
+    let store = BenchStore::open(&data.path().join(STORE_FILE)).unwrap();
+    assert_eq!(store.get(1).unwrap().as_ref(), Some(&r));
+    drop(store);
+    let shown = gemma(data.path(), config.path(), &["bench", "show", "latest"]);
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        shown.contains("suite pp16-tg4-full") && shown.contains("pp512 prefill (tok/s)"),
+        "{shown}"
+    );
+}
+
+/// What a child process of an engine comparison does: one plan, its record on stdout, nothing
+/// stored (the parent merges the rounds and stores one record per engine).
+#[test]
+fn a_child_plan_prints_its_record_and_stores_nothing() {
+    use gemma_tui::bench::suite::Suite;
+    use gemma_tui::bench::RunPlan;
+    let data = tempfile::tempdir().unwrap();
+    let config = tempfile::tempdir().unwrap();
+    let plan = RunPlan {
+        suite_name: "pp8-tg2".into(),
+        suite: Suite {
+            prompt_lengths: vec![8],
+            gen_tokens: 2,
+            warmup: 0,
+            iterations: 1,
+            ..Suite::default()
+        },
+        model_name: "m".into(),
+        model_path: common::model_path(),
+        profile_name: "balanced".into(),
+        profile: gemma_tui::config::Config::defaults()
+            .profile(Some("balanced"))
+            .unwrap()
+            .clone(),
+        threads: 1,
+        engine: Default::default(),
+    };
+    let json = serde_json::to_string(&plan).unwrap();
+    let out = gemma(
+        data.path(),
+        config.path(),
+        &["bench", "--child-plan", &json],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let r: RunRecord = serde_json::from_slice(&out.stdout).expect("the record on stdout");
+    assert_eq!((r.id, r.suite.as_str(), r.threads), (0, "pp8-tg2", 1));
+    assert_eq!(r.iterations.len(), 1);
+    assert_eq!(r.prompts[0].prompt_tokens, 8);
+    let store = BenchStore::open(&data.path().join(STORE_FILE)).unwrap();
+    assert!(store.list().unwrap().is_empty(), "a child stores nothing");
+}

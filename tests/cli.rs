@@ -5,9 +5,12 @@ use std::process::{Command, Output};
 
 fn gemma(args: &[&str]) -> Output {
     let log_dir = tempfile::tempdir().unwrap();
+    // `bench` stores its runs: in a history of the command's own, not the developer's.
+    let data_dir = tempfile::tempdir().unwrap();
     Command::new(env!("CARGO_BIN_EXE_gemma-tui"))
         .args(args)
         .env("GEMMA_TUI_LOG_DIR", log_dir.path())
+        .env("GEMMA_TUI_DATA_DIR", data_dir.path())
         .env("GEMMA_TUI_MODEL", common::model_path())
         .output()
         .expect("run gemma-tui")
@@ -103,21 +106,23 @@ fn bench_quick_reports_speed_and_memory() {
         "--pipeline",
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
+    // The stored run record: figures per measured iteration.
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["prompt_tokens"], 32);
+    assert_eq!(v["prompts"][0]["prompt_tokens"], 32);
     // The same reply through the actors was measured against the bare loop, once per run.
     let overhead = v["pipeline_overhead_pct"].as_array().unwrap();
     assert_eq!(overhead.len(), 2);
     assert!(overhead.iter().all(|o| o.as_f64().unwrap().is_finite()));
-    assert_eq!(v["runs"], 2);
+    let iterations = v["iterations"].as_array().unwrap();
+    assert_eq!(iterations.len(), 2);
     for key in ["prefill_tok_s", "decode_tok_s"] {
-        let runs = v[key].as_array().unwrap();
+        let runs: Vec<&serde_json::Value> = iterations.iter().map(|i| &i[key]).collect();
         assert_eq!(runs.len(), 2);
         assert!(runs.iter().all(|r| r.as_f64().unwrap() > 0.0));
     }
-    assert!(v["peak_rss_mb"][0].as_f64().unwrap() > 100.0);
+    assert!(iterations[0]["peak_rss_mb"].as_f64().unwrap() > 100.0);
     assert_eq!(v["engine"], "candle");
-    assert!(v["load_ms"][0].as_f64().unwrap() > 0.0);
+    assert!(iterations[0]["load_ms"].as_f64().unwrap() > 0.0);
 }
 
 /// A valid GGUF header with one metadata key and no tensors.
@@ -164,6 +169,7 @@ fn bench_compares_engines_side_by_side() {
         "8",
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
+    // One stored run record per engine, figures per measured iteration.
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let reports = v.as_array().expect("one report per engine");
     let engines: Vec<&str> = reports
@@ -172,9 +178,10 @@ fn bench_compares_engines_side_by_side() {
         .collect();
     assert_eq!(engines, ["candle", "llama-cpp"]);
     for r in reports {
-        assert!(r["decode_tok_s"][0].as_f64().unwrap() > 0.0, "{r}");
-        assert!(r["prefill_tok_s"][0].as_f64().unwrap() > 0.0, "{r}");
-        assert!(r["peak_rss_mb"][0].as_f64().unwrap() > 50.0, "{r}");
+        let first = &r["iterations"][0];
+        assert!(first["decode_tok_s"].as_f64().unwrap() > 0.0, "{r}");
+        assert!(first["prefill_tok_s"].as_f64().unwrap() > 0.0, "{r}");
+        assert!(first["peak_rss_mb"].as_f64().unwrap() > 50.0, "{r}");
     }
 }
 

@@ -38,7 +38,19 @@ pub struct Perplexity {
     pub value: f64,
 }
 
-/// One stored run: one suite under one model and one profile.
+/// One prompt of the suite on its own: its figures in every measured iteration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct PromptFigures {
+    /// "pp128", or the start of a literal prompt.
+    pub label: String,
+    pub prompt_tokens: usize,
+    /// Per iteration: the prompt's tokens over its prefill time.
+    pub prefill_tok_s: Vec<f64>,
+    /// Per iteration: the decode steps after it over their time (0 with no decode step).
+    pub decode_tok_s: Vec<f64>,
+}
+
+/// One stored run: one suite under one model, one profile and one engine.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {
     pub schema: u32,
@@ -63,6 +75,13 @@ pub struct RunRecord {
     /// Every measured decode step's latency (all iterations), for the histogram.
     pub token_latencies_ms: Vec<f64>,
     pub perplexity: Option<Perplexity>,
+    /// Each prompt's own figures, in the suite's order (older records have none).
+    #[serde(default)]
+    pub prompts: Vec<PromptFigures>,
+    /// Per iteration, when the suite measures the pipeline: the per-token time of a reply through
+    /// the actors over the bare generation loop's, minus one, in percent.
+    #[serde(default)]
+    pub pipeline_overhead_pct: Vec<f64>,
 }
 
 impl RunRecord {
@@ -87,6 +106,29 @@ impl RunRecord {
             iterations,
             token_latencies_ms: Vec::new(),
             perplexity: None,
+            prompts: Vec::new(),
+            pipeline_overhead_pct: Vec::new(),
+        }
+    }
+
+    /// Appends `other`'s measured iterations (a later run of the same plan, e.g. from another
+    /// process) to this record's: iterations, latencies, per-prompt figures and pipeline overhead;
+    /// the perplexity is the first one measured.
+    pub fn absorb(&mut self, other: RunRecord) {
+        self.iterations.extend(other.iterations);
+        self.token_latencies_ms.extend(other.token_latencies_ms);
+        self.pipeline_overhead_pct
+            .extend(other.pipeline_overhead_pct);
+        if self.perplexity.is_none() {
+            self.perplexity = other.perplexity;
+        }
+        if self.prompts.is_empty() {
+            self.prompts = other.prompts;
+        } else {
+            for (mine, theirs) in self.prompts.iter_mut().zip(other.prompts) {
+                mine.prefill_tok_s.extend(theirs.prefill_tok_s);
+                mine.decode_tok_s.extend(theirs.decode_tok_s);
+            }
         }
     }
 }
@@ -260,6 +302,43 @@ mod tests {
         assert_eq!(format_time(0), "1970-01-01 00:00");
         assert_eq!(format_time(951_782_400), "2000-02-29 00:00");
         assert_eq!(format_time(1_795_914_000), "2026-11-29 01:00");
+    }
+
+    #[test]
+    fn absorbing_a_later_run_appends_its_iterations() {
+        let it = |d: f64| IterationMetrics {
+            decode_tok_s: d,
+            ..Default::default()
+        };
+        let prompt = |v: f64| PromptFigures {
+            label: "pp8".into(),
+            prompt_tokens: 8,
+            prefill_tok_s: vec![v],
+            decode_tok_s: vec![v / 10.0],
+        };
+        let mut a = RunRecord {
+            prompts: vec![prompt(100.0)],
+            pipeline_overhead_pct: vec![1.0],
+            token_latencies_ms: vec![10.0],
+            ..RunRecord::example("s", vec![it(50.0)])
+        };
+        let b = RunRecord {
+            prompts: vec![prompt(200.0)],
+            pipeline_overhead_pct: vec![2.0],
+            token_latencies_ms: vec![20.0],
+            perplexity: Some(Perplexity {
+                tokens: 8,
+                value: 3.0,
+            }),
+            ..RunRecord::example("s", vec![it(60.0)])
+        };
+        a.absorb(b);
+        assert_eq!(a.values(&METRICS[0]), [50.0, 60.0]);
+        assert_eq!(a.prompts[0].prefill_tok_s, [100.0, 200.0]);
+        assert_eq!(a.prompts[0].decode_tok_s, [10.0, 20.0]);
+        assert_eq!(a.pipeline_overhead_pct, [1.0, 2.0]);
+        assert_eq!(a.token_latencies_ms, [10.0, 20.0]);
+        assert_eq!(a.perplexity.map(|p| p.value), Some(3.0));
     }
 
     #[test]

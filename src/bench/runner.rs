@@ -1,8 +1,9 @@
 //! Runs one suite under one model and one profile on the calling thread and returns the record.
 //! Every iteration loads the model afresh (so load time has a spread too and the peak RSS is the
 //! iteration's own), prefills each prompt into an empty cache, then generates with the profile's
-//! sampler, timing every step. The headless command calls this directly; the dashboard calls it
-//! on the inference actor's thread.
+//! sampler, timing every step. The headless command calls this directly (or has a child process
+//! of its own call it, one iteration each, when it compares engines); the dashboard calls it on
+//! the inference actor's thread.
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::machine::Machine;
 use super::perplexity;
-use super::record::{IterationMetrics, Perplexity, RunRecord, SCHEMA_VERSION};
+use super::record::{IterationMetrics, Perplexity, PromptFigures, RunRecord, SCHEMA_VERSION};
 use super::stats::{max, percentile};
 use super::suite::{PromptSpec, Suite};
 use crate::config::Profile;
@@ -18,7 +19,8 @@ use crate::engine::{Engine, EngineKind};
 use crate::sampling::Sampler;
 
 /// The text synthetic prompts are cut from.
-const PROMPT_TEXT: &str = "The history of computing is a story of people who wanted to calculate \
+pub const PROMPT_TEXT: &str =
+    "The history of computing is a story of people who wanted to calculate \
 faster than they could by hand. Early machines used gears and levers; later ones used relays, \
 vacuum tubes and finally transistors etched by the billion into silicon. Each step made \
 machines smaller, cheaper and faster, and each step changed what people asked of them. ";
@@ -27,7 +29,7 @@ machines smaller, cheaper and faster, and each step changed what people asked of
 const BENCH_SEED: u64 = 0x5eed;
 
 /// Everything one run needs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RunPlan {
     pub suite_name: String,
     pub suite: Suite,
@@ -62,6 +64,11 @@ pub enum RunError {
     Engine(String),
 }
 
+/// What the domain cannot measure itself: a reply's per-token time through the actors over the
+/// bare generation loop's, minus one, in percent, for the plan's model and engine (the headless
+/// command supplies it; a suite with `pipeline` and no probe skips the figure).
+pub type PipelineProbe<'a> = &'a mut dyn FnMut(&RunPlan) -> Result<f64, RunError>;
+
 /// One prompt's measurement.
 struct PromptResult {
     prompt_tokens: usize,
@@ -72,6 +79,17 @@ struct PromptResult {
 
 pub fn run(
     plan: &RunPlan,
+    on_progress: &mut dyn FnMut(&Progress),
+    cancelled: &dyn Fn() -> bool,
+) -> Result<RunRecord, RunError> {
+    run_with(plan, None, on_progress, cancelled)
+}
+
+/// `run`, with the pipeline's overhead measured after each measured iteration when the suite
+/// asks for it and `pipeline` is given.
+pub fn run_with(
+    plan: &RunPlan,
+    mut pipeline: Option<PipelineProbe>,
     on_progress: &mut dyn FnMut(&Progress),
     cancelled: &dyn Fn() -> bool,
 ) -> Result<RunRecord, RunError> {
@@ -87,6 +105,14 @@ pub fn run(
     let total_units = (passes * specs.len() + ppl_units) as f64;
     let mut iterations = Vec::new();
     let mut token_latencies = Vec::new();
+    let mut prompts: Vec<PromptFigures> = specs
+        .iter()
+        .map(|s| PromptFigures {
+            label: s.label(),
+            ..Default::default()
+        })
+        .collect();
+    let mut pipeline_overhead_pct = Vec::new();
     let mut threads = plan.threads;
     for pass in 0..passes {
         let warmup = pass < suite.warmup;
@@ -132,6 +158,17 @@ pub fn run(
         if warmup {
             continue;
         }
+        for (fig, r) in prompts.iter_mut().zip(&results) {
+            fig.prompt_tokens = r.prompt_tokens;
+            fig.prefill_tok_s
+                .push(r.prompt_tokens as f64 / r.prefill_s.max(1e-9));
+            let decode_s = r.latencies_ms.iter().sum::<f64>() / 1000.0;
+            fig.decode_tok_s.push(if r.latencies_ms.is_empty() {
+                0.0
+            } else {
+                r.latencies_ms.len() as f64 / decode_s.max(1e-9)
+            });
+        }
         let latencies: Vec<f64> = results
             .iter()
             .flat_map(|r| r.latencies_ms.iter().copied())
@@ -160,6 +197,24 @@ pub fn run(
             cpu_ms,
         });
         token_latencies.extend(latencies);
+    }
+    // After every iteration's figures, so that none of them holds what the probe leaves behind
+    // (it loads the model twice, once under the actors): one measurement per iteration.
+    if let Some(probe) = pipeline.as_mut().filter(|_| suite.pipeline) {
+        for i in 0..suite.iterations {
+            if cancelled() {
+                return Err(RunError::Cancelled);
+            }
+            on_progress(&Progress {
+                fraction: (passes * specs.len()) as f64 / total_units,
+                iteration: i + 1,
+                iterations: suite.iterations,
+                warmup: false,
+                phase: "pipeline".into(),
+                token_ms: None,
+            });
+            pipeline_overhead_pct.push(probe(plan)?);
+        }
     }
     let perplexity = if suite.perplexity_tokens > 0 {
         on_progress(&Progress {
@@ -209,6 +264,8 @@ pub fn run(
         iterations,
         token_latencies_ms: token_latencies,
         perplexity,
+        prompts,
+        pipeline_overhead_pct,
     })
 }
 

@@ -7,6 +7,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use toml::Table;
 
+use crate::engine::EngineKind;
+
 /// The built-in suites.
 pub const DEFAULT_SUITES: &str = include_str!("../../config/suites.toml");
 pub const SUITES_FILE: &str = "suites.toml";
@@ -30,6 +32,14 @@ pub struct Suite {
     pub models: Vec<String>,
     /// Tokens of the held-out text scored for perplexity; 0 skips it.
     pub perplexity_tokens: usize,
+    /// Engines to run it on, each a run of its own (headless: each iteration in a child process
+    /// of its own when there are several); empty: `--engine` or the dashboard's engine.
+    pub engines: Vec<EngineKind>,
+    /// Pick every token by argmax instead of the profile's sampler (llama-bench's tg).
+    pub greedy: bool,
+    /// Also measure the dashboard's per-token overhead after each iteration: the same greedy
+    /// reply through the actors against the bare generation loop (headless runs only).
+    pub pipeline: bool,
 }
 
 impl Default for Suite {
@@ -44,6 +54,9 @@ impl Default for Suite {
             profiles: Vec::new(),
             models: Vec::new(),
             perplexity_tokens: 0,
+            engines: Vec::new(),
+            greedy: false,
+            pipeline: false,
         }
     }
 }

@@ -92,14 +92,6 @@ pub fn default_threads() -> usize {
         .unwrap_or(1)
 }
 
-/// Peak resident memory of this process (VmHWM), in bytes, where Linux tells it.
-pub fn peak_rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

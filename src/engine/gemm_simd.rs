@@ -3,7 +3,7 @@
 //! eight rows) where the CPU has it, and with AVX2's `maddubs` + `madd` otherwise.
 use std::arch::x86_64::*;
 
-use super::gemm::{PackKind, PackedActs, WeightTile, TILE};
+use super::gemm_pack::{PackKind, PackedActs, WeightTile, TILE};
 
 /// Whether this CPU has 256-bit VNNI (checked once).
 pub fn has_vnni() -> bool {

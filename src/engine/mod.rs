@@ -8,6 +8,7 @@ pub mod chat;
 pub mod config;
 pub mod error;
 pub mod gemm;
+mod gemm_pack;
 #[cfg(target_arch = "x86_64")]
 mod gemm_simd;
 pub mod generate;

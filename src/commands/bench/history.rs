@@ -2,6 +2,7 @@
 use gemma_tui::bench::compare::MetricComparison;
 use gemma_tui::bench::record::format_time;
 use gemma_tui::bench::report::{self, Format};
+use gemma_tui::bench::stats::summarize;
 use gemma_tui::bench::suite::load_suites;
 use gemma_tui::bench::{compare, BenchStore, Comparison, RunRecord, METRICS};
 
@@ -212,6 +213,59 @@ pub fn print_run(r: &RunRecord) {
             "{:<28} {:>10.3}   (held-out text, {} tokens scored)",
             "perplexity", p.value, p.tokens
         );
+    }
+    let line = |name: String, values: &[f64]| {
+        let sum = summarize(values);
+        let ci = sum
+            .ci95
+            .map_or("-".to_string(), |(lo, hi)| format!("[{lo:.2}, {hi:.2}]"));
+        println!("{:<28} {:>10.2} {:>9.2} {:>24}", name, sum.mean, sum.sd, ci);
+    };
+    if !r.pipeline_overhead_pct.is_empty() {
+        line(
+            "actor overhead (% of step)".into(),
+            &r.pipeline_overhead_pct,
+        );
+    }
+    // With several prompts, each one's own speeds (the metrics above pool them).
+    if r.prompts.len() > 1 {
+        for p in &r.prompts {
+            line(format!("{} prefill (tok/s)", p.label), &p.prefill_tok_s);
+            if p.decode_tok_s.iter().any(|&v| v > 0.0) {
+                line(format!("{} decode (tok/s)", p.label), &p.decode_tok_s);
+            }
+        }
+    }
+}
+
+/// Runs of one model and profile on several engines, side by side: each later engine's run
+/// against the first one's, metric by metric (B - A, its interval, Welch's p).
+pub fn print_engines(runs: &[RunRecord], threshold: f64) {
+    let mut seen: Vec<(&str, &str)> = Vec::new();
+    for a in runs {
+        let key = (a.model.as_str(), a.profile.as_str());
+        if seen.contains(&key) {
+            continue;
+        }
+        seen.push(key);
+        for b in runs
+            .iter()
+            .filter(|b| (b.model.as_str(), b.profile.as_str()) == key && b.engine != a.engine)
+        {
+            let c = compare(a, b, threshold);
+            println!(
+                "engines: {} (B, run #{}) against {} (A, run #{}), {}/{}",
+                b.engine, b.id, a.engine, a.id, a.model, a.profile
+            );
+            println!(
+                "{:<28} {:>10} {:>10} {:>18} {:>22} {:>7}  verdict",
+                "metric", "A", "B", "delta", "95% CI of delta", "p"
+            );
+            for m in &c.metrics {
+                println!("{}", comparison_line(m).trim_end_matches("  REGRESSION"));
+            }
+            println!();
+        }
     }
 }
 

@@ -1,20 +1,52 @@
 //! The dashboard's own path for one reply: the inference actor on its thread, each token's logits
 //! sent to the sampling actor and back, the trace sent to the dashboard's channel, token events to
-//! the metrics actor. Its time per token against the bare loop's is the per-step overhead.
+//! the metrics actor. Its time per token against the bare loop's is the per-step overhead, the
+//! figure a suite with `pipeline` measures after each iteration (`bench::runner::PipelineProbe`).
 use std::path::Path;
 use std::time::Duration;
 
 use gemma_tui::actors::inference::EngineEvent;
 use gemma_tui::actors::inference::{Generate, ModelSource, Prompt};
 use gemma_tui::app::AppEvent;
-use gemma_tui::engine::{EngineKind, Limits};
+use gemma_tui::bench::runner::PROMPT_TEXT;
+use gemma_tui::bench::{RunError, RunPlan};
+use gemma_tui::engine::{Engine, EngineError, EngineKind, Limits, PromptKind, StepControl};
 use gemma_tui::runtime::{start_actors, RunOptions};
-use gemma_tui::sampling::SamplerParams;
+use gemma_tui::sampling::{argmax, SamplerParams};
 
 use crate::commands::CommandError;
 
+/// A greedy reply of the plan's `gen_tokens` to the same raw text, through the actors over the
+/// bare generation loop: the per-token time's excess, in percent.
+pub fn overhead_pct(plan: &RunPlan) -> Result<f64, RunError> {
+    let text = PROMPT_TEXT.repeat(2);
+    let n = plan.suite.gen_tokens;
+    let fail = |e: EngineError| RunError::Engine(e.to_string());
+    let engine = Engine::load_with(&plan.model_path, plan.threads, plan.engine).map_err(fail)?;
+    let bare = bare_decode_ms_per_token(&engine, &text, n).map_err(fail)?;
+    drop(engine);
+    let piped = decode_ms_per_token(&plan.model_path, plan.threads, plan.engine, &text, n)
+        .map_err(|e| RunError::Engine(e.to_string()))?;
+    Ok((piped / bare - 1.0) * 100.0)
+}
+
+/// Milliseconds per decoded token of a greedy reply through the generation loop, sampling in
+/// the same thread: the baseline the pipeline is compared with.
+fn bare_decode_ms_per_token(engine: &Engine, text: &str, n: usize) -> Result<f64, EngineError> {
+    let mut session = engine.new_session(1024)?;
+    let stats = engine.generate(
+        &mut session,
+        &PromptKind::Raw(text.to_string()),
+        &Limits::tokens(n),
+        &|| false,
+        &mut |logits, _| Ok(argmax(&logits)),
+        &mut |_| StepControl::Continue,
+    )?;
+    Ok(stats.decode_ms / stats.generated_ids.len().saturating_sub(1).max(1) as f64)
+}
+
 /// Milliseconds per decoded token of a greedy reply generated through the actors.
-pub fn decode_ms_per_token(
+fn decode_ms_per_token(
     path: &Path,
     threads: usize,
     engine: EngineKind,
