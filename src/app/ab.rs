@@ -85,7 +85,7 @@ impl super::AppState {
         now: std::time::Instant,
     ) -> Vec<super::Effect> {
         use super::Action as A;
-        match self.keymap.lookup(super::Focus::Ab, &key) {
+        match self.keymap.lookup(super::Focus::Ab.contexts(), &key) {
             Some(
                 a @ (A::ForceQuitArm
                 | A::ToggleHelp

@@ -210,7 +210,7 @@ impl super::AppState {
         now: std::time::Instant,
     ) -> Vec<super::Effect> {
         use super::Action as A;
-        let action = self.keymap.lookup(super::Focus::Bench, &key);
+        let action = self.keymap.lookup(super::Focus::Bench.contexts(), &key);
         match action {
             Some(
                 a @ (A::ForceQuitArm

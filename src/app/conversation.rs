@@ -175,10 +175,10 @@ impl AppState {
 
     /// A key while a picker is open: its named actions, else typing into its query.
     pub(crate) fn picker_key(&mut self, key: KeyEvent, now: Instant) -> Vec<Effect> {
-        if let Some(action) = self.keymap.lookup(Focus::Picker, &key) {
+        if let Some(action) = self.keymap.lookup(Focus::Picker.contexts(), &key) {
             return self.picker_action(action, now);
         }
-        if self.keymap.lookup(Focus::Input, &key) == Some(Action::ForceQuitArm) {
+        if self.keymap.lookup(Focus::Input.contexts(), &key) == Some(Action::ForceQuitArm) {
             return self.apply(Action::ForceQuitArm, now);
         }
         let Some(picker) = self.picker.as_mut() else {

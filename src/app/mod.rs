@@ -10,7 +10,6 @@ pub mod effect;
 pub mod events;
 pub mod input;
 pub mod inspector;
-pub mod keymap_file;
 pub mod models;
 pub mod picker;
 pub mod profiles;

@@ -281,7 +281,7 @@ impl AppState {
         }
         if self.inspector.open {
             // The inspector is modal: its keys, help and Ctrl-C; nothing else.
-            let action = self.keymap.lookup(Focus::Inspector, &key);
+            let action = self.keymap.lookup(Focus::Inspector.contexts(), &key);
             return match action {
                 Some(
                     a @ (Action::ForceQuitArm
@@ -303,7 +303,7 @@ impl AppState {
         if self.picker.is_some() {
             return self.picker_key(key, now);
         }
-        let action = self.keymap.lookup(self.focus, &key);
+        let action = self.keymap.lookup(self.focus.contexts(), &key);
         match action {
             Some(a) => self.apply(a, now),
             None => {

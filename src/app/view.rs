@@ -134,7 +134,7 @@ impl AppState {
     /// A key while the help overlay (top-most, modal) is open: Ctrl-C still works, the arrows
     /// and page keys scroll it (the render clamps), any other key closes it.
     pub(crate) fn help_key(&mut self, key: KeyEvent, now: Instant) -> Vec<Effect> {
-        if self.keymap.lookup(Focus::Input, &key) == Some(Action::ForceQuitArm) {
+        if self.keymap.lookup(Focus::Input.contexts(), &key) == Some(Action::ForceQuitArm) {
             return self.apply(Action::ForceQuitArm, now);
         }
         let page = self.help_page.max(1);
