@@ -96,11 +96,8 @@ impl super::AppState {
                 | A::AbNextB
                 | A::AbStart
                 | A::AbCancel),
-            ) if !self.show_help || a == A::ForceQuitArm => self.apply(a, now),
-            _ => {
-                self.show_help = false;
-                vec![]
-            }
+            ) => self.apply(a, now),
+            _ => vec![],
         }
     }
 
@@ -123,7 +120,15 @@ impl super::AppState {
                 } else if !matches!(self.engine, super::EngineStatus::Idle) {
                     self.set_status("the model is not ready yet", now);
                 } else if prompt.is_empty() {
-                    self.set_status("type the prompt in the input first, then F5 and Enter", now);
+                    let how = format!(
+                        "{} and {}",
+                        self.hint(super::Focus::Input, A::ToggleAb),
+                        self.hint(super::Focus::Ab, A::AbStart)
+                    );
+                    self.set_status(
+                        format!("type the prompt in the input first, then {how}"),
+                        now,
+                    );
                 } else if let (Some(a), Some(b)) = (self.ab.profile(0), self.ab.profile(1)) {
                     let (a, b) = with_profiles(a, b, &self.profiles.active);
                     self.ab.start(prompt.clone());

@@ -222,11 +222,8 @@ impl super::AppState {
                 | A::BenchCancel
                 | A::BenchToggleView
                 | A::BenchPinBaseline),
-            ) if !self.show_help || a == A::ForceQuitArm => self.apply(a, now),
-            _ => {
-                self.show_help = false;
-                vec![]
-            }
+            ) => self.apply(a, now),
+            _ => vec![],
         }
     }
 

@@ -4,6 +4,7 @@ use std::time::Instant;
 use crate::actors::inference::{EngineEvent, ReplyStats};
 use crate::engine::FinishReason;
 
+use super::action::{Action, Focus};
 use super::effect::Effect;
 use super::state::AppState;
 
@@ -109,8 +110,13 @@ impl AppState {
             return effects;
         }
         if self.bench.running() || self.ab.running {
+            let how = format!(
+                "{}, then {}",
+                self.hint(Focus::Input, Action::ToggleBench),
+                self.hint(Focus::Bench, Action::BenchCancel)
+            );
             self.set_status(
-                "a benchmark has the model: wait for it or cancel it (F4, then c)",
+                format!("a benchmark has the model: wait for it or cancel it ({how})"),
                 now,
             );
             return vec![];
@@ -128,7 +134,11 @@ impl AppState {
             _ => {}
         }
         if self.is_generating() {
-            self.set_status("a reply is still being generated (Esc stops it)", now);
+            let stop = self.hint(Focus::Input, Action::CancelGeneration);
+            self.set_status(
+                format!("a reply is still being generated ({stop} stops it)"),
+                now,
+            );
             return vec![];
         }
         let text = text.to_string();
@@ -181,11 +191,11 @@ impl AppState {
             prompt: Some(turn.turn.text.clone()).filter(|t| *t != text),
             text,
             system: turn.turn.system.clone(),
-            at_ms: super::conversation::unix_ms(),
+            at_ms: self.clock.unix_ms(now),
             decode_tok_s: None,
         };
         vec![
-            self.store_message(stored),
+            self.store_message(stored, now),
             Effect::Generate {
                 request,
                 turn: turn.turn,
@@ -269,13 +279,16 @@ impl AppState {
                         .find(|m| m.role == Role::Assistant)
                         .map(|m| m.text.clone())
                         .unwrap_or_default();
-                    let stored = self.stored_reply(&reply, decode_tok_s);
-                    effects.push(self.store_message(stored));
+                    let stored = self.stored_reply(&reply, decode_tok_s, now);
+                    effects.push(self.store_message(stored, now));
                     match reason {
-                        FinishReason::ContextFull => self.set_status(
-                            "the context is full: Ctrl-L starts a new conversation",
-                            now,
-                        ),
+                        FinishReason::ContextFull => {
+                            let new = self.hint(Focus::Input, Action::ClearConversation);
+                            self.set_status(
+                                format!("the context is full: {new} starts a new conversation"),
+                                now,
+                            )
+                        }
                         FinishReason::MaxTokens => {
                             self.set_status("the reply reached the token limit", now)
                         }

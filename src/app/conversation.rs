@@ -1,6 +1,6 @@
 //! Conversations that persist: which one is open, committing each finished message, resuming and
 //! switching (the conversations picker), and the picker's keys.
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -20,26 +20,13 @@ pub struct OpenConversation {
     pub title: String,
 }
 
-/// Wall-clock milliseconds (stored timestamps; ids are microseconds, unique per start).
-pub fn unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
-fn new_id() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(1, |d| d.as_micros() as u64)
-}
-
 impl AppState {
     /// The effect that commits a finished message to the open conversation (opened on the first).
-    pub(crate) fn store_message(&mut self, message: StoredMessage) -> Effect {
+    pub(crate) fn store_message(&mut self, message: StoredMessage, now: Instant) -> Effect {
         let id = match &self.conversation {
             Some(c) => c.id,
             None => {
-                let id = new_id();
+                let id = self.clock.new_id(now);
                 self.conversation = Some(OpenConversation {
                     id,
                     title: crate::conversations::title_from(&message.text),
@@ -63,13 +50,18 @@ impl AppState {
     }
 
     /// A finished reply (the streaming message that just ended), to be stored.
-    pub(crate) fn stored_reply(&self, text: &str, decode_tok_s: f64) -> StoredMessage {
+    pub(crate) fn stored_reply(
+        &mut self,
+        text: &str,
+        decode_tok_s: f64,
+        now: Instant,
+    ) -> StoredMessage {
         StoredMessage {
             role: StoredRole::Assistant,
             text: text.to_string(),
             prompt: None,
             system: None,
-            at_ms: unix_ms(),
+            at_ms: self.clock.unix_ms(now),
             decode_tok_s: Some(decode_tok_s).filter(|v| v.is_finite() && *v > 0.0),
         }
     }
@@ -224,7 +216,8 @@ impl AppState {
                     return vec![Effect::DeleteConversation(id)];
                 }
                 picker.target = Some(item.key);
-                self.set_status(format!("Ctrl-D again deletes “{}”", item.label), now);
+                let again = self.hint(Focus::Picker, Action::PickerDelete);
+                self.set_status(format!("{again} again deletes “{}”", item.label), now);
             }
             Action::PickerRename if picker.kind == PickerKind::Conversation => {
                 if let Some(item) = picker.current().cloned() {

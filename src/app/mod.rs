@@ -5,11 +5,13 @@ pub mod ab;
 pub mod action;
 pub mod bench;
 pub mod chat;
+pub mod clock;
 pub mod conversation;
 pub mod effect;
 pub mod events;
 pub mod input;
 pub mod inspector;
+pub mod layers;
 pub mod models;
 pub mod picker;
 pub mod profiles;
@@ -27,9 +29,11 @@ mod tests;
 
 pub use action::{Action, Binding, Focus, KeyChord, KeyContext, Keymap};
 pub use chat::{ChatMessage, EngineStatus, Role, CANCELLED_MARK};
+pub use clock::WallClock;
 pub use effect::Effect;
 pub use events::{AppEvent, LogLine};
 pub use inspector::{Inspector, ReplyTraces};
+pub use layers::{Layer, LayerStack};
 pub use sampler::Param;
 pub use state::{
     new_input, AppState, MetricsHistory, ScrollState, StatusMessage, CTRL_C_WINDOW, MAX_INPUT_BYTES,

@@ -9,6 +9,7 @@ use crate::rag::ingest::IngestEvent;
 use crate::rag::memory::{CONVERSATION_SOURCE, REMEMBER_SOURCE};
 use crate::rag::{BuiltContext, RagSettings, Tier};
 
+use super::action::{Action, Focus};
 use super::chat::{ChatMessage, Role};
 use super::effect::Effect;
 use super::state::AppState;
@@ -177,7 +178,10 @@ impl AppState {
         let use_rag = self.rag.available && self.rag.next_message;
         self.rag.last_without = match (self.rag.available, self.rag.next_message) {
             (false, _) => Some("RAG is off for this profile or session".into()),
-            (true, false) => Some("RAG was turned off for this message (Ctrl-R)".into()),
+            (true, false) => Some(format!(
+                "RAG was turned off for this message ({})",
+                self.hint(Focus::Input, Action::ToggleRagNextMessage)
+            )),
             _ => None,
         };
         self.rag.next_message = true;

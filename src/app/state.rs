@@ -9,6 +9,7 @@ use ratatui_textarea::{TextArea, WrapMode};
 
 use crate::actors::config::ConfigEvent;
 use crate::actors::inference::ModelSummary;
+use crate::config::theme::Theme;
 use crate::sampling::SamplerParams;
 
 use super::action::{Action, Focus, Keymap};
@@ -76,6 +77,10 @@ pub struct AppState {
     /// The request id of the running generation.
     pub running: Option<u64>,
     pub keymap: Keymap,
+    /// Wall-clock time (stored timestamps, conversation ids), derived from each event's `now`.
+    pub clock: super::clock::WallClock,
+    /// The colours the panes draw with (theme.toml; replaced on a config reload).
+    pub theme: Theme,
     /// Terminal size from the last resize event (columns, rows).
     pub size: (u16, u16),
     /// The sampler parameters in effect (the sampler pane edits them).
@@ -86,6 +91,8 @@ pub struct AppState {
     pub inspector: Inspector,
     /// The profiles and templates in use.
     pub profiles: Profiles,
+    /// The overlays open, in stacking order ([`super::layers`]).
+    pub layers: super::layers::LayerStack,
     /// The open picker overlay, if any (modal).
     pub picker: Option<Picker>,
     /// The stored conversation the chat shows (None until its first message is stored).
@@ -137,6 +144,8 @@ impl AppState {
             next_request: 1,
             running: None,
             keymap,
+            theme: Theme::default(),
+            clock: Default::default(),
             size: (0, 0),
             sampler: SamplerParams::default(),
             show_sampler: false,
@@ -146,6 +155,7 @@ impl AppState {
                 ..Inspector::default()
             },
             profiles: Profiles::default(),
+            layers: Default::default(),
             picker: None,
             conversation: None,
             conversations_requested: false,
@@ -159,6 +169,12 @@ impl AppState {
     /// Fold one event into the state; returns what the event loop must do.
     pub fn handle(&mut self, event: AppEvent, now: Instant) -> Vec<Effect> {
         self.expire(now);
+        let effects = self.fold(event, now);
+        self.sync_layers();
+        effects
+    }
+
+    fn fold(&mut self, event: AppEvent, now: Instant) -> Vec<Effect> {
         match event {
             AppEvent::Key(key) => self.on_key(key, now),
             AppEvent::Paste(text) => {
@@ -202,7 +218,7 @@ impl AppState {
                 theme,
             }) => {
                 self.keymap = (*keymap).clone();
-                crate::ui::theme::set(theme);
+                self.theme = theme;
                 self.reload_config(config, templates, now)
             }
             AppEvent::ProfileSaved { name, result } => self.profile_saved(name, result, now),
@@ -254,6 +270,11 @@ impl AppState {
         });
     }
 
+    /// The key hint for `action` while `focus` has focus, from the keymap in use.
+    pub fn hint(&self, focus: Focus, action: Action) -> String {
+        self.keymap.hint(focus.contexts(), action)
+    }
+
     /// The panes Tab cycles through, in order.
     pub fn focus_cycle(&self) -> Vec<Focus> {
         let mut v = vec![Focus::Input, Focus::Chat];
@@ -270,38 +291,9 @@ impl AppState {
         if key.kind == KeyEventKind::Release {
             return vec![];
         }
-        if self.show_help {
-            return self.help_key(key, now);
-        }
-        if self.bench.open {
-            return self.on_bench_key(key, now);
-        }
-        if self.ab.open {
-            return self.on_ab_key(key, now);
-        }
-        if self.inspector.open {
-            // The inspector is modal: its keys, help and Ctrl-C; nothing else.
-            let action = self.keymap.lookup(Focus::Inspector.contexts(), &key);
-            return match action {
-                Some(
-                    a @ (Action::ForceQuitArm
-                    | Action::ToggleHelp
-                    | Action::ToggleInspector
-                    | Action::InspectPrevToken
-                    | Action::InspectNextToken
-                    | Action::InspectPrevReply
-                    | Action::InspectNextReply
-                    | Action::InspectFirstToken
-                    | Action::InspectLastToken),
-                ) if !self.show_help || a == Action::ForceQuitArm => self.apply(a, now),
-                _ => {
-                    self.show_help = false;
-                    vec![]
-                }
-            };
-        }
-        if self.picker.is_some() {
-            return self.picker_key(key, now);
+        self.sync_layers();
+        if let Some(layer) = self.key_layer() {
+            return self.layer_key(layer, key, now);
         }
         let action = self.keymap.lookup(self.focus.contexts(), &key);
         match action {
@@ -337,7 +329,8 @@ impl AppState {
                     return self.quit();
                 }
                 self.ctrl_c_armed = Some(now);
-                self.set_status_for("press Ctrl-C again to quit", now, CTRL_C_WINDOW);
+                let again = self.hint(self.focus, Action::ForceQuitArm);
+                self.set_status_for(format!("press {again} again to quit"), now, CTRL_C_WINDOW);
                 if self.is_generating() {
                     return vec![Effect::Cancel];
                 }

@@ -480,7 +480,7 @@ fn config_reloads_apply_the_profile_and_errors_keep_it() {
             config: std::sync::Arc::new(config),
             templates: std::sync::Arc::new(crate::config::TemplateSet::builtin()),
             keymap: std::sync::Arc::new(Keymap::default()),
-            theme: crate::ui::theme::Theme::default(),
+            theme: crate::config::theme::Theme::default(),
         }),
         now,
     );

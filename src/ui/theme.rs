@@ -1,41 +1,25 @@
-//! Styles, in one place, built from the [`Theme`] in use (config/theme.rs parses theme.toml).
-use std::sync::RwLock;
-
+//! Styles, in one place, built from the [`Theme`] in use (`AppState::theme`; config/theme.rs
+//! parses theme.toml). No global: every pane draws with the theme it is given.
 use ratatui::style::{Color, Modifier, Style};
 
 use crate::app::Role;
 pub use crate::config::theme::Theme;
 
-static CURRENT: RwLock<Option<Theme>> = RwLock::new(None);
-
-/// The theme every pane draws with (the defaults until [`set`]).
-pub fn current() -> Theme {
-    let theme = *CURRENT.read().unwrap_or_else(|e| e.into_inner());
-    theme.unwrap_or_default()
-}
-
-/// Uses `theme` from the next frame on (at start and on a hot reload).
-pub fn set(theme: Theme) {
-    *CURRENT.write().unwrap_or_else(|e| e.into_inner()) = Some(theme);
-}
-
 /// Border style of a pane, brighter when it has focus.
-pub fn border(focused: bool) -> Style {
-    let t = current();
+pub fn border(t: Theme, focused: bool) -> Style {
     Style::default().fg(if focused { t.accent } else { t.dim })
 }
 
-pub fn title(focused: bool) -> Style {
+pub fn title(t: Theme, focused: bool) -> Style {
     let s = Style::default().add_modifier(Modifier::BOLD);
     if focused {
-        s.fg(current().accent)
+        s.fg(t.accent)
     } else {
         s
     }
 }
 
-pub fn role(role: Role) -> Style {
-    let t = current();
+pub fn role(t: Theme, role: Role) -> Style {
     let c = match role {
         Role::User => t.user,
         Role::Assistant => t.assistant,
@@ -45,20 +29,19 @@ pub fn role(role: Role) -> Style {
     Style::default().fg(c).add_modifier(Modifier::BOLD)
 }
 
-pub fn body(role: Role) -> Style {
+pub fn body(t: Theme, role: Role) -> Style {
     match role {
-        Role::Error => Style::default().fg(current().error),
-        Role::System => Style::default().fg(current().system),
+        Role::Error => Style::default().fg(t.error),
+        Role::System => Style::default().fg(t.system),
         _ => Style::default(),
     }
 }
 
-pub fn dim() -> Style {
-    Style::default().fg(current().dim)
+pub fn dim(t: Theme) -> Style {
+    Style::default().fg(t.dim)
 }
 
-pub fn status_bar() -> Style {
-    let t = current();
+pub fn status_bar(t: Theme) -> Style {
     Style::default().bg(t.status_bg).fg(t.status_fg)
 }
 

@@ -286,6 +286,25 @@ impl KeyChord {
         Self { code, modifiers }
     }
 
+    /// The label, with arrows for the arrow keys ("↑", "Ctrl-←"): for hints in pane borders.
+    pub fn symbol(&self) -> String {
+        let arrow = match self.code {
+            KeyCode::Up => "↑",
+            KeyCode::Down => "↓",
+            KeyCode::Left => "←",
+            KeyCode::Right => "→",
+            _ => return self.label(),
+        };
+        let label = self.label();
+        let name = match self.code {
+            KeyCode::Up => "Up",
+            KeyCode::Down => "Down",
+            KeyCode::Left => "Left",
+            _ => "Right",
+        };
+        format!("{}{arrow}", label.strip_suffix(name).unwrap_or_default())
+    }
+
     /// A label such as "Ctrl-C", "Alt-Enter", "Shift-Tab", "PgUp", "?".
     pub fn label(&self) -> String {
         let mut out = String::new();
@@ -391,10 +410,18 @@ impl Keymap {
             .map(|b| b.key.label())
     }
 
-    /// The on-screen hint for `action`: its first key's label, or "unbound" when the keymap in use
-    /// binds it nowhere.
-    pub fn hint(&self, action: Action) -> String {
-        self.label_for(action).unwrap_or_else(|| "unbound".into())
+    /// The on-screen hint for `action` where `contexts` are in force (the most specific first):
+    /// the symbol of its first key in the first context that binds it, or "unbound". Every key
+    /// hint on screen comes from here, so a keymap.toml rebind shows.
+    pub fn hint(&self, contexts: &[KeyContext], action: Action) -> String {
+        contexts
+            .iter()
+            .find_map(|&ctx| {
+                self.bindings
+                    .iter()
+                    .find(|b| b.context == ctx && b.action == action)
+            })
+            .map_or_else(|| "unbound".into(), |b| b.key.symbol())
     }
 }
 
@@ -442,6 +469,16 @@ mod tests {
         );
         assert_eq!(KeyChord::plain(KeyCode::PageUp).label(), "PgUp");
         assert_eq!(KeyChord::plain(KeyCode::BackTab).label(), "Shift-Tab");
+        assert_eq!(KeyChord::plain(KeyCode::Up).symbol(), "↑");
+        assert_eq!(
+            KeyChord::new(KeyCode::Left, KeyModifiers::CONTROL).symbol(),
+            "Ctrl-←"
+        );
+        let km = Keymap::default();
+        let bench = [KeyContext::Bench, KeyContext::Global];
+        assert_eq!(km.hint(&bench, Action::ToggleBench), "Esc");
+        assert_eq!(km.hint(&[KeyContext::Global], Action::ToggleBench), "F4");
+        assert_eq!(km.hint(&[KeyContext::Global], Action::Send), "unbound");
     }
 
     #[test]

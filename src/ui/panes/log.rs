@@ -8,6 +8,7 @@ use crate::app::{AppState, Focus};
 use crate::ui::{theme, wrap::sanitize};
 
 pub fn render(frame: &mut Frame, area: Rect, state: &mut AppState) {
+    let t = state.theme;
     if area.area() == 0 {
         return;
     }
@@ -15,9 +16,9 @@ pub fn render(frame: &mut Frame, area: Rect, state: &mut AppState) {
     let block = Block::bordered()
         .title(Line::styled(
             format!(" Log ({}) ", state.logs.len()),
-            theme::title(focused),
+            theme::title(t, focused),
         ))
-        .border_style(theme::border(focused));
+        .border_style(theme::border(t, focused));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if inner.area() == 0 {
@@ -35,7 +36,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &mut AppState) {
                 Span::styled(format!("{:<5} ", l.level), theme::log_level(l.level)),
                 // The message first: a narrow pane cuts the line, and the module path matters least.
                 Span::raw(sanitize(&l.message).replace('\n', " ⏎ ")),
-                Span::styled(format!("  {}", short_target(&l.target)), theme::dim()),
+                Span::styled(format!("  {}", short_target(&l.target)), theme::dim(t)),
             ])
         })
         .collect();
