@@ -1,6 +1,11 @@
-//! The pure dashboard: state, the chat turn state machine, named actions and the keymap.
-//! No IO here: the event loop feeds [`AppEvent`]s to [`AppState::handle`] and carries out the
-//! returned [`Effect`]s.
+//! The pure dashboard: state, the chat turn state machine, focus and the overlay stack.
+//! No IO here: the event loop feeds [`AppEvent`]s (each with its `now`) to [`AppState::handle`]
+//! and carries out the returned [`Effect`]s.
+//!
+//! Shape: each pane's own state is a file here (ab.rs, bench.rs, chat.rs, inspector.rs, rag.rs,
+//! sampler.rs, ...) that imports nothing of [`AppState`]; [`state`] holds them and the
+//! [`layers`] stack; `handlers/` folds keys, actions and actor events into them. Imports run
+//! handlers -> state -> panes (`.ci/check-layers`). The keymap and the theme are config.
 pub mod ab;
 pub mod action;
 pub mod bench;
@@ -9,10 +14,14 @@ pub mod clock;
 pub mod conversation;
 pub mod effect;
 pub mod events;
+mod handlers;
+pub mod help;
 pub mod input;
 pub mod inspector;
 pub mod layers;
+pub mod log;
 pub mod models;
+pub mod outcome;
 pub mod picker;
 pub mod profiles;
 pub mod rag;

@@ -1,6 +1,5 @@
 //! `AppState`: everything the dashboard shows, and `handle`, the pure state machine that folds events
 //! into it and returns the effects the event loop must carry out.
-use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyEvent, KeyEventKind};
@@ -15,7 +14,7 @@ use crate::sampling::SamplerParams;
 use super::action::{Action, Focus, Keymap};
 use super::chat::{ChatMessage, EngineStatus};
 use super::effect::Effect;
-use super::events::{AppEvent, LogLine};
+use super::events::AppEvent;
 use super::inspector::Inspector;
 use super::picker::Picker;
 use super::profiles::Profiles;
@@ -28,8 +27,7 @@ pub const CTRL_C_WINDOW: Duration = Duration::from_secs(2);
 pub const STATUS_TTL: Duration = Duration::from_secs(5);
 /// The most the input box holds (pastes beyond it are cut).
 pub const MAX_INPUT_BYTES: usize = 1 << 20;
-/// Log lines kept for the log pane.
-pub const LOG_CAPACITY: usize = 500;
+pub use super::log::LOG_CAPACITY;
 
 /// A transient message in the status bar.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,7 +53,6 @@ pub struct AppState {
     pub input: TextArea<'static>,
     pub focus: Focus,
     pub chat_scroll: ScrollState,
-    pub log_scroll: ScrollState,
     pub engine: EngineStatus,
     pub model: Option<ModelSummary>,
     /// Tokens the conversation holds in the KV cache.
@@ -63,13 +60,10 @@ pub struct AppState {
     pub metrics: MetricsHistory,
     /// Time to first token of the last reply, ms.
     pub last_ttft_ms: Option<f64>,
-    pub logs: VecDeque<LogLine>,
-    pub show_help: bool,
-    /// Rows the help overlay is scrolled down (when it is taller than the screen).
-    pub help_scroll: u16,
-    /// Rows of the help in view at the last render (PgUp/PgDn move this many).
-    pub help_page: u16,
-    pub show_log: bool,
+    /// The log pane: its lines, whether it shows, its scroll position.
+    pub log: super::log::LogPane,
+    /// The key help overlay (F1).
+    pub help: super::help::HelpOverlay,
     pub status: Option<StatusMessage>,
     pub should_quit: bool,
     pub ctrl_c_armed: Option<Instant>,
@@ -124,7 +118,6 @@ impl AppState {
             input: new_input(),
             focus: Focus::Input,
             chat_scroll: ScrollState::default(),
-            log_scroll: ScrollState::default(),
             engine: EngineStatus::Loading {
                 fraction: 0.0,
                 message: "starting".into(),
@@ -133,11 +126,8 @@ impl AppState {
             context_used: 0,
             metrics: MetricsHistory::default(),
             last_ttft_ms: None,
-            logs: VecDeque::with_capacity(LOG_CAPACITY),
-            show_help: false,
-            help_scroll: 0,
-            help_page: 10,
-            show_log: false,
+            log: Default::default(),
+            help: Default::default(),
             status: None,
             should_quit: false,
             ctrl_c_armed: None,
@@ -237,10 +227,7 @@ impl AppState {
                 vec![]
             }
             AppEvent::Log(line) => {
-                if self.logs.len() >= LOG_CAPACITY {
-                    self.logs.pop_front();
-                }
-                self.logs.push_back(line);
+                self.log.push(line);
                 vec![]
             }
         }
@@ -281,7 +268,7 @@ impl AppState {
         if self.show_sampler {
             v.push(Focus::Sampler);
         }
-        if self.show_log {
+        if self.log.open {
             v.push(Focus::Log);
         }
         v
@@ -335,7 +322,7 @@ impl AppState {
                     return vec![Effect::Cancel];
                 }
             }
-            Action::ToggleHelp => self.show_help = !self.show_help,
+            Action::ToggleHelp => self.help.open = !self.help.open,
             Action::FocusNext | Action::FocusPrev => {
                 let cycle = self.focus_cycle();
                 let i = cycle.iter().position(|f| *f == self.focus).unwrap_or(0);
@@ -380,8 +367,8 @@ impl AppState {
                 return effects;
             }
             Action::ToggleLog => {
-                self.show_log = !self.show_log;
-                if !self.show_log && self.focus == Focus::Log {
+                self.log.open = !self.log.open;
+                if !self.log.open && self.focus == Focus::Log {
                     self.focus = Focus::Chat;
                 }
             }
@@ -479,7 +466,7 @@ impl AppState {
 
     fn scroll_target(&mut self) -> &mut ScrollState {
         match self.focus {
-            Focus::Log => &mut self.log_scroll,
+            Focus::Log => &mut self.log.scroll,
             Focus::Input
             | Focus::Chat
             | Focus::Sampler

@@ -14,14 +14,14 @@ pub fn draw(frame: &mut Frame, state: &mut AppState) {
     if area.area() == 0 {
         return;
     }
-    let areas = layout::compute_with(area, state.show_log, state.show_sampler, |w| {
+    let areas = layout::compute_with(area, state.log.open, state.show_sampler, |w| {
         panes::input::wanted_rows(state, w)
     });
     panes::chat::render(frame, areas.chat, state);
     panes::input::render(frame, areas.input, state);
     panes::graphs::render_token_rate(frame, areas.token_chart, state);
     panes::graphs::render_system(frame, areas.system_chart, state);
-    if state.show_log {
+    if state.log.open {
         panes::log::render(frame, areas.log, state);
     }
     if state.show_sampler {
@@ -43,8 +43,8 @@ pub fn draw(frame: &mut Frame, state: &mut AppState) {
             Layer::Bench => panes::bench::render(frame, area, state),
             Layer::Ab => panes::ab::render(frame, area, state),
             Layer::Help => {
-                (state.help_scroll, state.help_page) =
-                    panes::help::render(state.theme, frame, area, &state.keymap, state.help_scroll)
+                (state.help.scroll, state.help.page) =
+                    panes::help::render(state.theme, frame, area, &state.keymap, state.help.scroll)
             }
         }
     }

@@ -15,7 +15,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &mut AppState) {
     let focused = state.focus == Focus::Log;
     let block = Block::bordered()
         .title(Line::styled(
-            format!(" Log ({}) ", state.logs.len()),
+            format!(" Log ({}) ", state.log.lines.len()),
             theme::title(t, focused),
         ))
         .border_style(theme::border(t, focused));
@@ -25,9 +25,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &mut AppState) {
         return;
     }
     let height = usize::from(inner.height);
-    let top = state.log_scroll.resolve(state.logs.len(), height);
+    let top = state.log.scroll.resolve(state.log.lines.len(), height);
     let lines: Vec<Line> = state
-        .logs
+        .log
+        .lines
         .iter()
         .skip(top)
         .take(height)
