@@ -1,6 +1,7 @@
 //! The sampler inspector's state: the traces of recent replies (bounded) and which token is shown.
 use std::collections::VecDeque;
 
+use super::action::Action;
 use crate::actors::sampling::TokenTrace;
 use crate::sampling::SampleTrace;
 
@@ -29,6 +30,25 @@ pub struct Inspector {
 }
 
 impl Inspector {
+    /// One of the inspector's actions (it only moves within what it holds: no effects).
+    pub fn handle(&mut self, action: Action) {
+        match action {
+            Action::ToggleInspector => {
+                self.open = !self.open;
+                if self.open && self.follow {
+                    self.to_newest();
+                }
+            }
+            Action::InspectPrevToken => self.move_token(-1),
+            Action::InspectNextToken => self.move_token(1),
+            Action::InspectPrevReply => self.move_reply(-1),
+            Action::InspectNextReply => self.move_reply(1),
+            Action::InspectFirstToken => self.first_token(),
+            Action::InspectLastToken => self.last_token(),
+            _ => {}
+        }
+    }
+
     pub fn push(&mut self, t: TokenTrace) {
         if self.replies.back().is_none_or(|r| r.request != t.request) {
             if self.replies.len() >= TRACED_REPLIES {

@@ -410,18 +410,13 @@ impl AppState {
                     return vec![Effect::ConfigureSampler(self.sampler.clone())];
                 }
             }
-            Action::ToggleInspector => {
-                self.inspector.open = !self.inspector.open;
-                if self.inspector.open && self.inspector.follow {
-                    self.inspector.to_newest();
-                }
-            }
-            Action::InspectPrevToken => self.inspector.move_token(-1),
-            Action::InspectNextToken => self.inspector.move_token(1),
-            Action::InspectPrevReply => self.inspector.move_reply(-1),
-            Action::InspectNextReply => self.inspector.move_reply(1),
-            Action::InspectFirstToken => self.inspector.first_token(),
-            Action::InspectLastToken => self.inspector.last_token(),
+            Action::ToggleInspector
+            | Action::InspectPrevToken
+            | Action::InspectNextToken
+            | Action::InspectPrevReply
+            | Action::InspectNextReply
+            | Action::InspectFirstToken
+            | Action::InspectLastToken => self.inspector.handle(action),
             Action::UseProfile(n) => return self.use_builtin_profile(usize::from(n), now),
             Action::OpenProfilePicker => self.open_profile_picker(),
             Action::OpenTemplatePicker => self.open_template_picker(),
