@@ -72,10 +72,7 @@ pub fn chat_lines(state: &AppState, width: u16) -> Vec<Line<'static>> {
 
 fn empty_hint(state: &AppState) -> Vec<Line<'static>> {
     let t = state.theme;
-    let help = state
-        .keymap
-        .label_for(crate::app::Action::ToggleHelp)
-        .unwrap_or_else(|| "F1".into());
+    let help = state.hint(Focus::Input, crate::app::Action::ToggleHelp);
     let mut v = vec![
         Line::default(),
         Line::styled("  Say something to Gemma.", theme::dim(t)),
