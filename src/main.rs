@@ -113,11 +113,11 @@ fn run_dashboard(cli: &Cli, matches: &clap::ArgMatches) -> Result<(), CommandErr
     // Whatever could not be used is logged and shown in the status bar; the fallbacks are used.
     let mut warnings: Vec<String> = report.warnings.clone();
     warnings.extend(templates.errors.iter().map(|e| e.to_string()));
-    let keymap = gemma_tui::app::keymap_file::load_keymap(&config_dir).unwrap_or_else(|e| {
+    let keymap = gemma_tui::config::keymap::load_keymap(&config_dir).unwrap_or_else(|e| {
         warnings.push(format!("{e} (using the default keys)"));
         Default::default()
     });
-    let theme = gemma_tui::ui::theme::load_theme(&config_dir).unwrap_or_else(|e| {
+    let theme = gemma_tui::config::theme::load_theme(&config_dir).unwrap_or_else(|e| {
         warnings.push(format!("{e} (using the default colours)"));
         Default::default()
     });

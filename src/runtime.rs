@@ -481,7 +481,8 @@ pub fn run_tui(opts: RunOptions) -> anyhow::Result<()> {
         }
         spawn_terminal_reader(tx.clone());
         let mut state = AppState::with_keymap(opts.keymap.clone());
-        crate::ui::theme::set(opts.theme);
+        state.theme = opts.theme;
+        state.clock = crate::app::WallClock::anchored(Instant::now(), std::time::SystemTime::now());
         if !opts.startup_warnings.is_empty() {
             let text = format!("config: {}", opts.startup_warnings.join("; "));
             // Shown for longer than a transient message: the model is loading meanwhile.

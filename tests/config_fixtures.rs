@@ -118,11 +118,11 @@ fn check_extra(path: &Path) -> Result<(), String> {
     let name = path.file_name().unwrap().to_str().unwrap();
     let text = fs::read_to_string(path).unwrap();
     if name.ends_with(".keymap.toml") {
-        gemma_tui::app::keymap_file::parse_keymap(name, Some(&text))
+        gemma_tui::config::keymap::parse_keymap(name, Some(&text))
             .map(drop)
             .map_err(|e| e.to_string())
     } else if name.ends_with(".theme.toml") {
-        gemma_tui::ui::theme::parse_theme(name, Some(&text))
+        gemma_tui::config::theme::parse_theme(name, Some(&text))
             .map(drop)
             .map_err(|e| e.to_string())
     } else {

@@ -145,8 +145,8 @@ fn never_panics_at_small_sizes() {
         }
     }
     // Help and log shown too.
-    busy.show_help = true;
-    busy.show_log = true;
+    busy.help.open = true;
+    busy.log.open = true;
     for w in 1..=60u16 {
         for h in 1..=20u16 {
             render(&mut busy, w, h);
@@ -198,16 +198,16 @@ fn scrolled_chat_keeps_its_place_while_streaming() {
 fn help_overlay_lists_every_binding() {
     let mut s = busy_state();
     s.handle(key(KeyCode::F(1)), Instant::now());
-    assert!(s.show_help);
+    assert!(s.help.open);
     // The help scrolls when it is taller than the screen: page through it, as a user would.
     let mut screen = String::new();
     for _ in 0..6 {
         screen.push_str(&render(&mut s, 160, 40));
         s.handle(key(KeyCode::PageDown), Instant::now());
-        assert!(s.show_help, "paging keeps the help open");
+        assert!(s.help.open, "paging keeps the help open");
     }
     s.handle(key(KeyCode::Char('x')), Instant::now());
-    assert!(!s.show_help && s.help_scroll == 0);
+    assert!(!s.help.open && s.help.scroll == 0);
     let bindings = Keymap::default().bindings();
     assert!(!bindings.is_empty());
     for (ctx, label, action) in bindings {
@@ -260,4 +260,82 @@ fn loading_shows_a_gauge_with_the_fetch_message() {
     let text = common::buffer_text(terminal.backend().buffer());
     assert!(text.contains("42% downloading part 2 of 4"), "{text}");
     assert!(text.contains("loading 42%"), "{text}");
+}
+
+/// Every key hint on screen comes from the keymap in use: rebound in a keymap.toml, the bench
+/// and A/B footers, the inspector's, the RAG pane's title and the status messages show the new
+/// keys, not the defaults.
+#[test]
+fn key_hints_follow_a_rebound_keymap() {
+    let user = r#"
+[global]
+toggle_ab = ["F9"]
+toggle_rag_pane = ["F11"]
+clear_conversation = ["Ctrl-N"]
+
+[bench]
+bench_cancel = ["x"]
+toggle_bench = ["q"]
+
+[ab]
+ab_start = ["s"]
+
+[inspector]
+toggle_inspector = ["Backspace"]
+"#;
+    let keymap = gemma_tui::config::keymap::parse_keymap("keymap.toml", Some(user)).unwrap();
+    let now = Instant::now();
+    let mut s = AppState::with_keymap(keymap);
+    s.apply(gemma_tui::app::Action::ToggleBench, now);
+    let text = render(&mut s, 140, 40);
+    assert!(text.contains("x cancel"), "{text}");
+    assert!(text.contains("q close"), "{text}");
+    assert!(!text.contains("c cancel"), "{text}");
+    s.apply(gemma_tui::app::Action::ToggleBench, now);
+
+    s.apply(gemma_tui::app::Action::ToggleAb, now);
+    let text = render(&mut s, 140, 40);
+    assert!(text.contains("open this with F9"), "{text}");
+    assert!(text.contains("press s."), "{text}");
+    assert!(text.contains("s stream"), "{text}");
+    s.apply(gemma_tui::app::Action::ToggleAb, now);
+
+    s.apply(gemma_tui::app::Action::ToggleInspector, now);
+    let text = render(&mut s, 140, 40);
+    assert!(text.contains("Backspace closes"), "{text}");
+    s.apply(gemma_tui::app::Action::ToggleInspector, now);
+
+    s.apply(gemma_tui::app::Action::ToggleRagPane, now);
+    let text = render(&mut s, 140, 40);
+    assert!(text.contains("RAG: last prompt (F11)"), "{text}");
+    assert!(!text.contains("(F6)"), "{text}");
+
+    // A status message: the context filled up during a reply.
+    s.handle(
+        AppEvent::Engine(EngineEvent::Loaded(ModelSummary::default())),
+        now,
+    );
+    s.handle(AppEvent::Paste("hello".into()), now);
+    let request = match s.handle(key(KeyCode::Enter), now).as_slice() {
+        [.., Effect::Generate { request, .. }] => *request,
+        other => panic!("{other:?}"),
+    };
+    s.handle(
+        AppEvent::Engine(EngineEvent::Finished {
+            request,
+            reason: FinishReason::ContextFull,
+            stats: ReplyStats::default(),
+            context_used: 4096,
+        }),
+        now,
+    );
+    let status = s
+        .status
+        .as_ref()
+        .map(|m| m.text.clone())
+        .unwrap_or_default();
+    assert!(
+        status.contains("Ctrl-N starts a new conversation"),
+        "{status}"
+    );
 }

@@ -1,6 +1,9 @@
 //! The A/B panes (F5): the prompt in the input answered under two profiles, or on two models,
 //! side by side, each reply streaming with its own live rate. Pure: the bench actor's A/B events
 //! fold in here.
+use super::action::{Action, Focus};
+use super::effect::Effect;
+use super::outcome::{Ctx, Outcome};
 use crate::bench::ab::AbUpdate;
 
 /// One side as shown.
@@ -77,66 +80,42 @@ impl AbPane {
     }
 }
 
-impl super::AppState {
-    /// The A/B panes are modal while open: their keys, help and Ctrl-C; nothing else.
-    pub(crate) fn on_ab_key(
-        &mut self,
-        key: crossterm::event::KeyEvent,
-        now: std::time::Instant,
-    ) -> Vec<super::Effect> {
-        use super::Action as A;
-        match self.keymap.lookup(super::Focus::Ab, &key) {
-            Some(
-                a @ (A::ForceQuitArm
-                | A::ToggleHelp
-                | A::ToggleAb
-                | A::AbPrevA
-                | A::AbNextA
-                | A::AbPrevB
-                | A::AbNextB
-                | A::AbStart
-                | A::AbCancel),
-            ) if !self.show_help || a == A::ForceQuitArm => self.apply(a, now),
-            _ => {
-                self.show_help = false;
-                vec![]
-            }
-        }
-    }
-
-    pub(crate) fn apply_ab(
-        &mut self,
-        action: super::Action,
-        now: std::time::Instant,
-    ) -> Vec<super::Effect> {
-        use super::{Action as A, Effect};
+impl AbPane {
+    /// One of the A/B panes' actions: what it changes here and what it asks for.
+    pub fn handle(&mut self, action: Action, ctx: &Ctx) -> Outcome {
         match action {
-            A::ToggleAb => self.ab.open = !self.ab.open,
-            A::AbPrevA => self.ab.cycle(0, -1),
-            A::AbNextA => self.ab.cycle(0, 1),
-            A::AbPrevB => self.ab.cycle(1, -1),
-            A::AbNextB => self.ab.cycle(1, 1),
-            A::AbStart => {
-                let prompt = self.input_text().trim().to_string();
-                if self.ab.running || self.bench.running() || self.is_generating() {
-                    self.set_status("the model is busy: wait or cancel first", now);
-                } else if !matches!(self.engine, super::EngineStatus::Idle) {
-                    self.set_status("the model is not ready yet", now);
+            Action::ToggleAb => self.open = !self.open,
+            Action::AbPrevA => self.cycle(0, -1),
+            Action::AbNextA => self.cycle(0, 1),
+            Action::AbPrevB => self.cycle(1, -1),
+            Action::AbNextB => self.cycle(1, 1),
+            Action::AbStart => {
+                let prompt = ctx.input.trim().to_string();
+                if self.running || ctx.bench_running || ctx.generating {
+                    return Outcome::status("the model is busy: wait or cancel first");
+                } else if !ctx.engine_idle {
+                    return Outcome::status("the model is not ready yet");
                 } else if prompt.is_empty() {
-                    self.set_status("type the prompt in the input first, then F5 and Enter", now);
-                } else if let (Some(a), Some(b)) = (self.ab.profile(0), self.ab.profile(1)) {
-                    let (a, b) = with_profiles(a, b, &self.profiles.active);
-                    self.ab.start(prompt.clone());
-                    return vec![Effect::StartAb { prompt, a, b }];
+                    let how = format!(
+                        "{} and {}",
+                        ctx.keymap.hint(Focus::Input.contexts(), Action::ToggleAb),
+                        ctx.keymap.hint(Focus::Ab.contexts(), Action::AbStart)
+                    );
+                    return Outcome::status(format!(
+                        "type the prompt in the input first, then {how}"
+                    ));
+                } else if let (Some(a), Some(b)) = (self.profile(0), self.profile(1)) {
+                    let (a, b) = with_profiles(a, b, ctx.active_profile);
+                    self.start(prompt.clone());
+                    return Outcome::effect(Effect::StartAb { prompt, a, b });
                 }
             }
-            A::AbCancel if self.ab.running => {
-                self.set_status("stopping the A/B replies…", now);
-                return vec![Effect::CancelBench];
+            Action::AbCancel if self.running => {
+                return Outcome::status("stopping the A/B replies…").and(Effect::CancelBench);
             }
             _ => {}
         }
-        vec![]
+        Outcome::default()
     }
 }
 

@@ -3,6 +3,9 @@
 //! Pure: the bench actor's events fold in here, the keys come through named actions.
 use std::collections::VecDeque;
 
+use super::action::Action;
+use super::effect::Effect;
+use super::outcome::{Ctx, Outcome};
 use crate::actors::bench::BenchEvent;
 use crate::bench::{compare, Comparison, Progress, RunRecord};
 
@@ -179,106 +182,51 @@ impl BenchPane {
     }
 }
 
-impl super::AppState {
-    /// Folds a bench actor event into the bench pane or the A/B panes.
-    pub(crate) fn on_bench_event(&mut self, event: BenchEvent) -> Option<String> {
-        match event {
-            BenchEvent::Profiles(p) => {
-                self.ab.set_profiles(p);
-                None
-            }
-            BenchEvent::Ab(u) => {
-                self.ab.update(u);
-                None
-            }
-            BenchEvent::AbDone(error) => {
-                let text = error
-                    .as_ref()
-                    .map(|e| format!("A/B failed: {e}"))
-                    .unwrap_or_else(|| "A/B replies done".into());
-                self.ab.finish(error);
-                Some(text)
-            }
-            other => self.bench.on_event(other),
-        }
-    }
-
-    /// The bench pane is modal while open: its keys, help and Ctrl-C; nothing else.
-    pub(crate) fn on_bench_key(
-        &mut self,
-        key: crossterm::event::KeyEvent,
-        now: std::time::Instant,
-    ) -> Vec<super::Effect> {
-        use super::Action as A;
-        let action = self.keymap.lookup(super::Focus::Bench, &key);
+impl BenchPane {
+    /// One of the bench pane's actions: what it changes here and what it asks for.
+    pub fn handle(&mut self, action: Action, ctx: &Ctx) -> Outcome {
         match action {
-            Some(
-                a @ (A::ForceQuitArm
-                | A::ToggleHelp
-                | A::ToggleBench
-                | A::BenchPrevSuite
-                | A::BenchNextSuite
-                | A::BenchStart
-                | A::BenchCancel
-                | A::BenchToggleView
-                | A::BenchPinBaseline),
-            ) if !self.show_help || a == A::ForceQuitArm => self.apply(a, now),
-            _ => {
-                self.show_help = false;
-                vec![]
-            }
-        }
-    }
-
-    pub(crate) fn apply_bench(
-        &mut self,
-        action: super::Action,
-        now: std::time::Instant,
-    ) -> Vec<super::Effect> {
-        use super::{Action as A, Effect};
-        match action {
-            A::ToggleBench => {
-                self.bench.open = !self.bench.open;
-                if self.bench.open {
-                    return vec![Effect::RefreshBench];
+            Action::ToggleBench => {
+                self.open = !self.open;
+                if self.open {
+                    return Outcome::effect(Effect::RefreshBench);
                 }
             }
-            A::BenchPrevSuite => self.bench.select(-1),
-            A::BenchNextSuite => self.bench.select(1),
-            A::BenchStart => {
-                if self.bench.running() {
-                    self.set_status("a suite is already running", now);
-                } else if self.is_generating() {
-                    self.set_status("a reply is being generated: wait for it first", now);
-                } else if !matches!(self.engine, super::EngineStatus::Idle) {
-                    self.set_status("the model is not ready yet", now);
-                } else if let Some(suite) = self.bench.selected_suite() {
-                    return vec![Effect::StartBench(suite.to_string())];
+            Action::BenchPrevSuite => self.select(-1),
+            Action::BenchNextSuite => self.select(1),
+            Action::BenchStart => {
+                if self.running() {
+                    return Outcome::status("a suite is already running");
+                } else if ctx.generating {
+                    return Outcome::status("a reply is being generated: wait for it first");
+                } else if !ctx.engine_idle {
+                    return Outcome::status("the model is not ready yet");
+                } else if let Some(suite) = self.selected_suite() {
+                    return Outcome::effect(Effect::StartBench(suite.to_string()));
                 }
             }
-            A::BenchCancel => {
-                if let Some(run) = &mut self.bench.run {
+            Action::BenchCancel => {
+                if let Some(run) = &mut self.run {
                     run.cancelling = true;
-                    self.set_status("cancelling the benchmark…", now);
-                    return vec![Effect::CancelBench];
+                    return Outcome::status("cancelling the benchmark…").and(Effect::CancelBench);
                 }
             }
-            A::BenchToggleView => {
-                self.bench.view = match self.bench.view {
+            Action::BenchToggleView => {
+                self.view = match self.view {
                     BenchView::Charts => BenchView::Compare,
                     BenchView::Compare => BenchView::Charts,
                 }
             }
-            A::BenchPinBaseline => {
-                if let Some(latest) = self.bench.history.last() {
+            Action::BenchPinBaseline => {
+                if let Some(latest) = self.history.last() {
                     let (id, suite) = (latest.id, latest.suite.clone());
-                    self.set_status(format!("run #{id} is the baseline of `{suite}`"), now);
-                    return vec![Effect::PinBaseline(id)];
+                    return Outcome::status(format!("run #{id} is the baseline of `{suite}`"))
+                        .and(Effect::PinBaseline(id));
                 }
             }
             _ => {}
         }
-        vec![]
+        Outcome::default()
     }
 }
 

@@ -1,6 +1,5 @@
 //! `AppState`: everything the dashboard shows, and `handle`, the pure state machine that folds events
 //! into it and returns the effects the event loop must carry out.
-use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyEvent, KeyEventKind};
@@ -9,12 +8,13 @@ use ratatui_textarea::{TextArea, WrapMode};
 
 use crate::actors::config::ConfigEvent;
 use crate::actors::inference::ModelSummary;
+use crate::config::theme::Theme;
 use crate::sampling::SamplerParams;
 
 use super::action::{Action, Focus, Keymap};
 use super::chat::{ChatMessage, EngineStatus};
 use super::effect::Effect;
-use super::events::{AppEvent, LogLine};
+use super::events::AppEvent;
 use super::inspector::Inspector;
 use super::picker::Picker;
 use super::profiles::Profiles;
@@ -27,8 +27,7 @@ pub const CTRL_C_WINDOW: Duration = Duration::from_secs(2);
 pub const STATUS_TTL: Duration = Duration::from_secs(5);
 /// The most the input box holds (pastes beyond it are cut).
 pub const MAX_INPUT_BYTES: usize = 1 << 20;
-/// Log lines kept for the log pane.
-pub const LOG_CAPACITY: usize = 500;
+pub use super::log::LOG_CAPACITY;
 
 /// A transient message in the status bar.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,7 +53,6 @@ pub struct AppState {
     pub input: TextArea<'static>,
     pub focus: Focus,
     pub chat_scroll: ScrollState,
-    pub log_scroll: ScrollState,
     pub engine: EngineStatus,
     pub model: Option<ModelSummary>,
     /// Tokens the conversation holds in the KV cache.
@@ -62,13 +60,10 @@ pub struct AppState {
     pub metrics: MetricsHistory,
     /// Time to first token of the last reply, ms.
     pub last_ttft_ms: Option<f64>,
-    pub logs: VecDeque<LogLine>,
-    pub show_help: bool,
-    /// Rows the help overlay is scrolled down (when it is taller than the screen).
-    pub help_scroll: u16,
-    /// Rows of the help in view at the last render (PgUp/PgDn move this many).
-    pub help_page: u16,
-    pub show_log: bool,
+    /// The log pane: its lines, whether it shows, its scroll position.
+    pub log: super::log::LogPane,
+    /// The key help overlay (F1).
+    pub help: super::help::HelpOverlay,
     pub status: Option<StatusMessage>,
     pub should_quit: bool,
     pub ctrl_c_armed: Option<Instant>,
@@ -76,6 +71,10 @@ pub struct AppState {
     /// The request id of the running generation.
     pub running: Option<u64>,
     pub keymap: Keymap,
+    /// Wall-clock time (stored timestamps, conversation ids), derived from each event's `now`.
+    pub clock: super::clock::WallClock,
+    /// The colours the panes draw with (theme.toml; replaced on a config reload).
+    pub theme: Theme,
     /// Terminal size from the last resize event (columns, rows).
     pub size: (u16, u16),
     /// The sampler parameters in effect (the sampler pane edits them).
@@ -86,6 +85,8 @@ pub struct AppState {
     pub inspector: Inspector,
     /// The profiles and templates in use.
     pub profiles: Profiles,
+    /// The overlays open, in stacking order ([`super::layers`]).
+    pub layers: super::layers::LayerStack,
     /// The open picker overlay, if any (modal).
     pub picker: Option<Picker>,
     /// The stored conversation the chat shows (None until its first message is stored).
@@ -117,7 +118,6 @@ impl AppState {
             input: new_input(),
             focus: Focus::Input,
             chat_scroll: ScrollState::default(),
-            log_scroll: ScrollState::default(),
             engine: EngineStatus::Loading {
                 fraction: 0.0,
                 message: "starting".into(),
@@ -126,17 +126,16 @@ impl AppState {
             context_used: 0,
             metrics: MetricsHistory::default(),
             last_ttft_ms: None,
-            logs: VecDeque::with_capacity(LOG_CAPACITY),
-            show_help: false,
-            help_scroll: 0,
-            help_page: 10,
-            show_log: false,
+            log: Default::default(),
+            help: Default::default(),
             status: None,
             should_quit: false,
             ctrl_c_armed: None,
             next_request: 1,
             running: None,
             keymap,
+            theme: Theme::default(),
+            clock: Default::default(),
             size: (0, 0),
             sampler: SamplerParams::default(),
             show_sampler: false,
@@ -146,6 +145,7 @@ impl AppState {
                 ..Inspector::default()
             },
             profiles: Profiles::default(),
+            layers: Default::default(),
             picker: None,
             conversation: None,
             conversations_requested: false,
@@ -159,6 +159,12 @@ impl AppState {
     /// Fold one event into the state; returns what the event loop must do.
     pub fn handle(&mut self, event: AppEvent, now: Instant) -> Vec<Effect> {
         self.expire(now);
+        let effects = self.fold(event, now);
+        self.sync_layers();
+        effects
+    }
+
+    fn fold(&mut self, event: AppEvent, now: Instant) -> Vec<Effect> {
         match event {
             AppEvent::Key(key) => self.on_key(key, now),
             AppEvent::Paste(text) => {
@@ -202,7 +208,7 @@ impl AppState {
                 theme,
             }) => {
                 self.keymap = (*keymap).clone();
-                crate::ui::theme::set(theme);
+                self.theme = theme;
                 self.reload_config(config, templates, now)
             }
             AppEvent::ProfileSaved { name, result } => self.profile_saved(name, result, now),
@@ -221,10 +227,7 @@ impl AppState {
                 vec![]
             }
             AppEvent::Log(line) => {
-                if self.logs.len() >= LOG_CAPACITY {
-                    self.logs.pop_front();
-                }
-                self.logs.push_back(line);
+                self.log.push(line);
                 vec![]
             }
         }
@@ -254,13 +257,18 @@ impl AppState {
         });
     }
 
+    /// The key hint for `action` while `focus` has focus, from the keymap in use.
+    pub fn hint(&self, focus: Focus, action: Action) -> String {
+        self.keymap.hint(focus.contexts(), action)
+    }
+
     /// The panes Tab cycles through, in order.
     pub fn focus_cycle(&self) -> Vec<Focus> {
         let mut v = vec![Focus::Input, Focus::Chat];
         if self.show_sampler {
             v.push(Focus::Sampler);
         }
-        if self.show_log {
+        if self.log.open {
             v.push(Focus::Log);
         }
         v
@@ -270,40 +278,11 @@ impl AppState {
         if key.kind == KeyEventKind::Release {
             return vec![];
         }
-        if self.show_help {
-            return self.help_key(key, now);
+        self.sync_layers();
+        if let Some(layer) = self.key_layer() {
+            return self.layer_key(layer, key, now);
         }
-        if self.bench.open {
-            return self.on_bench_key(key, now);
-        }
-        if self.ab.open {
-            return self.on_ab_key(key, now);
-        }
-        if self.inspector.open {
-            // The inspector is modal: its keys, help and Ctrl-C; nothing else.
-            let action = self.keymap.lookup(Focus::Inspector, &key);
-            return match action {
-                Some(
-                    a @ (Action::ForceQuitArm
-                    | Action::ToggleHelp
-                    | Action::ToggleInspector
-                    | Action::InspectPrevToken
-                    | Action::InspectNextToken
-                    | Action::InspectPrevReply
-                    | Action::InspectNextReply
-                    | Action::InspectFirstToken
-                    | Action::InspectLastToken),
-                ) if !self.show_help || a == Action::ForceQuitArm => self.apply(a, now),
-                _ => {
-                    self.show_help = false;
-                    vec![]
-                }
-            };
-        }
-        if self.picker.is_some() {
-            return self.picker_key(key, now);
-        }
-        let action = self.keymap.lookup(self.focus, &key);
+        let action = self.keymap.lookup(self.focus.contexts(), &key);
         match action {
             Some(a) => self.apply(a, now),
             None => {
@@ -337,12 +316,13 @@ impl AppState {
                     return self.quit();
                 }
                 self.ctrl_c_armed = Some(now);
-                self.set_status_for("press Ctrl-C again to quit", now, CTRL_C_WINDOW);
+                let again = self.hint(self.focus, Action::ForceQuitArm);
+                self.set_status_for(format!("press {again} again to quit"), now, CTRL_C_WINDOW);
                 if self.is_generating() {
                     return vec![Effect::Cancel];
                 }
             }
-            Action::ToggleHelp => self.show_help = !self.show_help,
+            Action::ToggleHelp => self.help.open = !self.help.open,
             Action::FocusNext | Action::FocusPrev => {
                 let cycle = self.focus_cycle();
                 let i = cycle.iter().position(|f| *f == self.focus).unwrap_or(0);
@@ -387,8 +367,8 @@ impl AppState {
                 return effects;
             }
             Action::ToggleLog => {
-                self.show_log = !self.show_log;
-                if !self.show_log && self.focus == Focus::Log {
+                self.log.open = !self.log.open;
+                if !self.log.open && self.focus == Focus::Log {
                     self.focus = Focus::Chat;
                 }
             }
@@ -430,18 +410,13 @@ impl AppState {
                     return vec![Effect::ConfigureSampler(self.sampler.clone())];
                 }
             }
-            Action::ToggleInspector => {
-                self.inspector.open = !self.inspector.open;
-                if self.inspector.open && self.inspector.follow {
-                    self.inspector.to_newest();
-                }
-            }
-            Action::InspectPrevToken => self.inspector.move_token(-1),
-            Action::InspectNextToken => self.inspector.move_token(1),
-            Action::InspectPrevReply => self.inspector.move_reply(-1),
-            Action::InspectNextReply => self.inspector.move_reply(1),
-            Action::InspectFirstToken => self.inspector.first_token(),
-            Action::InspectLastToken => self.inspector.last_token(),
+            Action::ToggleInspector
+            | Action::InspectPrevToken
+            | Action::InspectNextToken
+            | Action::InspectPrevReply
+            | Action::InspectNextReply
+            | Action::InspectFirstToken
+            | Action::InspectLastToken => self.inspector.handle(action),
             Action::UseProfile(n) => return self.use_builtin_profile(usize::from(n), now),
             Action::OpenProfilePicker => self.open_profile_picker(),
             Action::OpenTemplatePicker => self.open_template_picker(),
@@ -486,7 +461,7 @@ impl AppState {
 
     fn scroll_target(&mut self) -> &mut ScrollState {
         match self.focus {
-            Focus::Log => &mut self.log_scroll,
+            Focus::Log => &mut self.log.scroll,
             Focus::Input
             | Focus::Chat
             | Focus::Sampler

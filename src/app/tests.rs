@@ -283,20 +283,20 @@ fn help_toggle() {
     let now = Instant::now();
     let mut s = loaded();
     s.handle(key(KeyCode::F(1)), now);
-    assert!(s.show_help);
+    assert!(s.help.open);
     s.handle(key(KeyCode::F(1)), now);
-    assert!(!s.show_help);
+    assert!(!s.help.open);
     // '?' types in the input...
     s.handle(key(KeyCode::Char('?')), now);
-    assert!(!s.show_help);
+    assert!(!s.help.open);
     assert_eq!(s.input_text(), "?");
     // ...and toggles help elsewhere.
     s.handle(key(KeyCode::Tab), now);
     s.handle(key(KeyCode::Char('?')), now);
-    assert!(s.show_help);
+    assert!(s.help.open);
     // Any key closes the overlay without acting (q does not quit here).
     assert!(s.handle(key(KeyCode::Char('q')), now).is_empty());
-    assert!(!s.show_help);
+    assert!(!s.help.open);
     assert!(!s.should_quit);
 }
 
@@ -308,14 +308,14 @@ fn focus_cycle_includes_log_only_when_shown() {
     s.handle(key(KeyCode::Tab), now);
     assert_eq!(s.focus, Focus::Input);
     s.handle(ctrl('g'), now);
-    assert!(s.show_log);
+    assert!(s.log.open);
     s.handle(
         AppEvent::Key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT)),
         now,
     );
     assert_eq!(s.focus, Focus::Log);
     s.handle(ctrl('g'), now);
-    assert!(!s.show_log);
+    assert!(!s.log.open);
     assert_eq!(s.focus, Focus::Chat);
 }
 
@@ -429,8 +429,8 @@ fn log_ring_buffer() {
             now,
         );
     }
-    assert_eq!(s.logs.len(), super::state::LOG_CAPACITY);
-    assert_eq!(s.logs.back().unwrap().message, "m999");
+    assert_eq!(s.log.lines.len(), super::state::LOG_CAPACITY);
+    assert_eq!(s.log.lines.back().unwrap().message, "m999");
 }
 
 #[test]
@@ -480,7 +480,7 @@ fn config_reloads_apply_the_profile_and_errors_keep_it() {
             config: std::sync::Arc::new(config),
             templates: std::sync::Arc::new(crate::config::TemplateSet::builtin()),
             keymap: std::sync::Arc::new(Keymap::default()),
-            theme: crate::ui::theme::Theme::default(),
+            theme: crate::config::theme::Theme::default(),
         }),
         now,
     );

@@ -2,15 +2,7 @@
 //! graphs.
 use std::collections::VecDeque;
 
-use std::time::Instant;
-
-use crossterm::event::{KeyCode, KeyEvent};
-
 use crate::actors::metrics::MetricsSnapshot;
-
-use super::action::{Action, Focus};
-use super::effect::Effect;
-use super::state::AppState;
 
 /// Seconds of metrics history kept.
 pub const METRICS_WINDOW_S: f64 = 120.0;
@@ -127,28 +119,5 @@ impl MetricsHistory {
     /// Seconds since start of the newest sample.
     pub fn now_t(&self) -> f64 {
         self.latest.as_ref().map_or(0.0, |s| s.t)
-    }
-}
-
-impl AppState {
-    /// A key while the help overlay (top-most, modal) is open: Ctrl-C still works, the arrows
-    /// and page keys scroll it (the render clamps), any other key closes it.
-    pub(crate) fn help_key(&mut self, key: KeyEvent, now: Instant) -> Vec<Effect> {
-        if self.keymap.lookup(Focus::Input, &key) == Some(Action::ForceQuitArm) {
-            return self.apply(Action::ForceQuitArm, now);
-        }
-        let page = self.help_page.max(1);
-        match key.code {
-            KeyCode::Up => self.help_scroll = self.help_scroll.saturating_sub(1),
-            KeyCode::Down => self.help_scroll = self.help_scroll.saturating_add(1),
-            KeyCode::PageUp => self.help_scroll = self.help_scroll.saturating_sub(page),
-            KeyCode::PageDown => self.help_scroll = self.help_scroll.saturating_add(page),
-            KeyCode::Home => self.help_scroll = 0,
-            _ => {
-                self.show_help = false;
-                self.help_scroll = 0;
-            }
-        }
-        vec![]
     }
 }

@@ -5,11 +5,13 @@
 //! [`edit`]; everything that touches the disk (the directory, atomic writes, the `.bak` fallback)
 //! is in [`store`], so the rules can be tested without IO.
 pub mod edit;
+pub mod keymap;
 pub mod pure;
 pub mod rag_settings;
 pub mod store;
 pub mod template_files;
 pub mod templates;
+pub mod theme;
 
 use std::collections::BTreeMap;
 use std::fmt;

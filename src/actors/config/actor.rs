@@ -29,8 +29,8 @@ pub struct ConfigActor {
     /// version (not the built-in of the same name).
     templates: Option<config::TemplateSet>,
     /// The last good keymap and theme: a broken edit of either keeps them.
-    keymap: Arc<crate::app::Keymap>,
-    theme: crate::ui::theme::Theme,
+    keymap: Arc<crate::config::keymap::Keymap>,
+    theme: crate::config::theme::Theme,
 }
 
 /// The files whose changes matter.
@@ -50,8 +50,8 @@ impl ConfigActor {
             watcher: None,
             seen: Vec::new(),
             templates: None,
-            keymap: Arc::new(crate::app::keymap_file::load_keymap(&dir).unwrap_or_default()),
-            theme: crate::ui::theme::load_theme(&dir).unwrap_or_default(),
+            keymap: Arc::new(crate::config::keymap::load_keymap(&dir).unwrap_or_default()),
+            theme: crate::config::theme::load_theme(&dir).unwrap_or_default(),
             dir,
         }
     }
@@ -98,11 +98,11 @@ impl ConfigActor {
         self.templates = Some(templates.clone());
         tracing::info!("config reloaded ({} templates)", templates.templates.len());
         let mut errors: Vec<String> = templates.errors.iter().map(|e| e.to_string()).collect();
-        match crate::app::keymap_file::load_keymap(&self.dir) {
+        match crate::config::keymap::load_keymap(&self.dir) {
             Ok(k) => self.keymap = Arc::new(k),
             Err(e) => errors.push(e.to_string()),
         }
-        match crate::ui::theme::load_theme(&self.dir) {
+        match crate::config::theme::load_theme(&self.dir) {
             Ok(t) => self.theme = t,
             Err(e) => errors.push(e.to_string()),
         }

@@ -9,8 +9,8 @@ pub enum ConfigEvent {
         config: std::sync::Arc<crate::config::Config>,
         templates: std::sync::Arc<crate::config::TemplateSet>,
         /// keymap.toml and theme.toml (their last good versions when the new ones are broken).
-        keymap: std::sync::Arc<crate::app::Keymap>,
-        theme: crate::ui::theme::Theme,
+        keymap: std::sync::Arc<crate::config::keymap::Keymap>,
+        theme: crate::config::theme::Theme,
     },
     /// An edit does not parse or validate (file:line:col: what); the last good config stays.
     Invalid(String),

@@ -7,11 +7,27 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 use crate::app::ab::AbSideView;
-use crate::app::AppState;
+use crate::app::{Action, AppState, Focus};
 use crate::ui::panes::help::centered;
-use crate::ui::theme;
+use crate::ui::theme::{self, Theme};
+
+/// The keys along the bottom border, from the keymap in use.
+pub fn footer(state: &AppState) -> String {
+    let k = |a| state.hint(Focus::Ab, a);
+    format!(
+        " {}/{} profile A · {}/{} profile B · {} stream the input's prompt · {} stop · {} close ",
+        k(Action::AbPrevA),
+        k(Action::AbNextA),
+        k(Action::AbPrevB),
+        k(Action::AbNextB),
+        k(Action::AbStart),
+        k(Action::AbCancel),
+        k(Action::ToggleAb)
+    )
+}
 
 pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
+    let t = state.theme;
     let popup = centered(area, 140, 36);
     if popup.area() == 0 {
         return;
@@ -19,21 +35,22 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
     frame.render_widget(Clear, popup);
     let ab = &state.ab;
     let block = Block::bordered()
-        .title(Line::styled(" A/B ", theme::title(true)))
-        .title_bottom(Line::styled(
-            " ←→ profile A · ↑↓ profile B · Enter stream the input's prompt · c stop · Esc close ",
-            theme::dim(),
-        ))
-        .border_style(theme::border(true));
+        .title(Line::styled(" A/B ", theme::title(t, true)))
+        .title_bottom(Line::styled(footer(state), theme::dim(t)))
+        .border_style(theme::border(t, true));
     let inner = block.inner(popup);
     frame.render_widget(block, popup);
     let [head, body] = Layout::vertical([Constraint::Length(2), Constraint::Min(0)]).areas(inner);
     let head_text = if let Some(m) = &ab.message {
-        Line::styled(m.clone(), Style::default().fg(theme::current().error))
+        Line::styled(m.clone(), Style::default().fg(t.error))
     } else if ab.prompt.is_empty() {
         Line::styled(
-            "Type a prompt in the input, open this with F5, pick the profiles, press Enter.",
-            theme::dim(),
+            format!(
+                "Type a prompt in the input, open this with {}, pick the profiles, press {}.",
+                state.hint(Focus::Input, Action::ToggleAb),
+                state.hint(Focus::Ab, Action::AbStart)
+            ),
+            theme::dim(t),
         )
     } else {
         Line::raw(format!("prompt: {}", ab.prompt))
@@ -48,11 +65,18 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
         } else {
             view.profile.clone()
         };
-        render_side(frame, area, name, &profile, view);
+        render_side(t, frame, area, name, &profile, view);
     }
 }
 
-fn render_side(frame: &mut Frame, area: Rect, name: &str, profile: &str, view: &AbSideView) {
+fn render_side(
+    t: Theme,
+    frame: &mut Frame,
+    area: Rect,
+    name: &str,
+    profile: &str,
+    view: &AbSideView,
+) {
     let rate = if view.tokens > 0 {
         format!(" · {} tokens · {:.1} tok/s", view.tokens, view.tok_s)
     } else {
@@ -62,9 +86,9 @@ fn render_side(frame: &mut Frame, area: Rect, name: &str, profile: &str, view: &
     let block = Block::bordered()
         .title(Line::styled(
             format!(" {name}: {profile}{rate}{done} "),
-            theme::title(false),
+            theme::title(t, false),
         ))
-        .border_style(theme::border(false));
+        .border_style(theme::border(t, false));
     frame.render_widget(
         Paragraph::new(view.text.clone())
             .wrap(Wrap { trim: false })

@@ -8,13 +8,29 @@ use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Clear, Gauge, Paragraph, 
 use ratatui::Frame;
 
 use crate::app::bench::{BenchPane, BenchView};
-use crate::app::AppState;
+use crate::app::{Action, AppState, Focus};
 use crate::bench::compare::Verdict;
 use crate::bench::stats::histogram;
 use crate::ui::panes::help::centered;
-use crate::ui::theme;
+use crate::ui::theme::{self, Theme};
+
+/// The keys along the bottom border, from the keymap in use.
+pub fn footer(state: &AppState) -> String {
+    let k = |a| state.hint(Focus::Bench, a);
+    format!(
+        " {}/{} suite · {} run · {} cancel · {} charts/compare · {} pin baseline · {} close ",
+        k(Action::BenchPrevSuite),
+        k(Action::BenchNextSuite),
+        k(Action::BenchStart),
+        k(Action::BenchCancel),
+        k(Action::BenchToggleView),
+        k(Action::BenchPinBaseline),
+        k(Action::ToggleBench)
+    )
+}
 
 pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
+    let t = state.theme;
     let popup = centered(area, 120, 34);
     if popup.area() == 0 {
         return;
@@ -22,32 +38,35 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
     frame.render_widget(Clear, popup);
     let pane = &state.bench;
     let block = Block::bordered()
-        .title(Line::styled(" Benchmarks ", theme::title(true)))
-        .title_bottom(Line::styled(
-            " ↑↓ suite · Enter run · c cancel · v charts/compare · b pin baseline · Esc close ",
-            theme::dim(),
-        ))
-        .border_style(theme::border(true));
+        .title(Line::styled(" Benchmarks ", theme::title(t, true)))
+        .title_bottom(Line::styled(footer(state), theme::dim(t)))
+        .border_style(theme::border(t, true));
     let inner = block.inner(popup);
     frame.render_widget(block, popup);
     let [left, right] =
         Layout::horizontal([Constraint::Length(30), Constraint::Min(0)]).areas(inner);
-    render_suites(frame, left, pane);
+    render_suites(t, frame, left, pane);
     let [status, body] = Layout::vertical([Constraint::Length(6), Constraint::Min(0)]).areas(right);
-    render_status(frame, status, pane);
+    render_status(
+        t,
+        frame,
+        status,
+        pane,
+        &state.hint(Focus::Bench, Action::BenchStart),
+    );
     match pane.view {
-        BenchView::Charts => render_charts(frame, body, pane),
-        BenchView::Compare => render_comparison(frame, body, pane),
+        BenchView::Charts => render_charts(t, frame, body, pane),
+        BenchView::Compare => render_comparison(t, frame, body, pane),
     }
 }
 
-fn render_suites(frame: &mut Frame, area: Rect, pane: &BenchPane) {
-    let mut lines = vec![Line::styled("Suites", theme::title(false))];
+fn render_suites(t: Theme, frame: &mut Frame, area: Rect, pane: &BenchPane) {
+    let mut lines = vec![Line::styled("Suites", theme::title(t, false))];
     for (i, (name, _)) in pane.suites.iter().enumerate() {
         let selected = i == pane.selected;
         let style = if selected {
             Style::default()
-                .fg(theme::current().accent)
+                .fg(t.accent)
                 .add_modifier(Modifier::BOLD | Modifier::REVERSED)
         } else {
             Style::default()
@@ -56,7 +75,7 @@ fn render_suites(frame: &mut Frame, area: Rect, pane: &BenchPane) {
     }
     if let Some((_, desc)) = pane.suites.get(pane.selected) {
         lines.push(Line::raw(""));
-        lines.push(Line::styled(desc.clone(), theme::dim()));
+        lines.push(Line::styled(desc.clone(), theme::dim(t)));
     }
     frame.render_widget(
         Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: true }),
@@ -64,16 +83,14 @@ fn render_suites(frame: &mut Frame, area: Rect, pane: &BenchPane) {
     );
 }
 
-fn render_status(frame: &mut Frame, area: Rect, pane: &BenchPane) {
+fn render_status(t: Theme, frame: &mut Frame, area: Rect, pane: &BenchPane, start: &str) {
     let Some(run) = &pane.run else {
         let text = pane
             .message
             .clone()
-            .unwrap_or_else(|| "Pick a suite and press Enter to run it.".into());
+            .unwrap_or_else(|| format!("Pick a suite and press {start} to run it."));
         let style = if text.contains("REGRESSION") || text.starts_with("failed") {
-            Style::default()
-                .fg(theme::current().error)
-                .add_modifier(Modifier::BOLD)
+            Style::default().fg(t.error).add_modifier(Modifier::BOLD)
         } else {
             Style::default()
         };
@@ -99,7 +116,7 @@ fn render_status(frame: &mut Frame, area: Rect, pane: &BenchPane) {
     );
     frame.render_widget(
         Gauge::default()
-            .gauge_style(Style::default().fg(theme::current().accent))
+            .gauge_style(Style::default().fg(t.accent))
             .ratio(run.fraction())
             .label(label),
         gauge,
@@ -124,19 +141,19 @@ fn render_status(frame: &mut Frame, area: Rect, pane: &BenchPane) {
         .collect();
     frame.render_widget(
         Sparkline::default()
-            .block(Block::new().title(Line::styled("per-token latency", theme::dim())))
-            .style(Style::default().fg(theme::current().token_rate))
+            .block(Block::new().title(Line::styled("per-token latency", theme::dim(t))))
+            .style(Style::default().fg(t.token_rate))
             .data(&data),
         spark,
     );
 }
 
-fn render_charts(frame: &mut Frame, area: Rect, pane: &BenchPane) {
+fn render_charts(t: Theme, frame: &mut Frame, area: Rect, pane: &BenchPane) {
     let [top, bottom] =
         Layout::vertical([Constraint::Percentage(55), Constraint::Min(0)]).areas(area);
     if pane.history.is_empty() {
         frame.render_widget(
-            Paragraph::new("No stored runs yet.").style(theme::dim()),
+            Paragraph::new("No stored runs yet.").style(theme::dim(t)),
             top,
         );
         return;
@@ -147,7 +164,7 @@ fn render_charts(frame: &mut Frame, area: Rect, pane: &BenchPane) {
     let mut chart = BarChart::default()
         .block(Block::bordered().title(Line::styled(
             " tok/s per run: decode (green), prefill (cyan) ",
-            theme::title(false),
+            theme::title(t, false),
         )))
         .bar_width(3)
         .bar_gap(0)
@@ -163,10 +180,10 @@ fn render_charts(frame: &mut Frame, area: Rect, pane: &BenchPane) {
                 .bars(&[
                     Bar::default()
                         .value(decode.round() as u64)
-                        .style(Style::default().fg(theme::current().assistant)),
+                        .style(Style::default().fg(t.assistant)),
                     Bar::default()
                         .value(prefill.round() as u64)
-                        .style(Style::default().fg(theme::current().accent)),
+                        .style(Style::default().fg(t.accent)),
                 ]),
         );
     }
@@ -183,7 +200,7 @@ fn render_charts(frame: &mut Frame, area: Rect, pane: &BenchPane) {
             Bar::default()
                 .value(count as u64)
                 .label(Line::from(format!("{lo:.0}")))
-                .style(Style::default().fg(theme::current().rss))
+                .style(Style::default().fg(t.rss))
         })
         .collect();
     frame.render_widget(
@@ -194,7 +211,7 @@ fn render_charts(frame: &mut Frame, area: Rect, pane: &BenchPane) {
                     latest.id,
                     latest.token_latencies_ms.len()
                 ),
-                theme::title(false),
+                theme::title(t, false),
             )))
             .bar_width(5)
             .bar_gap(1)
@@ -203,11 +220,11 @@ fn render_charts(frame: &mut Frame, area: Rect, pane: &BenchPane) {
     );
 }
 
-fn render_comparison(frame: &mut Frame, area: Rect, pane: &BenchPane) {
+fn render_comparison(t: Theme, frame: &mut Frame, area: Rect, pane: &BenchPane) {
     let Some((a, b, c)) = pane.comparison() else {
         frame.render_widget(
             Paragraph::new("Two runs of one suite are needed for a comparison.")
-                .style(theme::dim()),
+                .style(theme::dim(t)),
             area,
         );
         return;
@@ -220,23 +237,21 @@ fn render_comparison(frame: &mut Frame, area: Rect, pane: &BenchPane) {
     let mut lines = vec![
         Line::styled(
             format!("run #{b} against #{a} ({against})"),
-            theme::title(false),
+            theme::title(t, false),
         ),
         Line::styled(
             format!(
                 "{:<19}{:>9}{:>9}{:>8}{:>18}  verdict",
                 "metric", "A", "B", "delta", "95% CI of delta"
             ),
-            theme::dim(),
+            theme::dim(t),
         ),
     ];
     for m in &c.metrics {
         let style = match (m.verdict, m.regression) {
-            (_, true) => Style::default()
-                .fg(theme::current().error)
-                .add_modifier(Modifier::BOLD),
-            (Verdict::Worse, false) => Style::default().fg(theme::current().system),
-            (Verdict::Better, _) => Style::default().fg(theme::current().assistant),
+            (_, true) => Style::default().fg(t.error).add_modifier(Modifier::BOLD),
+            (Verdict::Worse, false) => Style::default().fg(t.system),
+            (Verdict::Better, _) => Style::default().fg(t.assistant),
             (Verdict::NoSignificantChange, _) => Style::default(),
         };
         let ci = m
@@ -258,7 +273,7 @@ fn render_comparison(frame: &mut Frame, area: Rect, pane: &BenchPane) {
         ]));
     }
     for w in &c.warnings {
-        lines.push(Line::styled(format!("note: {w}"), theme::dim()));
+        lines.push(Line::styled(format!("note: {w}"), theme::dim(t)));
     }
     frame.render_widget(Paragraph::new(lines), area);
 }

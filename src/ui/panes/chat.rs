@@ -31,19 +31,20 @@ fn stats_line(m: &ChatMessage) -> Option<String> {
 
 /// All lines of the conversation wrapped to `width`.
 pub fn chat_lines(state: &AppState, width: u16) -> Vec<Line<'static>> {
+    let t = state.theme;
     let width = usize::from(width.max(1));
     let mut lines = Vec::new();
     for (i, m) in state.messages.iter().enumerate() {
         if i > 0 {
             lines.push(Line::default());
         }
-        let mut header = vec![Span::styled(m.role.label(), theme::role(m.role))];
+        let mut header = vec![Span::styled(m.role.label(), theme::role(t, m.role))];
         if m.streaming && m.text.is_empty() {
             let what = match state.engine {
                 EngineStatus::Prefill => " reading the prompt…",
                 _ => " thinking…",
             };
-            header.push(Span::styled(what, theme::dim()));
+            header.push(Span::styled(what, theme::dim(t)));
         }
         lines.push(Line::from(header));
         let mut text = sanitize(&m.text);
@@ -51,7 +52,7 @@ pub fn chat_lines(state: &AppState, width: u16) -> Vec<Line<'static>> {
             text.push(STREAM_CURSOR);
         }
         if !text.is_empty() {
-            let style = theme::body(m.role);
+            let style = theme::body(t, m.role);
             lines.extend(
                 wrap(&text, width)
                     .into_iter()
@@ -62,7 +63,7 @@ pub fn chat_lines(state: &AppState, width: u16) -> Vec<Line<'static>> {
             lines.extend(
                 wrap(&s, width)
                     .into_iter()
-                    .map(|l| Line::styled(l, theme::dim())),
+                    .map(|l| Line::styled(l, theme::dim(t))),
             );
         }
     }
@@ -70,36 +71,39 @@ pub fn chat_lines(state: &AppState, width: u16) -> Vec<Line<'static>> {
 }
 
 fn empty_hint(state: &AppState) -> Vec<Line<'static>> {
-    let help = state
-        .keymap
-        .label_for(crate::app::Action::ToggleHelp)
-        .unwrap_or_else(|| "F1".into());
+    let t = state.theme;
+    let help = state.hint(Focus::Input, crate::app::Action::ToggleHelp);
     let mut v = vec![
         Line::default(),
-        Line::styled("  Say something to Gemma.", theme::dim()),
-        Line::styled(format!("  {help} lists the keys."), theme::dim()),
+        Line::styled("  Say something to Gemma.", theme::dim(t)),
+        Line::styled(format!("  {help} lists the keys."), theme::dim(t)),
     ];
     if let EngineStatus::Loading { message, .. } = &state.engine {
         v.push(Line::styled(
             format!("  {}", sanitize(message)),
-            theme::dim(),
+            theme::dim(t),
         ));
     }
     v
 }
 
 pub fn render(frame: &mut Frame, area: Rect, state: &mut AppState) {
+    let t = state.theme;
     if area.area() == 0 {
         return;
     }
     let focused = state.focus == Focus::Chat;
-    let mut title = vec![Span::styled(" Chat ", theme::title(focused))];
+    let mut title = vec![Span::styled(" Chat ", theme::title(t, focused))];
     if !state.chat_scroll.follow {
-        title.push(Span::styled("↑ scrolled · End follows ", theme::dim()));
+        let follow = state.hint(Focus::Chat, crate::app::Action::ScrollToBottom);
+        title.push(Span::styled(
+            format!("↑ scrolled · {follow} follows "),
+            theme::dim(t),
+        ));
     }
     let block = Block::bordered()
         .title(Line::from(title))
-        .border_style(theme::border(focused));
+        .border_style(theme::border(t, focused));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if inner.area() == 0 {
@@ -121,6 +125,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &mut AppState) {
 /// While another model loads in the background: a gauge on the pane's bottom border, where it
 /// hides none of the chat (the old model keeps streaming replies above it).
 fn render_switch_gauge(frame: &mut Frame, area: Rect, state: &AppState) {
+    let t = state.theme;
     let Some((fraction, message)) = state.switch_gauge() else {
         return;
     };
@@ -136,12 +141,13 @@ fn render_switch_gauge(frame: &mut Frame, area: Rect, state: &AppState) {
     let gauge = LineGauge::default()
         .ratio(fraction)
         .label(format!("{:>3.0}% {}", fraction * 100.0, sanitize(&message)))
-        .filled_style(ratatui::style::Style::default().fg(theme::current().accent));
+        .filled_style(ratatui::style::Style::default().fg(t.accent));
     frame.render_widget(gauge, area);
 }
 
 /// While the model is fetched or loaded: a gauge on the pane's last line.
 fn render_load_gauge(frame: &mut Frame, inner: Rect, state: &AppState) {
+    let t = state.theme;
     let EngineStatus::Loading { fraction, message } = &state.engine else {
         return;
     };
@@ -157,6 +163,6 @@ fn render_load_gauge(frame: &mut Frame, inner: Rect, state: &AppState) {
     let gauge = LineGauge::default()
         .ratio(fraction.clamp(0.0, 1.0))
         .label(format!("{pct:>3}% {}", sanitize(message)))
-        .filled_style(ratatui::style::Style::default().fg(theme::current().accent));
+        .filled_style(ratatui::style::Style::default().fg(t.accent));
     frame.render_widget(gauge, area);
 }

@@ -9,7 +9,7 @@ use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, LegendPosition};
 use ratatui::Frame;
 
 use crate::app::AppState;
-use crate::ui::theme;
+use crate::ui::theme::{self, Theme};
 
 /// Seconds shown on the x axis.
 pub const CHART_WINDOW_S: f64 = 120.0;
@@ -47,14 +47,14 @@ fn x_bounds(state: &AppState) -> [f64; 2] {
     [now - CHART_WINDOW_S, now.max(now - CHART_WINDOW_S + 1.0)]
 }
 
-fn x_axis(bounds: [f64; 2]) -> Axis<'static> {
+fn x_axis(t: Theme, bounds: [f64; 2]) -> Axis<'static> {
     Axis::default()
         .bounds(bounds)
         .labels([format!("-{}s", CHART_WINDOW_S as u32), "now".to_string()])
-        .style(theme::dim())
+        .style(theme::dim(t))
 }
 
-fn y_axis(max: f64) -> Axis<'static> {
+fn y_axis(t: Theme, max: f64) -> Axis<'static> {
     Axis::default()
         .bounds([0.0, max])
         .labels([
@@ -65,13 +65,13 @@ fn y_axis(max: f64) -> Axis<'static> {
                 format!("{max:.0}")
             },
         ])
-        .style(theme::dim())
+        .style(theme::dim(t))
 }
 
-fn chart_block(title: String) -> Block<'static> {
+fn chart_block(t: Theme, title: String) -> Block<'static> {
     Block::bordered()
-        .title(Line::styled(title, theme::title(false)))
-        .border_style(theme::border(false))
+        .title(Line::styled(title, theme::title(t, false)))
+        .border_style(theme::border(t, false))
 }
 
 /// Too small for axes: draw only the block (its title still tells the numbers).
@@ -99,10 +99,11 @@ pub fn system_chart_title(state: &AppState) -> String {
 }
 
 pub fn render_token_rate(frame: &mut Frame, area: Rect, state: &AppState) {
+    let t = state.theme;
     if area.area() == 0 {
         return;
     }
-    let block = chart_block(token_chart_title(state));
+    let block = chart_block(t, token_chart_title(state));
     if too_small(area) {
         frame.render_widget(block, area);
         return;
@@ -113,20 +114,21 @@ pub fn render_token_rate(frame: &mut Frame, area: Rect, state: &AppState) {
     let dataset = Dataset::default()
         .marker(Marker::Braille)
         .graph_type(GraphType::Line)
-        .style(Style::default().fg(theme::current().token_rate))
+        .style(Style::default().fg(t.token_rate))
         .data(&data);
     let chart = Chart::new(vec![dataset])
         .block(block)
-        .x_axis(x_axis(bounds))
-        .y_axis(y_axis(max));
+        .x_axis(x_axis(t, bounds))
+        .y_axis(y_axis(t, max));
     frame.render_widget(chart, area);
 }
 
 pub fn render_system(frame: &mut Frame, area: Rect, state: &AppState) {
+    let t = state.theme;
     if area.area() == 0 {
         return;
     }
-    let block = chart_block(system_chart_title(state));
+    let block = chart_block(t, system_chart_title(state));
     if too_small(area) {
         frame.render_widget(block, area);
         return;
@@ -145,19 +147,19 @@ pub fn render_system(frame: &mut Frame, area: Rect, state: &AppState) {
             .name("RSS MB")
             .marker(Marker::Braille)
             .graph_type(GraphType::Line)
-            .style(Style::default().fg(theme::current().rss))
+            .style(Style::default().fg(t.rss))
             .data(&rss),
         Dataset::default()
             .name("CPU %")
             .marker(Marker::Braille)
             .graph_type(GraphType::Line)
-            .style(Style::default().fg(theme::current().cpu))
+            .style(Style::default().fg(t.cpu))
             .data(&cpu),
     ];
     let chart = Chart::new(datasets)
         .block(block)
-        .x_axis(x_axis(bounds))
-        .y_axis(y_axis(max))
+        .x_axis(x_axis(t, bounds))
+        .y_axis(y_axis(t, max))
         .legend_position(Some(LegendPosition::TopLeft))
         .hidden_legend_constraints((
             ratatui::layout::Constraint::Percentage(60),

@@ -6,7 +6,7 @@ use ratatui::widgets::{Block, Cell, Clear, Row, Table};
 use ratatui::Frame;
 
 use crate::app::{Action, KeyContext, Keymap};
-use crate::ui::theme;
+use crate::ui::theme::{self, Theme};
 
 /// (context, "key / key", action) with the keys of one action in one context merged.
 pub fn help_entries(keymap: &Keymap) -> Vec<(KeyContext, String, Action)> {
@@ -24,7 +24,7 @@ pub fn help_entries(keymap: &Keymap) -> Vec<(KeyContext, String, Action)> {
 }
 
 /// The help table's rows for `entries`, with a heading row per context.
-fn rows_of(entries: &[(KeyContext, String, Action)], spaced: bool) -> Vec<Row<'static>> {
+fn rows_of(t: Theme, entries: &[(KeyContext, String, Action)], spaced: bool) -> Vec<Row<'static>> {
     let mut rows = Vec::new();
     let mut last: Option<KeyContext> = None;
     for (ctx, keys, action) in entries {
@@ -34,12 +34,12 @@ fn rows_of(entries: &[(KeyContext, String, Action)], spaced: bool) -> Vec<Row<'s
             }
             rows.push(
                 Row::new(vec![Cell::from(ctx.name())])
-                    .style(theme::title(true).add_modifier(Modifier::UNDERLINED)),
+                    .style(theme::title(t, true).add_modifier(Modifier::UNDERLINED)),
             );
             last = Some(*ctx);
         }
         rows.push(Row::new(vec![
-            Cell::from(keys.clone()).style(theme::title(false)),
+            Cell::from(keys.clone()).style(theme::title(t, false)),
             Cell::from(action.description()),
         ]));
     }
@@ -74,7 +74,7 @@ pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
 
 /// Draws the overlay scrolled down `scroll` rows (when it does not fit); returns the scroll
 /// clamped to what there is to see, and the rows in view (a page).
-pub fn render(frame: &mut Frame, area: Rect, keymap: &Keymap, scroll: u16) -> (u16, u16) {
+pub fn render(t: Theme, frame: &mut Frame, area: Rect, keymap: &Keymap, scroll: u16) -> (u16, u16) {
     if area.area() == 0 {
         return (0, 1);
     }
@@ -99,13 +99,13 @@ pub fn render(frame: &mut Frame, area: Rect, keymap: &Keymap, scroll: u16) -> (u
     let column_w = key_w + desc_w + 2;
     // Blank lines between the groups when they fit; else two columns when the width allows.
     let fits = |rows: usize| (rows as u16).saturating_add(2) <= area.height;
-    let spaced = fits(rows_of(&entries, true).len());
-    let two = !fits(rows_of(&entries, false).len()) && area.width >= (column_w + 3) * 2 + 2;
+    let spaced = fits(rows_of(t, &entries, true).len());
+    let two = !fits(rows_of(t, &entries, false).len()) && area.width >= (column_w + 3) * 2 + 2;
     let columns = if two {
         let (l, r) = halves(entries);
-        vec![rows_of(&l, true), rows_of(&r, true)]
+        vec![rows_of(t, &l, true), rows_of(t, &r, true)]
     } else {
-        vec![rows_of(&entries, spaced)]
+        vec![rows_of(t, &entries, spaced)]
     };
     let tallest = columns.iter().map(Vec::len).max().unwrap_or(0) as u16;
     // What does not fit scrolls (Up/Down, PgUp/PgDn while the help is open).
@@ -119,16 +119,16 @@ pub fn render(frame: &mut Frame, area: Rect, keymap: &Keymap, scroll: u16) -> (u
     let popup = centered(area, width, tallest.saturating_add(2));
     frame.render_widget(Clear, popup);
     let block = Block::bordered()
-        .title(Line::styled(" Keys ", theme::title(true)))
+        .title(Line::styled(" Keys ", theme::title(t, true)))
         .title_bottom(Line::styled(
             if tallest > visible {
                 " ↑/↓ PgUp/PgDn scroll · any other key closes "
             } else {
                 " any key closes "
             },
-            theme::dim(),
+            theme::dim(t),
         ))
-        .border_style(theme::border(true));
+        .border_style(theme::border(t, true));
     let inner = block.inner(popup);
     frame.render_widget(block, popup);
     let each = inner.width / columns.len().max(1) as u16;

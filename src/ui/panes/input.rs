@@ -24,29 +24,31 @@ pub fn wanted_rows(state: &AppState, width: u16) -> u16 {
 }
 
 fn title(state: &AppState) -> Line<'static> {
+    let t = state.theme;
     let label = |a| state.keymap.label_for(a).unwrap_or_default();
     let focused = state.focus == Focus::Input;
     Line::from(vec![
-        Span::styled(" Message ", theme::title(focused)),
+        Span::styled(" Message ", theme::title(t, focused)),
         Span::styled(
             format!(
                 "· {} send · {} newline ",
                 label(Action::Send),
                 label(Action::NewLine)
             ),
-            theme::dim(),
+            theme::dim(t),
         ),
     ])
 }
 
 pub fn render(frame: &mut Frame, area: Rect, state: &mut AppState) {
+    let t = state.theme;
     if area.area() == 0 {
         return;
     }
     let focused = state.focus == Focus::Input;
     let block = Block::bordered()
         .title(title(state))
-        .border_style(theme::border(focused));
+        .border_style(theme::border(t, focused));
     state.input.set_block(block);
     state.input.set_cursor_style(if focused {
         Style::default().add_modifier(Modifier::REVERSED)

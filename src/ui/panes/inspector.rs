@@ -6,10 +6,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 use ratatui::Frame;
 
-use crate::app::AppState;
+use crate::app::{Action, AppState, Focus};
 use crate::sampling::{SampleTrace, TraceCandidate};
 use crate::ui::panes::help::centered;
-use crate::ui::theme;
+use crate::ui::theme::{self, Theme};
 use crate::ui::wrap::sanitize;
 
 /// A token's text as one visible cell run: control characters shown, never a raw newline.
@@ -31,6 +31,7 @@ pub fn token_label(text: &str, id: u32) -> String {
 
 /// The summary lines above the two columns.
 pub fn summary_lines(
+    t: Theme,
     trace: &SampleTrace,
     reply: usize,
     replies: usize,
@@ -53,12 +54,12 @@ pub fn summary_lines(
                     reply + 1,
                     token + 1
                 ),
-                theme::dim(),
+                theme::dim(t),
             ),
             Span::styled(
                 format!("“{}”", token_label(&trace.token_text, trace.token)),
                 Style::default()
-                    .fg(theme::current().assistant)
+                    .fg(t.assistant)
                     .add_modifier(Modifier::BOLD),
             ),
             Span::raw(format!(
@@ -90,14 +91,20 @@ fn fit_columns(text: &str, cols: usize) -> String {
     out
 }
 
-fn column(title: &str, cands: &[TraceCandidate], chosen: u32, width: u16) -> Vec<Line<'static>> {
-    let mut lines = vec![Line::styled(title.to_string(), theme::title(true))];
+fn column(
+    t: Theme,
+    title: &str,
+    cands: &[TraceCandidate],
+    chosen: u32,
+    width: u16,
+) -> Vec<Line<'static>> {
+    let mut lines = vec![Line::styled(title.to_string(), theme::title(t, true))];
     let bar_w = usize::from(width.saturating_sub(26)).clamp(1, 30);
     for c in cands {
         let filled = ((c.prob.clamp(0.0, 1.0) * bar_w as f32).round() as usize).min(bar_w);
         let style = if c.id == chosen {
             Style::default()
-                .fg(theme::current().assistant)
+                .fg(t.assistant)
                 .add_modifier(Modifier::BOLD)
         } else {
             Style::default()
@@ -105,28 +112,38 @@ fn column(title: &str, cands: &[TraceCandidate], chosen: u32, width: u16) -> Vec
         let label = fit_columns(&token_label(&c.text, c.id), 12);
         lines.push(Line::from(vec![
             Span::styled(format!("{label} {:>6.2}% ", c.prob * 100.0), style),
-            Span::styled(
-                "█".repeat(filled),
-                Style::default().fg(theme::current().accent),
-            ),
+            Span::styled("█".repeat(filled), Style::default().fg(t.accent)),
         ]));
     }
     lines
 }
 
+/// The keys along the bottom border, from the keymap in use.
+pub fn footer(state: &AppState) -> String {
+    let k = |a| state.hint(Focus::Inspector, a);
+    format!(
+        " {}/{} token · {}/{} reply · {}/{} · {} closes ",
+        k(Action::InspectPrevToken),
+        k(Action::InspectNextToken),
+        k(Action::InspectPrevReply),
+        k(Action::InspectNextReply),
+        k(Action::InspectFirstToken),
+        k(Action::InspectLastToken),
+        k(Action::ToggleInspector)
+    )
+}
+
 pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
+    let t = state.theme;
     if area.area() == 0 {
         return;
     }
     let popup = centered(area, 110, 18);
     frame.render_widget(Clear, popup);
     let block = Block::bordered()
-        .title(Line::styled(" Sampler inspector ", theme::title(true)))
-        .title_bottom(Line::styled(
-            " ←/→ token · ↑/↓ reply · Home/End · Esc closes ",
-            theme::dim(),
-        ))
-        .border_style(theme::border(true));
+        .title(Line::styled(" Sampler inspector ", theme::title(t, true)))
+        .title_bottom(Line::styled(footer(state), theme::dim(t)))
+        .border_style(theme::border(t, true));
     let inner = block.inner(popup);
     frame.render_widget(block, popup);
     if inner.area() == 0 {
@@ -137,7 +154,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
         frame.render_widget(
             Paragraph::new(Line::styled(
                 "No traced tokens yet: send a message, then inspect its reply here.",
-                theme::dim(),
+                theme::dim(t),
             )),
             inner,
         );
@@ -146,6 +163,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
     let [head, body] = Layout::vertical([Constraint::Length(3), Constraint::Min(0)]).areas(inner);
     frame.render_widget(
         Paragraph::new(summary_lines(
+            t,
             trace,
             insp.reply,
             insp.replies.len(),
@@ -158,6 +176,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body);
     frame.render_widget(
         Paragraph::new(column(
+            t,
             "before the chain (model)",
             &trace.before,
             trace.token,
@@ -167,6 +186,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
     );
     frame.render_widget(
         Paragraph::new(column(
+            t,
             "after the chain (drawn from)",
             &trace.after,
             trace.token,

@@ -8,25 +8,27 @@ use crate::app::{AppState, Focus};
 use crate::ui::{theme, wrap::sanitize};
 
 pub fn render(frame: &mut Frame, area: Rect, state: &mut AppState) {
+    let t = state.theme;
     if area.area() == 0 {
         return;
     }
     let focused = state.focus == Focus::Log;
     let block = Block::bordered()
         .title(Line::styled(
-            format!(" Log ({}) ", state.logs.len()),
-            theme::title(focused),
+            format!(" Log ({}) ", state.log.lines.len()),
+            theme::title(t, focused),
         ))
-        .border_style(theme::border(focused));
+        .border_style(theme::border(t, focused));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if inner.area() == 0 {
         return;
     }
     let height = usize::from(inner.height);
-    let top = state.log_scroll.resolve(state.logs.len(), height);
+    let top = state.log.scroll.resolve(state.log.lines.len(), height);
     let lines: Vec<Line> = state
-        .logs
+        .log
+        .lines
         .iter()
         .skip(top)
         .take(height)
@@ -35,7 +37,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &mut AppState) {
                 Span::styled(format!("{:<5} ", l.level), theme::log_level(l.level)),
                 // The message first: a narrow pane cuts the line, and the module path matters least.
                 Span::raw(sanitize(&l.message).replace('\n', " ⏎ ")),
-                Span::styled(format!("  {}", short_target(&l.target)), theme::dim()),
+                Span::styled(format!("  {}", short_target(&l.target)), theme::dim(t)),
             ])
         })
         .collect();

@@ -6,10 +6,13 @@ use ratatui::widgets::{Block, Clear, List, ListItem, ListState, Paragraph};
 use ratatui::Frame;
 
 use crate::app::picker::Picker;
+use crate::app::{Action, Focus, Keymap};
 use crate::ui::panes::help::centered;
+use crate::ui::theme::Theme;
 use crate::ui::{theme, wrap::sanitize};
 
-pub fn render(frame: &mut Frame, area: Rect, picker: &Picker) {
+pub fn render(t: Theme, keymap: &Keymap, frame: &mut Frame, area: Rect, picker: &Picker) {
+    let k = |a| keymap.hint(Focus::Picker.contexts(), a);
     if area.area() == 0 {
         return;
     }
@@ -21,27 +24,28 @@ pub fn render(frame: &mut Frame, area: Rect, picker: &Picker) {
     };
     let popup = centered(area, width, rows + 2);
     frame.render_widget(Clear, popup);
+    let (accept, close) = (k(Action::PickerAccept), k(Action::PickerClose));
     let hint = if picker.kind.is_prompt() {
-        " Enter saves · Esc cancels "
+        format!(" {accept} saves · {close} cancels ")
     } else {
-        " type to filter · Enter chooses · Esc closes "
+        format!(" type to filter · {accept} chooses · {close} closes ")
     };
     let block = Block::bordered()
         .title(Line::styled(
             format!(" {} ", picker.kind.title()),
-            theme::title(true),
+            theme::title(t, true),
         ))
-        .title_bottom(Line::styled(hint, theme::dim()))
-        .border_style(theme::border(true));
+        .title_bottom(Line::styled(hint, theme::dim(t)))
+        .border_style(theme::border(t, true));
     let inner = block.inner(popup);
     frame.render_widget(block, popup);
     if inner.area() == 0 {
         return;
     }
     let query = Line::from(vec![
-        Span::styled("> ", theme::title(true)),
+        Span::styled("> ", theme::title(t, true)),
         Span::raw(sanitize(&picker.query)),
-        Span::styled(" ", theme::dim().add_modifier(Modifier::REVERSED)),
+        Span::styled(" ", theme::dim(t).add_modifier(Modifier::REVERSED)),
     ]);
     frame.render_widget(Paragraph::new(query), Rect { height: 1, ..inner });
     if picker.kind.is_prompt() || inner.height < 3 {
@@ -54,7 +58,7 @@ pub fn render(frame: &mut Frame, area: Rect, picker: &Picker) {
     };
     if picker.shown.is_empty() {
         frame.render_widget(
-            Paragraph::new(Span::styled("no match", theme::dim())),
+            Paragraph::new(Span::styled("no match", theme::dim(t))),
             list_area,
         );
         return;
@@ -67,12 +71,12 @@ pub fn render(frame: &mut Frame, area: Rect, picker: &Picker) {
             ListItem::new(Line::from(vec![
                 Span::raw(sanitize(&item.label)),
                 Span::raw("  "),
-                Span::styled(sanitize(&item.detail), theme::dim()),
+                Span::styled(sanitize(&item.detail), theme::dim(t)),
             ]))
         })
         .collect();
     let list = List::new(items)
-        .highlight_style(theme::title(true).add_modifier(Modifier::REVERSED))
+        .highlight_style(theme::title(t, true).add_modifier(Modifier::REVERSED))
         .highlight_symbol("▶ ");
     let mut state = ListState::default().with_selected(Some(picker.selected));
     frame.render_stateful_widget(list, list_area, &mut state);

@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Gauge, Paragraph, Wrap};
 use ratatui::Frame;
 
-use crate::app::AppState;
+use crate::app::{Action, AppState, Focus};
 use crate::ui::theme;
 use crate::ui::wrap::sanitize;
 
@@ -27,37 +27,39 @@ pub fn pane_area(area: Rect) -> Rect {
 
 /// The pane's text lines (also what tests read).
 pub fn lines(state: &AppState) -> Vec<Line<'static>> {
+    let t = state.theme;
     let rag = &state.rag;
     let mut out = Vec::new();
+    let switch_key = state.hint(Focus::Input, Action::ToggleRagNextMessage);
     let switch = match (rag.available, rag.next_message) {
         (false, _) => "off for this profile".to_string(),
-        (true, true) => "on for the next message (Ctrl-R: off)".to_string(),
-        (true, false) => "off for the next message (Ctrl-R: on)".to_string(),
+        (true, true) => format!("on for the next message ({switch_key}: off)"),
+        (true, false) => format!("off for the next message ({switch_key}: on)"),
     };
     out.push(Line::from(vec![
-        Span::styled("RAG ", theme::dim()),
+        Span::styled("RAG ", theme::dim(t)),
         Span::raw(switch),
     ]));
     if let Some(n) = rag.memories {
-        out.push(Line::styled(format!("{n} memories stored"), theme::dim()));
+        out.push(Line::styled(format!("{n} memories stored"), theme::dim(t)));
     }
     if let Some(why) = &rag.last_without {
         out.push(Line::styled(
             format!("last message: no context ({why})"),
-            theme::dim(),
+            theme::dim(t),
         ));
     }
     let Some(last) = &rag.last else {
         out.push(Line::raw(""));
         out.push(Line::styled(
             "No context yet: send a message with RAG on; /add PATH and /remember TEXT add memories.",
-            theme::dim(),
+            theme::dim(t),
         ));
         return out;
     };
     let ctx = &last.context;
     out.push(Line::from(vec![
-        Span::styled("prompt ", theme::dim()),
+        Span::styled("prompt ", theme::dim(t)),
         Span::raw(format!("“{}”", sanitize(&preview(&last.query, 40)))),
     ]));
     out.push(Line::from(format!(
@@ -84,11 +86,11 @@ pub fn lines(state: &AppState) -> Vec<Line<'static>> {
         )));
         out.push(Line::styled(
             format!("    {}", sanitize(&preview(&m.text, 70))),
-            theme::dim(),
+            theme::dim(t),
         ));
     }
     if ctx.memories.is_empty() {
-        out.push(Line::styled("no memory was relevant enough", theme::dim()));
+        out.push(Line::styled("no memory was relevant enough", theme::dim(t)));
     }
     out
 }
@@ -107,9 +109,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
         return;
     }
     frame.render_widget(Clear, area);
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .title(" RAG: last prompt (F6) ");
+    let block = Block::default().borders(Borders::ALL).title(format!(
+        " RAG: last prompt ({}) ",
+        state.hint(Focus::Input, Action::ToggleRagPane)
+    ));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let mut text_area = inner;

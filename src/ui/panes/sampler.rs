@@ -8,29 +8,26 @@ use ratatui::Frame;
 
 use crate::app::{AppState, Focus, Param};
 use crate::sampling::{Mirostat, SamplerParams};
-use crate::ui::theme;
+use crate::ui::theme::{self, Theme};
 
 /// The chain as one line of names, inactive stages dimmed: "penalties → top_k → … → dist".
-pub fn chain_spans(p: &SamplerParams) -> Vec<Span<'static>> {
+pub fn chain_spans(t: Theme, p: &SamplerParams) -> Vec<Span<'static>> {
     let mut spans = Vec::new();
     for kind in p.chain() {
         let style = if p.is_active(kind) {
-            Style::default().fg(theme::current().accent)
+            Style::default().fg(t.accent)
         } else {
-            theme::dim()
+            theme::dim(t)
         };
         spans.push(Span::styled(kind.name(), style));
-        spans.push(Span::styled(" → ", theme::dim()));
+        spans.push(Span::styled(" → ", theme::dim(t)));
     }
     let last = match p.mirostat {
         Mirostat::Off => "dist",
         Mirostat::V1 => "mirostat v1",
         Mirostat::V2 => "mirostat v2",
     };
-    spans.push(Span::styled(
-        last,
-        Style::default().fg(theme::current().assistant),
-    ));
+    spans.push(Span::styled(last, Style::default().fg(t.assistant)));
     spans
 }
 
@@ -43,6 +40,7 @@ fn param_active(param: Param, p: &SamplerParams) -> bool {
 }
 
 pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
+    let t = state.theme;
     if area.area() == 0 {
         return;
     }
@@ -52,16 +50,16 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
         .seed
         .map_or_else(|| "random".to_string(), |s| s.to_string());
     let block = Block::bordered()
-        .title(Line::styled(" Sampler ", theme::title(focused)))
-        .title_bottom(Line::styled(format!(" seed {seed} "), theme::dim()))
-        .border_style(theme::border(focused));
+        .title(Line::styled(" Sampler ", theme::title(t, focused)))
+        .title_bottom(Line::styled(format!(" seed {seed} "), theme::dim(t)))
+        .border_style(theme::border(t, focused));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if inner.area() == 0 {
         return;
     }
     // The chain wraps over as many rows as it needs (at most four), then a blank row.
-    let chain = Line::from(chain_spans(&state.sampler));
+    let chain = Line::from(chain_spans(t, &state.sampler));
     // Word wrapping leaves up to one name's width unused per row.
     let usable = inner.width.saturating_sub(12).max(1);
     let chain_rows = (chain.width() as u16)
@@ -94,7 +92,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
         let mut name_style = if param_active(*param, &state.sampler) {
             Style::default()
         } else {
-            theme::dim()
+            theme::dim(t)
         };
         let mut value_style = name_style.add_modifier(Modifier::BOLD);
         if selected && focused {

@@ -51,26 +51,27 @@ pub fn status_text(state: &AppState) -> Vec<String> {
 }
 
 pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
+    let t = state.theme;
     if area.area() == 0 {
         return;
     }
     let parts = status_text(state);
-    let sep = Span::styled(" │ ", theme::dim());
+    let sep = Span::styled(" │ ", theme::dim(t));
     let mut spans = vec![Span::raw(" ")];
     for (i, p) in parts.into_iter().enumerate() {
         if i > 0 {
             spans.push(sep.clone());
         }
         let style = match i {
-            0 => theme::status_bar().add_modifier(Modifier::BOLD),
+            0 => theme::status_bar(t).add_modifier(Modifier::BOLD),
             1 => match state.engine {
-                EngineStatus::Failed(_) => theme::status_bar().fg(theme::current().error),
-                EngineStatus::Idle => theme::status_bar(),
-                _ => theme::status_bar().fg(theme::current().accent),
+                EngineStatus::Failed(_) => theme::status_bar(t).fg(t.error),
+                EngineStatus::Idle => theme::status_bar(t),
+                _ => theme::status_bar(t).fg(t.accent),
             },
-            4 => theme::status_bar().fg(theme::current().accent),
-            5 => theme::status_bar().fg(theme::current().system),
-            _ => theme::status_bar(),
+            4 => theme::status_bar(t).fg(t.accent),
+            5 => theme::status_bar(t).fg(t.system),
+            _ => theme::status_bar(t),
         };
         spans.push(Span::styled(p, style));
     }
@@ -83,10 +84,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
     let room = usize::from(area.width).saturating_sub(used);
     if room > hint.len() {
         spans.push(Span::raw(" ".repeat(room - hint.len())));
-        spans.push(Span::styled(hint, theme::dim()));
+        spans.push(Span::styled(hint, theme::dim(t)));
     }
     frame.render_widget(
-        Paragraph::new(Line::from(spans)).style(theme::status_bar()),
+        Paragraph::new(Line::from(spans)).style(theme::status_bar(t)),
         area,
     );
 }

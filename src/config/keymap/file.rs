@@ -3,28 +3,11 @@
 use crossterm::event::{KeyCode, KeyModifiers};
 use toml::{Table, Value};
 
-use super::action::{Action, Binding, KeyChord, KeyContext, Keymap};
+use super::{Action, Binding, KeyChord, KeyContext, Keymap};
 use crate::config::pure::{line_col, locate, merge};
 use crate::config::ConfigError;
 
-pub const DEFAULT_KEYMAP: &str = include_str!("../../config/keymap.toml");
-
-impl KeyContext {
-    /// The table name in keymap.toml.
-    pub fn id(self) -> &'static str {
-        match self {
-            KeyContext::Global => "global",
-            KeyContext::Input => "input",
-            KeyContext::Panes => "panes",
-            KeyContext::Chat => "chat",
-            KeyContext::Sampler => "sampler",
-            KeyContext::Inspector => "inspector",
-            KeyContext::Picker => "picker",
-            KeyContext::Bench => "bench",
-            KeyContext::Ab => "ab",
-        }
-    }
-}
+pub const DEFAULT_KEYMAP: &str = include_str!("../../../config/keymap.toml");
 
 /// "Ctrl-P", "Alt-Enter", "Shift-Tab", "F2", "?", "Space" as a chord.
 pub fn parse_key(text: &str) -> Result<KeyChord, String> {
@@ -136,7 +119,7 @@ pub fn parse_keymap(file: &str, user: Option<&str>) -> Result<Keymap, ConfigErro
         };
         for (name, keys) in actions {
             let path = [ctx.id()];
-            if !Action::ALL.iter().any(|a| a.name() == name) {
+            if Action::from_name(name).is_none() {
                 return Err(err(
                     &path,
                     name,

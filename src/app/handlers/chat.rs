@@ -1,0 +1,250 @@
+//! The dashboard-level side of `app::chat`: its keys and events folded into [`AppState`],
+//! the effects they return. The pane's own state lives in `app/chat.rs`, which imports nothing
+//! of `AppState`.
+use crate::actors::inference::EngineEvent;
+use crate::app::action::{Action, Focus};
+use crate::app::chat::*;
+use crate::app::effect::Effect;
+use crate::app::state::AppState;
+use crate::engine::FinishReason;
+use std::time::Instant;
+
+impl AppState {
+    /// The text currently in the input box.
+    pub fn input_text(&self) -> String {
+        self.input.lines().join("\n")
+    }
+
+    /// The loaded model's name ("" until it has loaded).
+    pub fn model_name(&self) -> String {
+        self.model
+            .as_ref()
+            .map(|m| m.name.clone())
+            .unwrap_or_default()
+    }
+
+    /// Whether a reply is being produced (from the Send until its Finished/Failed).
+    pub fn is_generating(&self) -> bool {
+        self.running.is_some()
+    }
+
+    /// Send the input as a new user turn.
+    pub(crate) fn send(&mut self, now: Instant) -> Vec<Effect> {
+        let raw = self.input_text();
+        let text = raw.trim();
+        if text.is_empty() {
+            return vec![];
+        }
+        // `/add PATH` and `/remember TEXT` are commands for the RAG memory, not messages.
+        if let Some(effects) = self.rag_command(text, now) {
+            return effects;
+        }
+        if self.bench.running() || self.ab.running {
+            let how = format!(
+                "{}, then {}",
+                self.hint(Focus::Input, Action::ToggleBench),
+                self.hint(Focus::Bench, Action::BenchCancel)
+            );
+            self.set_status(
+                format!("a benchmark has the model: wait for it or cancel it ({how})"),
+                now,
+            );
+            return vec![];
+        }
+        match &self.engine {
+            EngineStatus::Loading { .. } => {
+                self.set_status("the model is still loading; your message is kept", now);
+                return vec![];
+            }
+            EngineStatus::Failed(e) => {
+                let msg = format!("cannot send: the model failed to load ({e})");
+                self.set_status(msg, now);
+                return vec![];
+            }
+            _ => {}
+        }
+        if self.is_generating() {
+            let stop = self.hint(Focus::Input, Action::CancelGeneration);
+            self.set_status(
+                format!("a reply is still being generated ({stop} stops it)"),
+                now,
+            );
+            return vec![];
+        }
+        let text = text.to_string();
+        // The template turns the message into the user turn; a broken one keeps the message.
+        if let Err(e) = self.build_turn(&text, "") {
+            self.set_status(format!("not sent: {e}"), now);
+            return vec![];
+        }
+        let request = self.next_request;
+        self.next_request += 1;
+        self.running = Some(request);
+        self.engine = EngineStatus::Prefill;
+        self.messages
+            .push(ChatMessage::new(Role::User, text.clone()));
+        self.messages.push(ChatMessage {
+            role: Role::Assistant,
+            text: String::new(),
+            streaming: true,
+            stats: None,
+        });
+        self.input = crate::app::state::new_input();
+        self.chat_scroll.to_bottom();
+        self.rag_route(request, text, now)
+    }
+
+    /// The user turn for `text` with `rag_context` rendered by the template: the message is
+    /// committed to the conversation (as the model sees it) and the reply asked for. A template
+    /// that fails now (it was checked on send, but the context may break it) ends the turn.
+    pub(crate) fn generate_turn(
+        &mut self,
+        request: u64,
+        text: String,
+        rag_context: &str,
+        now: Instant,
+    ) -> Vec<Effect> {
+        let turn = match self.build_turn(&text, rag_context) {
+            Ok(turn) => turn,
+            Err(e) => {
+                self.set_status(format!("not sent: {e}"), now);
+                self.running = None;
+                self.engine = EngineStatus::Idle;
+                if let Some(i) = self.messages.iter().rposition(|m| m.streaming) {
+                    self.messages.remove(i);
+                }
+                return vec![];
+            }
+        };
+        let stored = crate::conversations::StoredMessage {
+            role: crate::conversations::StoredRole::User,
+            prompt: Some(turn.turn.text.clone()).filter(|t| *t != text),
+            text,
+            system: turn.turn.system.clone(),
+            at_ms: self.clock.unix_ms(now),
+            decode_tok_s: None,
+        };
+        vec![
+            self.store_message(stored, now),
+            Effect::Generate {
+                request,
+                turn: turn.turn,
+                limits: turn.limits,
+            },
+        ]
+    }
+
+    fn streaming_message(&mut self) -> Option<&mut ChatMessage> {
+        self.messages.iter_mut().rev().find(|m| m.streaming)
+    }
+
+    /// Fold one engine event into the state.
+    pub(crate) fn on_engine(&mut self, event: EngineEvent, now: Instant) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        match event {
+            EngineEvent::LoadProgress { fraction, message } => {
+                self.engine = EngineStatus::Loading { fraction, message };
+            }
+            EngineEvent::Loaded(summary) => {
+                self.set_status(format!("loaded {}", summary.name), now);
+                self.model = Some(summary);
+                if !self.is_generating() {
+                    self.engine = EngineStatus::Idle;
+                }
+            }
+            EngineEvent::Restored { context_used } => self.context_used = context_used,
+            EngineEvent::LoadFailed(error) => {
+                self.messages.push(ChatMessage::new(
+                    Role::Error,
+                    format!("Loading the model failed: {error}"),
+                ));
+                self.engine = EngineStatus::Failed(error);
+            }
+            EngineEvent::PrefillStarted { request, .. } => {
+                if self.running == Some(request) {
+                    self.engine = EngineStatus::Prefill;
+                }
+            }
+            EngineEvent::Token {
+                request,
+                text,
+                context_used,
+            } => {
+                if self.running == Some(request) {
+                    self.engine = EngineStatus::Generating;
+                    self.context_used = context_used;
+                    if let Some(m) = self.streaming_message() {
+                        m.text.push_str(&text);
+                    }
+                }
+            }
+            EngineEvent::Finished {
+                request,
+                reason,
+                stats,
+                context_used,
+            } => {
+                if self.running == Some(request) {
+                    self.running = None;
+                    self.engine = EngineStatus::Idle;
+                    self.context_used = context_used;
+                    if stats.ttft_ms > 0.0 {
+                        self.last_ttft_ms = Some(stats.ttft_ms);
+                    }
+                    let decode_tok_s = stats.decode_tok_s;
+                    if let Some(m) = self.streaming_message() {
+                        m.streaming = false;
+                        if reason == FinishReason::Cancelled {
+                            if !m.text.is_empty() && !m.text.ends_with(char::is_whitespace) {
+                                m.text.push(' ');
+                            }
+                            m.text.push_str(CANCELLED_MARK);
+                        }
+                        m.stats = Some(stats);
+                    }
+                    let reply = self
+                        .messages
+                        .iter()
+                        .rev()
+                        .find(|m| m.role == Role::Assistant)
+                        .map(|m| m.text.clone())
+                        .unwrap_or_default();
+                    let stored = self.stored_reply(&reply, decode_tok_s, now);
+                    effects.push(self.store_message(stored, now));
+                    match reason {
+                        FinishReason::ContextFull => {
+                            let new = self.hint(Focus::Input, Action::ClearConversation);
+                            self.set_status(
+                                format!("the context is full: {new} starts a new conversation"),
+                                now,
+                            )
+                        }
+                        FinishReason::MaxTokens => {
+                            self.set_status("the reply reached the token limit", now)
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            EngineEvent::Failed { request, error } => {
+                if self.running == Some(request) {
+                    self.running = None;
+                    self.engine = EngineStatus::Idle;
+                    if let Some(i) = self.messages.iter().rposition(|m| m.streaming) {
+                        if self.messages[i].text.is_empty() {
+                            self.messages.remove(i);
+                        } else {
+                            self.messages[i].streaming = false;
+                        }
+                    }
+                    self.messages.push(ChatMessage::new(Role::Error, error));
+                    self.chat_scroll.to_bottom();
+                }
+            }
+            EngineEvent::Switch(e) => self.on_switch(e, now),
+        }
+        // A model loaded in the background is swapped in once no reply runs.
+        effects.extend(self.commit_switch_when_idle());
+        effects
+    }
+}
