@@ -55,13 +55,64 @@ pub struct RunOptions {
     pub data_dir: Option<std::path::PathBuf>,
     /// RAG memory settings; `None` turns RAG off for the session.
     pub rag: Option<crate::rag::RagSettings>,
-    /// Where the model picker looks for GGUFs (None: `models::models_dir()`).
-    pub models_dir: Option<std::path::PathBuf>,
+    /// Every store and dir the actors read or write: given, never looked up by the actors.
+    pub paths: ActorPaths,
+}
+
+/// The files and dirs the actors use. The dashboard's entry point resolves the user's (from the
+/// environment and the platform's dirs, [`ActorPaths::from_environment`]) once; tests give temp
+/// dirs ([`ActorPaths::under`]). `start_actors` reads neither the environment nor a default dir.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActorPaths {
+    /// The GGUFs: the model picker's listing, the A/B sides by file name, where the default model
+    /// is pulled to and MiniLM's usual home.
+    pub models_dir: std::path::PathBuf,
+    /// The config dir the bench actor reads its suites and profiles from (watched or not).
+    pub suites_dir: std::path::PathBuf,
+    /// The benchmark history (redb).
+    pub bench_store: std::path::PathBuf,
+    /// The RAG memory (redb).
+    pub rag_store: std::path::PathBuf,
+    /// The embedding model (all-MiniLM-L6-v2) the RAG actor loads.
+    pub embedder_dir: std::path::PathBuf,
+}
+
+impl ActorPaths {
+    /// The user's dirs: `config_dir` (already resolved from `--config-dir`), the data dir and the
+    /// models dir from the environment or the platform. For the entry point, once.
+    pub fn from_environment(config_dir: &std::path::Path) -> Self {
+        let models_dir = crate::models::models_dir();
+        Self {
+            suites_dir: config_dir.to_path_buf(),
+            bench_store: crate::bench::store::default_store_path(),
+            rag_store: crate::rag::default_store_path(),
+            embedder_dir: models_dir.join(crate::rag::embedder::MINILM_DIR),
+            models_dir,
+        }
+    }
+
+    /// Everything under `root`: config/, data/ (the stores) and models/ (tests, sandboxes).
+    pub fn under(root: &std::path::Path) -> Self {
+        let (data, models_dir) = (root.join("data"), root.join("models"));
+        Self {
+            suites_dir: root.join("config"),
+            bench_store: data.join(crate::bench::store::STORE_FILE),
+            rag_store: data.join("rag.redb"),
+            embedder_dir: models_dir.join(crate::rag::embedder::MINILM_DIR),
+            models_dir,
+        }
+    }
+
+    /// Where the default model is (or is pulled to).
+    pub fn default_model(&self) -> std::path::PathBuf {
+        self.models_dir.join(crate::models::DEFAULT_MODEL.file_name)
+    }
 }
 
 impl RunOptions {
-    /// Defaults for a model and thread count: the embedded config, nothing watched or stored.
-    pub fn new(model: ModelSource, threads: usize) -> Self {
+    /// Defaults for a model, a thread count and the actors' paths: the embedded config, nothing
+    /// watched, no conversation stored.
+    pub fn new(model: ModelSource, threads: usize, paths: ActorPaths) -> Self {
         let config = crate::config::Config::defaults();
         let profile = config.profile(None).cloned().unwrap_or_default();
         Self {
@@ -81,7 +132,17 @@ impl RunOptions {
             keymap: crate::app::Keymap::default(),
             theme: crate::ui::theme::Theme::default(),
             rag: None,
-            models_dir: None,
+            paths,
+        }
+    }
+}
+
+impl RunOptions {
+    /// The model file the dashboard starts with (the default model's place when none is given).
+    pub fn model_path(&self) -> std::path::PathBuf {
+        match &self.model {
+            ModelSource::Path(p) => p.clone(),
+            ModelSource::Default => self.paths.default_model(),
         }
     }
 }
@@ -116,18 +177,14 @@ pub fn start_actors(tx: UnboundedSender<AppEvent>, opts: &RunOptions) -> Actors 
     });
     let rag = opts.rag.clone().map(|settings| {
         let rag_tx = tx.clone();
-        let gguf = match &opts.model {
-            ModelSource::Path(p) => p.clone(),
-            ModelSource::Default => crate::models::default_model_path(),
-        };
         crate::actors::rag::RagActor::start(
             Arc::new(move |event| {
                 let _ = rag_tx.send(AppEvent::Rag(event));
             }),
             settings,
-            crate::rag::default_store_path(),
-            crate::rag::embedder::default_model_dir(),
-            gguf,
+            opts.paths.rag_store.clone(),
+            opts.paths.embedder_dir.clone(),
+            opts.model_path(),
         )
     });
     let sampler = SamplingActor::new(opts.sampler.clone())
@@ -146,6 +203,7 @@ pub fn start_actors(tx: UnboundedSender<AppEvent>, opts: &RunOptions) -> Actors 
         }),
         sampler.clone(),
         Some(metrics.clone()),
+        opts.paths.models_dir.clone(),
     );
     let bench_tx = tx_config.clone();
     let bench = BenchActor::new(
@@ -153,10 +211,9 @@ pub fn start_actors(tx: UnboundedSender<AppEvent>, opts: &RunOptions) -> Actors 
             let _ = bench_tx.send(AppEvent::Bench(event));
         }),
         inference.addr.clone(),
-        opts.config_dir
-            .clone()
-            .unwrap_or_else(|| crate::config::config_dir(None)),
-        crate::bench::store::default_store_path(),
+        opts.paths.suites_dir.clone(),
+        opts.paths.bench_store.clone(),
+        opts.paths.models_dir.clone(),
         crate::bench::plan::Overrides {
             model: match &opts.model {
                 ModelSource::Path(p) => Some(p.clone()),
@@ -167,7 +224,6 @@ pub fn start_actors(tx: UnboundedSender<AppEvent>, opts: &RunOptions) -> Actors 
             engine: opts.engine,
         },
     )
-    .with_models_dir(opts.models_dir.clone())
     .start();
     if let Some(dir) = &opts.config_dir {
         let config_tx = tx_config.clone();
@@ -185,10 +241,7 @@ pub fn start_actors(tx: UnboundedSender<AppEvent>, opts: &RunOptions) -> Actors 
         threads: opts.threads,
         engine: opts.engine,
         context: opts.context,
-        kind_override: opts.config.kind_override(&match &opts.model {
-            ModelSource::Path(p) => p.clone(),
-            ModelSource::Default => crate::models::default_model_path(),
-        }),
+        kind_override: opts.config.kind_override(&opts.model_path()),
     });
     if let Some(c) = &conversations {
         // The last conversation comes back (after the model load, which is queued first).
@@ -346,7 +399,7 @@ pub fn apply_effect(
                 threads: opts.threads,
                 engine: opts.engine,
                 context: opts.context,
-                models_dir: opts.models_dir.clone(),
+                models_dir: opts.paths.models_dir.clone(),
             };
             crate::runtime_models::apply(e, &actors.inference, &actors.events, &load);
             false

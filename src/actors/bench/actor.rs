@@ -37,6 +37,7 @@ impl BenchActor {
         inference: Addr<InferenceActor>,
         config_dir: PathBuf,
         store_path: PathBuf,
+        models_dir: PathBuf,
         overrides: Overrides,
     ) -> Self {
         Self {
@@ -48,16 +49,8 @@ impl BenchActor {
             threshold_pct: crate::bench::compare::DEFAULT_THRESHOLD_PCT,
             cancel: Arc::new(AtomicBool::new(false)),
             running: false,
-            models_dir: crate::models::models_dir(),
+            models_dir,
         }
-    }
-
-    /// Another models dir than `models::models_dir()` (the dashboard's `RunOptions`, tests).
-    pub fn with_models_dir(mut self, dir: Option<PathBuf>) -> Self {
-        if let Some(dir) = dir {
-            self.models_dir = dir;
-        }
-        self
     }
 
     fn send_suites(&self) {
@@ -226,7 +219,7 @@ fn ab_models(config: &crate::config::Config, dir: &Path) -> Vec<String> {
         .collect();
     if let Ok(installed) = crate::models::list_installed_in(dir) {
         for m in installed {
-            let default = m.path == crate::models::default_model_path();
+            let default = m.path == dir.join(crate::models::DEFAULT_MODEL.file_name);
             let in_config = named.contains(&m.path)
                 || default && config.models.values().any(|e| e.path.is_empty());
             if !in_config {
@@ -243,7 +236,7 @@ fn ab_models(config: &crate::config::Config, dir: &Path) -> Vec<String> {
 /// `NAME` of a `model:NAME` side: a models.toml name, a GGUF in the models dir, or a path.
 fn ab_model(config: &crate::config::Config, dir: &Path, name: &str) -> Result<AbModel, String> {
     let path = match config.models.get(name) {
-        Some(e) if e.path.is_empty() => crate::models::default_model_path(),
+        Some(e) if e.path.is_empty() => dir.join(crate::models::DEFAULT_MODEL.file_name),
         Some(e) => PathBuf::from(&e.path),
         None => {
             let installed = dir.join(name);

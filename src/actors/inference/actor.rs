@@ -25,6 +25,8 @@ pub struct InferenceActor {
     pub(super) loaded: Option<(Engine, Session)>,
     /// A model being switched to (loaded beside `loaded`, swapped in between replies).
     pub(super) switch: SwitchSlot,
+    /// Where `ModelSource::Default` is found, or pulled to.
+    models_dir: std::path::PathBuf,
 }
 
 /// A model loaded and waiting for `CommitSwitch`.
@@ -56,6 +58,7 @@ impl InferenceHandle {
         sink: EngineSink,
         sampler: Addr<SamplingActor>,
         metrics: Option<Addr<MetricsActor>>,
+        models_dir: std::path::PathBuf,
     ) -> Self {
         let cancelled_upto = Arc::new(AtomicU64::new(0));
         let flag = cancelled_upto.clone();
@@ -66,6 +69,7 @@ impl InferenceHandle {
             cancelled_upto: flag.clone(),
             loaded: None,
             switch: Default::default(),
+            models_dir: models_dir.clone(),
         });
         Self {
             addr,
@@ -91,12 +95,17 @@ impl Handler<LoadModel> for InferenceActor {
         let path = match msg.source {
             ModelSource::Path(p) => p,
             ModelSource::Default => {
-                let pulled = models::pull_default(&mut |p| {
-                    sink(EngineEvent::LoadProgress {
-                        fraction: p.fraction() * 0.9,
-                        message: p.message(),
-                    })
-                });
+                let pulled = models::pull_into(
+                    &self.models_dir,
+                    &models::DEFAULT_MODEL,
+                    &models::python_command(),
+                    &mut |p| {
+                        sink(EngineEvent::LoadProgress {
+                            fraction: p.fraction() * 0.9,
+                            message: p.message(),
+                        })
+                    },
+                );
                 match pulled {
                     Ok(p) => p,
                     Err(e) => return sink(EngineEvent::LoadFailed(e.to_string())),

@@ -8,7 +8,7 @@ use gemma_tui::actors::inference::EngineEvent;
 use gemma_tui::actors::inference::{Generate, ModelSource, Prompt};
 use gemma_tui::app::AppEvent;
 use gemma_tui::engine::{EngineKind, Limits};
-use gemma_tui::runtime::{start_actors, RunOptions};
+use gemma_tui::runtime::{start_actors, ActorPaths, RunOptions};
 use gemma_tui::sampling::SamplerParams;
 
 use crate::commands::CommandError;
@@ -27,7 +27,11 @@ pub fn decode_ms_per_token(
         context: 1024,
         max_tokens: Some(n),
         sampler: SamplerParams::greedy(),
-        ..RunOptions::new(ModelSource::Path(path.to_path_buf()), threads)
+        ..RunOptions::new(
+            ModelSource::Path(path.to_path_buf()),
+            threads,
+            ActorPaths::from_environment(&gemma_tui::config::config_dir(None)),
+        )
     };
     let text = text.to_string();
     system.block_on(async move {
