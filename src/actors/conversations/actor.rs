@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use actix::{Actor, Handler, SyncContext};
+use actix::{Actor, Addr, Handler, SyncArbiter, SyncContext};
 
 use super::messages::ConversationEvent;
 use super::messages::{
@@ -11,8 +11,25 @@ use crate::conversations::ConversationStore;
 pub type ConversationSink = Arc<dyn Fn(ConversationEvent) + Send + Sync>;
 
 pub struct ConversationsActor {
-    pub store: ConversationStore,
-    pub sink: ConversationSink,
+    /// None: this run stores no conversation (the list says so; appends are dropped).
+    store: Option<ConversationStore>,
+    sink: ConversationSink,
+}
+
+/// What the dashboard holds: the conversations actor's address.
+#[derive(Clone)]
+pub struct ConversationsHandle {
+    pub addr: Addr<ConversationsActor>,
+}
+
+/// Starts the conversations actor on its own thread (redb commits block). `store` None: a run
+/// that stores nothing (tests, a dashboard without a data dir).
+pub fn start(store: Option<ConversationStore>, sink: ConversationSink) -> ConversationsHandle {
+    let addr = SyncArbiter::start(1, move || ConversationsActor {
+        store: store.clone(),
+        sink: sink.clone(),
+    });
+    ConversationsHandle { addr }
 }
 
 impl Actor for ConversationsActor {
@@ -25,15 +42,31 @@ impl ConversationsActor {
         (self.sink)(ConversationEvent::Failed(format!("{what}: {e}")));
     }
 
+    /// The store, or None after telling the dashboard (when asked for something) that there is none.
+    fn store(&self, asked: bool) -> Option<&ConversationStore> {
+        if self.store.is_none() && asked {
+            (self.sink)(ConversationEvent::Failed(
+                "conversations are not stored in this run".into(),
+            ));
+        }
+        self.store.as_ref()
+    }
+
     fn send_list(&self) {
-        match self.store.list() {
+        let Some(store) = self.store(true) else {
+            return;
+        };
+        match store.list() {
             Ok(list) => (self.sink)(ConversationEvent::Listed(list)),
             Err(e) => self.fail("listing the conversations", e),
         }
     }
 
     fn send_loaded(&self, id: u64) {
-        match self.store.load(id) {
+        let Some(store) = self.store(true) else {
+            return;
+        };
+        match store.load(id) {
             Ok((meta, messages)) => (self.sink)(ConversationEvent::Loaded { meta, messages }),
             Err(e) => self.fail("loading the conversation", e),
         }
@@ -44,7 +77,10 @@ impl Handler<Append> for ConversationsActor {
     type Result = ();
 
     fn handle(&mut self, msg: Append, _: &mut SyncContext<Self>) {
-        if let Err(e) = self.store.append(&msg.meta, &msg.message) {
+        let Some(store) = self.store(false) else {
+            return;
+        };
+        if let Err(e) = store.append(&msg.meta, &msg.message) {
             self.fail("saving the message", e);
         }
     }
@@ -70,7 +106,10 @@ impl Handler<ResumeLast> for ConversationsActor {
     type Result = ();
 
     fn handle(&mut self, _: ResumeLast, _: &mut SyncContext<Self>) {
-        match self.store.last() {
+        let Some(store) = self.store(false) else {
+            return;
+        };
+        match store.last() {
             Ok(Some(id)) => self.send_loaded(id),
             Ok(None) => {}
             Err(e) => self.fail("finding the last conversation", e),
@@ -82,7 +121,10 @@ impl Handler<RenameConversation> for ConversationsActor {
     type Result = ();
 
     fn handle(&mut self, msg: RenameConversation, _: &mut SyncContext<Self>) {
-        match self.store.rename(msg.id, &msg.title) {
+        let Some(store) = self.store(true) else {
+            return;
+        };
+        match store.rename(msg.id, &msg.title) {
             Ok(()) => self.send_list(),
             Err(e) => self.fail("renaming the conversation", e),
         }
@@ -93,7 +135,10 @@ impl Handler<DeleteConversation> for ConversationsActor {
     type Result = ();
 
     fn handle(&mut self, msg: DeleteConversation, _: &mut SyncContext<Self>) {
-        match self.store.delete(msg.0) {
+        let Some(store) = self.store(true) else {
+            return;
+        };
+        match store.delete(msg.0) {
             Ok(()) => self.send_list(),
             Err(e) => self.fail("deleting the conversation", e),
         }

@@ -27,6 +27,8 @@ pub struct InferenceActor {
     pub(super) switch: SwitchSlot,
     /// Where `ModelSource::Default` is found, or pulled to.
     models_dir: std::path::PathBuf,
+    /// `--max-tokens`: replaces every `Generate`'s own limit (the profile's) when set.
+    max_tokens: Option<usize>,
 }
 
 /// A model loaded and waiting for `CommitSwitch`.
@@ -59,6 +61,7 @@ impl InferenceHandle {
         sampler: Addr<SamplingActor>,
         metrics: Option<Addr<MetricsActor>>,
         models_dir: std::path::PathBuf,
+        max_tokens: Option<usize>,
     ) -> Self {
         let cancelled_upto = Arc::new(AtomicU64::new(0));
         let flag = cancelled_upto.clone();
@@ -70,6 +73,7 @@ impl InferenceHandle {
             loaded: None,
             switch: Default::default(),
             models_dir: models_dir.clone(),
+            max_tokens,
         });
         Self {
             addr,
@@ -158,8 +162,11 @@ pub fn summarize(engine: &Engine, session: &Session) -> ModelSummary {
 impl Handler<Generate> for InferenceActor {
     type Result = ();
 
-    fn handle(&mut self, msg: Generate, _: &mut SyncContext<Self>) {
+    fn handle(&mut self, mut msg: Generate, _: &mut SyncContext<Self>) {
         let sink = self.sink.clone();
+        if let Some(n) = self.max_tokens {
+            msg.limits.max_tokens = n;
+        }
         let request = msg.request;
         let Some((engine, session)) = self.loaded.as_mut() else {
             return sink(EngineEvent::Failed {
