@@ -7,3 +7,4 @@ pub mod inference;
 pub mod metrics;
 pub mod rag;
 pub mod sampling;
+pub mod supervision;

@@ -113,6 +113,8 @@ pub fn run_tui(opts: RunOptions) -> anyhow::Result<()> {
         // ratatui::init enters raw mode and the alternate screen and installs a panic hook that
         // restores the terminal before the panic message is printed.
         let mut terminal = ratatui::init();
+        // A panic an actor's supervision catches goes to the log; any other to ratatui's hook.
+        crate::actors::supervision::install_panic_hook();
         let _ = crossterm::execute!(io::stdout(), crossterm::event::EnableBracketedPaste);
         // Terminals that support it report Shift+Enter apart from Enter (a newline in the input).
         let enhanced = crossterm::terminal::supports_keyboard_enhancement().unwrap_or(false);

@@ -166,6 +166,7 @@ pub fn start_actors(tx: UnboundedSender<AppEvent>, opts: &RunOptions) -> Actors 
             .as_deref()
             .map(crate::conversations::ConversationStore::in_dir),
         sink(&tx, AppEvent::Conversations),
+        sink(&tx, AppEvent::Restarted),
     );
     let rag = opts.rag.clone().map(|settings| {
         crate::actors::rag::RagActor::start(
@@ -174,6 +175,7 @@ pub fn start_actors(tx: UnboundedSender<AppEvent>, opts: &RunOptions) -> Actors 
             opts.paths.rag_store.clone(),
             opts.paths.embedder_dir.clone(),
             opts.model_path(),
+            sink(&tx, AppEvent::Restarted),
         )
     });
     let sampler = SamplingActor::new(opts.sampler.clone())
@@ -186,6 +188,7 @@ pub fn start_actors(tx: UnboundedSender<AppEvent>, opts: &RunOptions) -> Actors 
         Some(metrics.clone()),
         opts.paths.models_dir.clone(),
         opts.max_tokens,
+        sink(&tx, AppEvent::Restarted),
     );
     let bench = BenchActor::new(
         sink(&tx, AppEvent::Bench),

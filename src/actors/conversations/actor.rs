@@ -1,6 +1,8 @@
 use std::sync::Arc;
 
-use actix::{Actor, Addr, Handler, SyncArbiter, SyncContext};
+use actix::{Actor, ActorContext, Addr, Handler, SyncArbiter, SyncContext};
+
+use crate::actors::supervision::{guard, ActorName, InjectPanic, RestartSink, Restarted};
 
 use super::messages::ConversationEvent;
 use super::messages::{
@@ -14,6 +16,8 @@ pub struct ConversationsActor {
     /// None: this run stores no conversation (the list says so; appends are dropped).
     store: Option<ConversationStore>,
     sink: ConversationSink,
+    /// Where a panic is reported (the actor is then rebuilt; see `actors::supervision`).
+    restarts: RestartSink,
 }
 
 /// What the dashboard holds: the conversations actor's address.
@@ -24,10 +28,15 @@ pub struct ConversationsHandle {
 
 /// Starts the conversations actor on its own thread (redb commits block). `store` None: a run
 /// that stores nothing (tests, a dashboard without a data dir).
-pub fn start(store: Option<ConversationStore>, sink: ConversationSink) -> ConversationsHandle {
+pub fn start(
+    store: Option<ConversationStore>,
+    sink: ConversationSink,
+    restarts: RestartSink,
+) -> ConversationsHandle {
     let addr = SyncArbiter::start(1, move || ConversationsActor {
         store: store.clone(),
         sink: sink.clone(),
+        restarts: restarts.clone(),
     });
     ConversationsHandle { addr }
 }
@@ -37,6 +46,17 @@ impl Actor for ConversationsActor {
 }
 
 impl ConversationsActor {
+    /// After a panic in a handler: the dashboard is told, and the context rebuilds the actor
+    /// from the factory once this message is done.
+    fn restart(&mut self, ctx: &mut SyncContext<Self>, reason: String) {
+        tracing::error!("conversations actor panicked: {reason}; restarting it");
+        (self.restarts)(Restarted {
+            actor: ActorName::Conversations,
+            reason,
+        });
+        ctx.stop();
+    }
+
     fn fail(&self, what: &str, e: String) {
         tracing::warn!("{what}: {e}");
         (self.sink)(ConversationEvent::Failed(format!("{what}: {e}")));
@@ -76,12 +96,18 @@ impl ConversationsActor {
 impl Handler<Append> for ConversationsActor {
     type Result = ();
 
-    fn handle(&mut self, msg: Append, _: &mut SyncContext<Self>) {
-        let Some(store) = self.store(false) else {
-            return;
-        };
-        if let Err(e) = store.append(&msg.meta, &msg.message) {
-            self.fail("saving the message", e);
+    fn handle(&mut self, msg: Append, ctx: &mut SyncContext<Self>) {
+        // Supervised: see actors::supervision.
+        match guard(|| {
+            let Some(store) = self.store(false) else {
+                return;
+            };
+            if let Err(e) = store.append(&msg.meta, &msg.message) {
+                self.fail("saving the message", e);
+            }
+        }) {
+            Ok(r) => r,
+            Err(reason) => self.restart(ctx, reason),
         }
     }
 }
@@ -89,30 +115,48 @@ impl Handler<Append> for ConversationsActor {
 impl Handler<ListConversations> for ConversationsActor {
     type Result = ();
 
-    fn handle(&mut self, _: ListConversations, _: &mut SyncContext<Self>) {
-        self.send_list();
+    fn handle(&mut self, _: ListConversations, ctx: &mut SyncContext<Self>) {
+        // Supervised: see actors::supervision.
+        match guard(|| {
+            self.send_list();
+        }) {
+            Ok(r) => r,
+            Err(reason) => self.restart(ctx, reason),
+        }
     }
 }
 
 impl Handler<LoadConversation> for ConversationsActor {
     type Result = ();
 
-    fn handle(&mut self, msg: LoadConversation, _: &mut SyncContext<Self>) {
-        self.send_loaded(msg.0);
+    fn handle(&mut self, msg: LoadConversation, ctx: &mut SyncContext<Self>) {
+        // Supervised: see actors::supervision.
+        match guard(|| {
+            self.send_loaded(msg.0);
+        }) {
+            Ok(r) => r,
+            Err(reason) => self.restart(ctx, reason),
+        }
     }
 }
 
 impl Handler<ResumeLast> for ConversationsActor {
     type Result = ();
 
-    fn handle(&mut self, _: ResumeLast, _: &mut SyncContext<Self>) {
-        let Some(store) = self.store(false) else {
-            return;
-        };
-        match store.last() {
-            Ok(Some(id)) => self.send_loaded(id),
-            Ok(None) => {}
-            Err(e) => self.fail("finding the last conversation", e),
+    fn handle(&mut self, _: ResumeLast, ctx: &mut SyncContext<Self>) {
+        // Supervised: see actors::supervision.
+        match guard(|| {
+            let Some(store) = self.store(false) else {
+                return;
+            };
+            match store.last() {
+                Ok(Some(id)) => self.send_loaded(id),
+                Ok(None) => {}
+                Err(e) => self.fail("finding the last conversation", e),
+            }
+        }) {
+            Ok(r) => r,
+            Err(reason) => self.restart(ctx, reason),
         }
     }
 }
@@ -120,13 +164,19 @@ impl Handler<ResumeLast> for ConversationsActor {
 impl Handler<RenameConversation> for ConversationsActor {
     type Result = ();
 
-    fn handle(&mut self, msg: RenameConversation, _: &mut SyncContext<Self>) {
-        let Some(store) = self.store(true) else {
-            return;
-        };
-        match store.rename(msg.id, &msg.title) {
-            Ok(()) => self.send_list(),
-            Err(e) => self.fail("renaming the conversation", e),
+    fn handle(&mut self, msg: RenameConversation, ctx: &mut SyncContext<Self>) {
+        // Supervised: see actors::supervision.
+        match guard(|| {
+            let Some(store) = self.store(true) else {
+                return;
+            };
+            match store.rename(msg.id, &msg.title) {
+                Ok(()) => self.send_list(),
+                Err(e) => self.fail("renaming the conversation", e),
+            }
+        }) {
+            Ok(r) => r,
+            Err(reason) => self.restart(ctx, reason),
         }
     }
 }
@@ -134,13 +184,29 @@ impl Handler<RenameConversation> for ConversationsActor {
 impl Handler<DeleteConversation> for ConversationsActor {
     type Result = ();
 
-    fn handle(&mut self, msg: DeleteConversation, _: &mut SyncContext<Self>) {
-        let Some(store) = self.store(true) else {
-            return;
-        };
-        match store.delete(msg.0) {
-            Ok(()) => self.send_list(),
-            Err(e) => self.fail("deleting the conversation", e),
+    fn handle(&mut self, msg: DeleteConversation, ctx: &mut SyncContext<Self>) {
+        // Supervised: see actors::supervision.
+        match guard(|| {
+            let Some(store) = self.store(true) else {
+                return;
+            };
+            match store.delete(msg.0) {
+                Ok(()) => self.send_list(),
+                Err(e) => self.fail("deleting the conversation", e),
+            }
+        }) {
+            Ok(r) => r,
+            Err(reason) => self.restart(ctx, reason),
+        }
+    }
+}
+
+impl Handler<InjectPanic> for ConversationsActor {
+    type Result = ();
+
+    fn handle(&mut self, _: InjectPanic, ctx: &mut SyncContext<Self>) {
+        if let Err(reason) = guard(|| panic!("injected panic (a test)")) {
+            self.restart(ctx, reason);
         }
     }
 }
