@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use common::dashboard::{self, Dashboard, Sandbox};
 use crossterm::event::KeyCode;
+use gemma_tui::actors::bench::{BenchEvent, RefreshBench};
 use gemma_tui::actors::conversations::{ConversationEvent, ListConversations};
 use gemma_tui::actors::inference::EngineEvent;
 use gemma_tui::actors::supervision::{ActorName, InjectPanic};
@@ -166,6 +167,34 @@ fn a_conversations_panic_restarts_the_store_actor() {
         d.actors.conversations.addr.do_send(ListConversations);
         fold_until(&mut d, &mut state, "conversation list", |e, _| {
             matches!(e, AppEvent::Conversations(ConversationEvent::Listed(_)))
+        })
+        .await;
+    });
+}
+
+#[test]
+fn a_bench_panic_restarts_the_bench_actor() {
+    let sandbox = Sandbox::new();
+    dashboard::run(async {
+        let mut d = Dashboard::start(sandbox.options(512, 8));
+        let mut state = AppState::new();
+        d.actors.bench.addr.do_send(InjectPanic);
+        let restarted = fold_until(&mut d, &mut state, "restart report", |e, _| {
+            matches!(e, AppEvent::Restarted(_))
+        })
+        .await;
+        let AppEvent::Restarted(r) = restarted else {
+            unreachable!()
+        };
+        assert_eq!(r.actor, ActorName::Bench);
+        assert!(state
+            .messages
+            .iter()
+            .any(|m| m.role == Role::System && m.text.contains("bench actor crashed")));
+        // The restarted actor answers.
+        d.actors.bench.addr.do_send(RefreshBench);
+        fold_until(&mut d, &mut state, "suite list", |e, _| {
+            matches!(e, AppEvent::Bench(BenchEvent::Suites(_)))
         })
         .await;
     });

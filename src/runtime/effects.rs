@@ -114,23 +114,23 @@ pub fn apply_effect(
             false
         }
         Effect::StartBench(suite) => {
-            actors.bench.do_send(StartBench { suite });
+            actors.bench.addr.do_send(StartBench { suite });
             false
         }
         Effect::CancelBench => {
-            actors.bench.do_send(CancelBench);
+            actors.bench.addr.do_send(CancelBench);
             false
         }
         Effect::RefreshBench => {
-            actors.bench.do_send(RefreshBench);
+            actors.bench.addr.do_send(RefreshBench);
             false
         }
         Effect::StartAb { prompt, a, b } => {
-            actors.bench.do_send(StartAb { prompt, a, b });
+            actors.bench.addr.do_send(StartAb { prompt, a, b });
             false
         }
         Effect::PinBaseline(run) => {
-            actors.bench.do_send(PinBaseline { run });
+            actors.bench.addr.do_send(PinBaseline { run });
             false
         }
         Effect::Models(e) => {
@@ -145,7 +145,7 @@ pub fn apply_effect(
         }
         Effect::Quit => {
             actors.inference.cancel(*last_request);
-            actors.bench.do_send(CancelBench);
+            actors.bench.addr.do_send(CancelBench);
             true
         }
         Effect::RagContext {

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use actix::{Actor, Addr};
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::actors::bench::BenchActor;
 use crate::actors::conversations::{self as conv, ConversationsHandle};
 use crate::actors::inference::{InferenceHandle, LoadModel, ModelSource};
 use crate::actors::metrics::MetricsActor;
@@ -143,7 +142,7 @@ pub struct Actors {
     pub config: Option<crate::actors::config::ConfigHandle>,
     /// For effects answered with an event (a saved profile, the model list).
     pub events: UnboundedSender<AppEvent>,
-    pub bench: Addr<BenchActor>,
+    pub bench: crate::actors::bench::BenchHandle,
     pub rag: Option<Addr<crate::actors::rag::RagActor>>,
 }
 
@@ -190,8 +189,9 @@ pub fn start_actors(tx: UnboundedSender<AppEvent>, opts: &RunOptions) -> Actors 
         opts.max_tokens,
         sink(&tx, AppEvent::Restarted),
     );
-    let bench = BenchActor::new(
+    let bench = crate::actors::bench::start(
         sink(&tx, AppEvent::Bench),
+        sink(&tx, AppEvent::Restarted),
         inference.addr.clone(),
         opts.paths.suites_dir.clone(),
         opts.paths.bench_store.clone(),
@@ -205,8 +205,7 @@ pub fn start_actors(tx: UnboundedSender<AppEvent>, opts: &RunOptions) -> Actors 
             threads: opts.threads,
             engine: opts.engine,
         },
-    )
-    .start();
+    );
     let config = opts.config_dir.clone().map(|dir| {
         crate::actors::config::start(dir, opts.profile.clone(), sink(&tx, AppEvent::Config))
     });
