@@ -71,6 +71,7 @@ fn a_remembered_note_is_injected_into_the_next_prompt() {
             .rag
             .as_ref()
             .unwrap()
+            .addr
             .send(gemma_tui::actors::rag::Search {
                 query: "code word".into(),
                 k: 3,

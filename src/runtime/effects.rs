@@ -41,7 +41,7 @@ pub fn apply_effect(
                 system,
                 dialogue,
             });
-            actors.sampler.do_send(ResetSampler);
+            actors.sampler.addr.do_send(ResetSampler);
             false
         }
         Effect::StoreMessage(record) => {
@@ -106,11 +106,11 @@ pub fn apply_effect(
         Effect::ResetConversation => {
             actors.inference.cancel(*last_request);
             actors.inference.addr.do_send(ResetConversation);
-            actors.sampler.do_send(ResetSampler);
+            actors.sampler.addr.do_send(ResetSampler);
             false
         }
         Effect::ConfigureSampler(params) => {
-            actors.sampler.do_send(Configure(params));
+            actors.sampler.addr.do_send(Configure(params));
             false
         }
         Effect::StartBench(suite) => {
@@ -154,7 +154,7 @@ pub fn apply_effect(
             budget,
         } => {
             if let Some(rag) = &actors.rag {
-                rag.do_send(crate::actors::rag::BuildContext {
+                rag.addr.do_send(crate::actors::rag::BuildContext {
                     request,
                     query,
                     budget,
@@ -164,7 +164,7 @@ pub fn apply_effect(
         }
         Effect::RagAdd { paths } => {
             if let Some(rag) = &actors.rag {
-                rag.do_send(crate::actors::rag::Add { paths });
+                rag.addr.do_send(crate::actors::rag::Add { paths });
             }
             false
         }
@@ -176,7 +176,7 @@ pub fn apply_effect(
             quiet,
         } => {
             if let Some(rag) = &actors.rag {
-                rag.do_send(crate::actors::rag::Remember {
+                rag.addr.do_send(crate::actors::rag::Remember {
                     text,
                     importance,
                     tier,

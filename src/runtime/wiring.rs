@@ -3,13 +3,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use actix::{Actor, Addr};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::actors::conversations::{self as conv, ConversationsHandle};
 use crate::actors::inference::{InferenceHandle, LoadModel, ModelSource};
-use crate::actors::metrics::MetricsActor;
-use crate::actors::sampling::SamplingActor;
 use crate::app::AppEvent;
 use crate::sampling::SamplerParams;
 
@@ -135,15 +132,15 @@ impl RunOptions {
 /// The running actors, as the loop sees them.
 pub struct Actors {
     pub inference: InferenceHandle,
-    pub sampler: Addr<SamplingActor>,
-    pub metrics: Addr<MetricsActor>,
+    pub sampler: crate::actors::sampling::SamplingHandle,
+    pub metrics: crate::actors::metrics::MetricsHandle,
     pub conversations: ConversationsHandle,
     /// The config dir's watcher and writer (None: no config dir in this run).
     pub config: Option<crate::actors::config::ConfigHandle>,
     /// For effects answered with an event (a saved profile, the model list).
     pub events: UnboundedSender<AppEvent>,
     pub bench: crate::actors::bench::BenchHandle,
-    pub rag: Option<Addr<crate::actors::rag::RagActor>>,
+    pub rag: Option<crate::actors::rag::RagHandle>,
 }
 
 /// An actor's event sink: its events, wrapped as the dashboard's, into the app channel (a closed
@@ -168,26 +165,25 @@ pub fn start_actors(tx: UnboundedSender<AppEvent>, opts: &RunOptions) -> Actors 
         sink(&tx, AppEvent::Restarted),
     );
     let rag = opts.rag.clone().map(|settings| {
-        crate::actors::rag::RagActor::start(
+        crate::actors::rag::start(
             sink(&tx, AppEvent::Rag),
+            sink(&tx, AppEvent::Restarted),
             settings,
             opts.paths.rag_store.clone(),
             opts.paths.embedder_dir.clone(),
             opts.model_path(),
-            sink(&tx, AppEvent::Restarted),
         )
     });
-    let sampler = SamplingActor::new(opts.sampler.clone())
-        .with_traces(sink(&tx, AppEvent::Trace))
-        .start();
-    let metrics = MetricsActor::new(sink(&tx, AppEvent::Metrics)).start();
-    let inference = InferenceHandle::start(
+    let sampler =
+        crate::actors::sampling::start(opts.sampler.clone(), Some(sink(&tx, AppEvent::Trace)));
+    let metrics = crate::actors::metrics::start(sink(&tx, AppEvent::Metrics));
+    let inference = crate::actors::inference::start(
         sink(&tx, AppEvent::Engine),
-        sampler.clone(),
-        Some(metrics.clone()),
+        sink(&tx, AppEvent::Restarted),
+        &sampler,
+        Some(&metrics),
         opts.paths.models_dir.clone(),
         opts.max_tokens,
-        sink(&tx, AppEvent::Restarted),
     );
     let bench = crate::actors::bench::start(
         sink(&tx, AppEvent::Bench),

@@ -8,8 +8,8 @@ use super::messages::{EngineEvent, ModelSummary, ReplyStats};
 use super::messages::{
     Generate, LoadModel, ModelSource, Prompt, ResetConversation, RestoreConversation,
 };
-use crate::actors::metrics::{MetricsActor, ReplyFinished, TokenObserved};
-use crate::actors::sampling::{HistoryUpdate, SampleNext, SamplingActor};
+use crate::actors::metrics::{MetricsActor, MetricsHandle, ReplyFinished, TokenObserved};
+use crate::actors::sampling::{HistoryUpdate, SampleNext, SamplingActor, SamplingHandle};
 use crate::actors::supervision::{guard, ActorName, InjectPanic, RestartSink, Restarted};
 use crate::engine::{Engine, EngineError, GenEvent, PromptKind, Session, StepControl};
 use crate::models;
@@ -59,36 +59,41 @@ pub struct InferenceHandle {
     cancelled_upto: Arc<AtomicU64>,
 }
 
-impl InferenceHandle {
-    /// Starts the actor on its own thread.
-    pub fn start(
-        sink: EngineSink,
-        sampler: Addr<SamplingActor>,
-        metrics: Option<Addr<MetricsActor>>,
-        models_dir: std::path::PathBuf,
-        max_tokens: Option<usize>,
-        restarts: RestartSink,
-    ) -> Self {
-        let cancelled_upto = Arc::new(AtomicU64::new(0));
-        let flag = cancelled_upto.clone();
-        let addr = SyncArbiter::start(1, move || InferenceActor {
-            sink: sink.clone(),
-            sampler: sampler.clone(),
-            metrics: metrics.clone(),
-            cancelled_upto: flag.clone(),
-            loaded: None,
-            switch: Default::default(),
-            models_dir: models_dir.clone(),
-            max_tokens,
-            restarts: restarts.clone(),
-            last_load: None,
-        });
-        Self {
-            addr,
-            cancelled_upto,
-        }
+/// Starts the inference actor on its own thread (the forward pass is CPU-bound): engine events
+/// go to `sink`, panics to `restarts`; each step's logits go to `sampler`, token events to
+/// `metrics`; `models_dir` is where the default model is found or pulled to; `max_tokens`
+/// (`--max-tokens`) replaces every request's own limit.
+pub fn start(
+    sink: EngineSink,
+    restarts: RestartSink,
+    sampler: &SamplingHandle,
+    metrics: Option<&MetricsHandle>,
+    models_dir: std::path::PathBuf,
+    max_tokens: Option<usize>,
+) -> InferenceHandle {
+    let cancelled_upto = Arc::new(AtomicU64::new(0));
+    let flag = cancelled_upto.clone();
+    let sampler = sampler.addr.clone();
+    let metrics = metrics.map(|m| m.addr.clone());
+    let addr = SyncArbiter::start(1, move || InferenceActor {
+        sink: sink.clone(),
+        sampler: sampler.clone(),
+        metrics: metrics.clone(),
+        cancelled_upto: flag.clone(),
+        loaded: None,
+        switch: Default::default(),
+        models_dir: models_dir.clone(),
+        max_tokens,
+        restarts: restarts.clone(),
+        last_load: None,
+    });
+    InferenceHandle {
+        addr,
+        cancelled_upto,
     }
+}
 
+impl InferenceHandle {
     /// Cancels `request` (and any earlier one) at the next token or prefill slice.
     pub fn cancel(&self, request: u64) {
         self.cancelled_upto.fetch_max(request, Ordering::SeqCst);

@@ -24,29 +24,37 @@ pub struct RagActor {
     restarts: RestartSink,
 }
 
-impl RagActor {
-    /// Starts the actor on its own thread. `gguf` is the Gemma model whose tokenizer counts the
-    /// context budget.
-    pub fn start(
-        sink: RagSink,
-        settings: RagSettings,
-        store_path: PathBuf,
-        model_dir: PathBuf,
-        gguf: PathBuf,
-        restarts: RestartSink,
-    ) -> Addr<Self> {
-        SyncArbiter::start(1, move || RagActor {
-            sink: sink.clone(),
-            settings: settings.clone(),
-            store_path: store_path.clone(),
-            model_dir: model_dir.clone(),
-            gguf: gguf.clone(),
-            memory: None,
-            gemma: None,
-            restarts: restarts.clone(),
-        })
-    }
+/// What the dashboard holds: the RAG actor's address.
+#[derive(Clone)]
+pub struct RagHandle {
+    pub addr: Addr<RagActor>,
+}
 
+/// Starts the RAG actor on its own thread (embedding is CPU-bound, the store is redb): the memory
+/// at `store_path`, MiniLM from `model_dir`; `gguf` is the Gemma model whose tokenizer counts
+/// the context budget.
+pub fn start(
+    sink: RagSink,
+    restarts: RestartSink,
+    settings: RagSettings,
+    store_path: PathBuf,
+    model_dir: PathBuf,
+    gguf: PathBuf,
+) -> RagHandle {
+    let addr = SyncArbiter::start(1, move || RagActor {
+        sink: sink.clone(),
+        settings: settings.clone(),
+        store_path: store_path.clone(),
+        model_dir: model_dir.clone(),
+        gguf: gguf.clone(),
+        memory: None,
+        gemma: None,
+        restarts: restarts.clone(),
+    });
+    RagHandle { addr }
+}
+
+impl RagActor {
     /// After a panic in a handler: the dashboard is told, and the context rebuilds the actor
     /// from the factory (which reopens the store) once this message is done.
     fn restart(&mut self, ctx: &mut SyncContext<Self>, reason: String) {
