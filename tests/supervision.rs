@@ -45,6 +45,34 @@ async fn fold_until(
     }
 }
 
+/// Injects a panic into `addr`'s actor and waits for the restart report: it names `actor`, and
+/// the chat shows the note.
+async fn panic_and_restart<A>(
+    d: &mut Dashboard,
+    state: &mut AppState,
+    addr: &actix::Addr<A>,
+    actor: ActorName,
+) where
+    A: actix::Actor + actix::Handler<InjectPanic>,
+    A::Context: actix::dev::ToEnvelope<A, InjectPanic>,
+{
+    addr.do_send(InjectPanic);
+    let restarted = fold_until(d, state, "restart report", |e, _| {
+        matches!(e, AppEvent::Restarted(_))
+    })
+    .await;
+    let AppEvent::Restarted(r) = restarted else {
+        unreachable!()
+    };
+    assert_eq!(r.actor, actor);
+    assert!(r.reason.contains("injected panic"), "{}", r.reason);
+    let note = format!("{} actor crashed", actor.label());
+    assert!(state
+        .messages
+        .iter()
+        .any(|m| m.role == Role::System && m.text.contains(&note)));
+}
+
 fn finished(event: &AppEvent) -> bool {
     matches!(event, AppEvent::Engine(EngineEvent::Finished { .. }))
 }
@@ -150,19 +178,8 @@ fn a_conversations_panic_restarts_the_store_actor() {
             ..sandbox.options(512, 8)
         });
         let mut state = AppState::new();
-        d.actors.conversations.addr.do_send(InjectPanic);
-        let restarted = fold_until(&mut d, &mut state, "restart report", |e, _| {
-            matches!(e, AppEvent::Restarted(_))
-        })
-        .await;
-        let AppEvent::Restarted(r) = restarted else {
-            unreachable!()
-        };
-        assert_eq!(r.actor, ActorName::Conversations);
-        assert!(state
-            .messages
-            .iter()
-            .any(|m| m.role == Role::System && m.text.contains("conversations actor crashed")));
+        let addr = d.actors.conversations.addr.clone();
+        panic_and_restart(&mut d, &mut state, &addr, ActorName::Conversations).await;
         // The restarted actor answers.
         d.actors.conversations.addr.do_send(ListConversations);
         fold_until(&mut d, &mut state, "conversation list", |e, _| {
@@ -178,19 +195,8 @@ fn a_bench_panic_restarts_the_bench_actor() {
     dashboard::run(async {
         let mut d = Dashboard::start(sandbox.options(512, 8));
         let mut state = AppState::new();
-        d.actors.bench.addr.do_send(InjectPanic);
-        let restarted = fold_until(&mut d, &mut state, "restart report", |e, _| {
-            matches!(e, AppEvent::Restarted(_))
-        })
-        .await;
-        let AppEvent::Restarted(r) = restarted else {
-            unreachable!()
-        };
-        assert_eq!(r.actor, ActorName::Bench);
-        assert!(state
-            .messages
-            .iter()
-            .any(|m| m.role == Role::System && m.text.contains("bench actor crashed")));
+        let addr = d.actors.bench.addr.clone();
+        panic_and_restart(&mut d, &mut state, &addr, ActorName::Bench).await;
         // The restarted actor answers.
         d.actors.bench.addr.do_send(RefreshBench);
         fold_until(&mut d, &mut state, "suite list", |e, _| {
