@@ -33,7 +33,7 @@ use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-use actix::Message;
+use actix::{Actor, ActorContext, Message, SyncContext};
 
 /// The supervised actors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +71,52 @@ pub type RestartSink = Arc<dyn Fn(Restarted) + Send + Sync>;
 #[derive(Message, Debug, Clone, Copy)]
 #[rtype(result = "()")]
 pub struct InjectPanic;
+
+/// A supervised actor (on a `SyncArbiter`): its name, where it reports, and what it does after a
+/// panic before its successor is built.
+pub trait Supervised: Actor<Context = SyncContext<Self>> {
+    const NAME: ActorName;
+
+    fn restart_sink(&self) -> &RestartSink;
+
+    /// Called after a panic, before the actor is rebuilt (queue a reload, cancel a run, close a
+    /// store).
+    fn before_restart(&mut self, _ctx: &mut SyncContext<Self>) {}
+
+    /// After a panic in a handler: logs it, lets the actor prepare, tells the dashboard, and has
+    /// the context rebuild the actor from its factory once this message is done
+    /// (`SyncContext::stop`; the mailbox and its queued messages are kept).
+    fn restart(&mut self, ctx: &mut SyncContext<Self>, reason: String) {
+        let actor = Self::NAME;
+        tracing::error!("{} actor panicked: {reason}; restarting it", actor.label());
+        self.before_restart(ctx);
+        (self.restart_sink())(Restarted { actor, reason });
+        ctx.stop();
+    }
+}
+
+/// The test-only [`InjectPanic`] handler of a [`Supervised`] actor.
+macro_rules! handle_inject_panic {
+    ($actor:ty) => {
+        impl actix::Handler<$crate::actors::supervision::InjectPanic> for $actor {
+            type Result = ();
+
+            fn handle(
+                &mut self,
+                _: $crate::actors::supervision::InjectPanic,
+                ctx: &mut actix::SyncContext<Self>,
+            ) {
+                use $crate::actors::supervision::Supervised;
+                if let Err(reason) =
+                    $crate::actors::supervision::guard(|| panic!("injected panic (a test)"))
+                {
+                    self.restart(ctx, reason);
+                }
+            }
+        }
+    };
+}
+pub(crate) use handle_inject_panic;
 
 thread_local! {
     /// Set while a guarded handler runs on this thread: its panic is caught.

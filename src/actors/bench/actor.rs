@@ -2,11 +2,11 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use actix::{Actor, ActorContext, Addr, Handler, Message, SyncArbiter, SyncContext};
+use actix::{Actor, Addr, Handler, Message, SyncArbiter, SyncContext};
 
 use super::messages::{BenchEvent, CancelBench, PinBaseline, RefreshBench, StartAb, StartBench};
 use crate::actors::inference::{InferenceActor, RunAb, RunBench};
-use crate::actors::supervision::{guard, ActorName, InjectPanic, RestartSink, Restarted};
+use crate::actors::supervision::{guard, ActorName, RestartSink, Supervised};
 use crate::bench::ab::{AbModel, AbSide};
 use crate::bench::plan::{plans, Overrides};
 use crate::bench::suite::load_suites;
@@ -68,18 +68,6 @@ pub fn start(
 }
 
 impl BenchActor {
-    /// After a panic in a handler: a running suite is cancelled (its end reaches the successor),
-    /// the dashboard is told, and the context rebuilds the actor once this message is done.
-    fn restart(&mut self, ctx: &mut SyncContext<Self>, reason: String) {
-        tracing::error!("bench actor panicked: {reason}; restarting it");
-        self.cancel.store(true, Ordering::SeqCst);
-        (self.restarts)(Restarted {
-            actor: ActorName::Bench,
-            reason,
-        });
-        ctx.stop();
-    }
-
     fn send_suites(&self) {
         match load_suites(&self.config_dir) {
             Ok(suites) => (self.sink)(BenchEvent::Suites(
@@ -397,12 +385,17 @@ impl Handler<StartAb> for BenchActor {
     }
 }
 
-impl Handler<InjectPanic> for BenchActor {
-    type Result = ();
+crate::actors::supervision::handle_inject_panic!(BenchActor);
 
-    fn handle(&mut self, _: InjectPanic, ctx: &mut SyncContext<Self>) {
-        if let Err(reason) = guard(|| panic!("injected panic (a test)")) {
-            self.restart(ctx, reason);
-        }
+impl Supervised for BenchActor {
+    const NAME: ActorName = ActorName::Bench;
+
+    fn restart_sink(&self) -> &RestartSink {
+        &self.restarts
+    }
+
+    /// A running suite is cancelled (its end reaches the successor).
+    fn before_restart(&mut self, _: &mut SyncContext<Self>) {
+        self.cancel.store(true, Ordering::SeqCst);
     }
 }

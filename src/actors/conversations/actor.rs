@@ -1,8 +1,8 @@
 use std::sync::Arc;
 
-use actix::{Actor, ActorContext, Addr, Handler, SyncArbiter, SyncContext};
+use actix::{Actor, Addr, Handler, SyncArbiter, SyncContext};
 
-use crate::actors::supervision::{guard, ActorName, InjectPanic, RestartSink, Restarted};
+use crate::actors::supervision::{guard, ActorName, RestartSink, Supervised};
 
 use super::messages::ConversationEvent;
 use super::messages::{
@@ -46,17 +46,6 @@ impl Actor for ConversationsActor {
 }
 
 impl ConversationsActor {
-    /// After a panic in a handler: the dashboard is told, and the context rebuilds the actor
-    /// from the factory once this message is done.
-    fn restart(&mut self, ctx: &mut SyncContext<Self>, reason: String) {
-        tracing::error!("conversations actor panicked: {reason}; restarting it");
-        (self.restarts)(Restarted {
-            actor: ActorName::Conversations,
-            reason,
-        });
-        ctx.stop();
-    }
-
     fn fail(&self, what: &str, e: String) {
         tracing::warn!("{what}: {e}");
         (self.sink)(ConversationEvent::Failed(format!("{what}: {e}")));
@@ -201,12 +190,12 @@ impl Handler<DeleteConversation> for ConversationsActor {
     }
 }
 
-impl Handler<InjectPanic> for ConversationsActor {
-    type Result = ();
+crate::actors::supervision::handle_inject_panic!(ConversationsActor);
 
-    fn handle(&mut self, _: InjectPanic, ctx: &mut SyncContext<Self>) {
-        if let Err(reason) = guard(|| panic!("injected panic (a test)")) {
-            self.restart(ctx, reason);
-        }
+impl Supervised for ConversationsActor {
+    const NAME: ActorName = ActorName::Conversations;
+
+    fn restart_sink(&self) -> &RestartSink {
+        &self.restarts
     }
 }

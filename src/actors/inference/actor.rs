@@ -2,7 +2,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use actix::{Actor, ActorContext, Addr, Handler, SyncArbiter, SyncContext};
+use actix::{Actor, Addr, Handler, SyncArbiter, SyncContext};
 
 use super::messages::{EngineEvent, ModelSummary, ReplyStats};
 use super::messages::{
@@ -10,7 +10,7 @@ use super::messages::{
 };
 use crate::actors::metrics::{MetricsActor, MetricsHandle, ReplyFinished, TokenObserved};
 use crate::actors::sampling::{HistoryUpdate, SampleNext, SamplingActor, SamplingHandle};
-use crate::actors::supervision::{guard, ActorName, InjectPanic, RestartSink, Restarted};
+use crate::actors::supervision::{guard, ActorName, RestartSink, Supervised};
 use crate::engine::{Engine, EngineError, GenEvent, PromptKind, Session, StepControl};
 use crate::models;
 
@@ -104,29 +104,22 @@ impl Actor for InferenceActor {
     type Context = SyncContext<Self>;
 }
 
-impl InferenceActor {
-    /// After a panic in a handler: the model in use is queued for the actor's successor (the
-    /// mailbox is kept), the dashboard is told (it restores the conversation), and the context
-    /// rebuilds the actor from the factory once this message is done (`SyncContext::stop`).
-    pub(super) fn restart(&mut self, ctx: &mut SyncContext<Self>, reason: String) {
-        tracing::error!("inference actor panicked: {reason}; restarting it");
+impl InferenceActor {}
+
+crate::actors::supervision::handle_inject_panic!(InferenceActor);
+
+impl Supervised for InferenceActor {
+    const NAME: ActorName = ActorName::Inference;
+
+    fn restart_sink(&self) -> &RestartSink {
+        &self.restarts
+    }
+
+    /// The model in use is queued for the successor (the mailbox is kept); the dashboard
+    /// restores the conversation when told.
+    fn before_restart(&mut self, ctx: &mut SyncContext<Self>) {
         if let Some(load) = self.last_load.clone() {
             ctx.address().do_send(load);
-        }
-        (self.restarts)(Restarted {
-            actor: ActorName::Inference,
-            reason,
-        });
-        ctx.stop();
-    }
-}
-
-impl Handler<InjectPanic> for InferenceActor {
-    type Result = ();
-
-    fn handle(&mut self, _: InjectPanic, ctx: &mut SyncContext<Self>) {
-        if let Err(reason) = guard(|| panic!("injected panic (a test)")) {
-            self.restart(ctx, reason);
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use crate::actors::supervision::guard;
+use crate::actors::supervision::{guard, Supervised};
 use actix::{Handler, Message, SyncContext};
 
 use super::actor::InferenceActor;

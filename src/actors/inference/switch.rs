@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::actors::supervision::guard;
+use crate::actors::supervision::{guard, Supervised};
 use actix::{Addr, Handler, Message, SyncContext};
 
 use super::actor::{summarize, EngineSink, InferenceActor, Parked, RESTORE_RESERVE};

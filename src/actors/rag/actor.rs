@@ -1,9 +1,9 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use actix::{Actor, ActorContext, Addr, Handler, SyncArbiter, SyncContext};
+use actix::{Actor, Addr, Handler, SyncArbiter, SyncContext};
 
-use crate::actors::supervision::{guard, ActorName, InjectPanic, RestartSink, Restarted};
+use crate::actors::supervision::{guard, ActorName, RestartSink, Supervised};
 
 use super::messages::{Add, BuildContext, Evict, RagEvent, Remember, Search, Stats};
 use crate::rag::index::Hit;
@@ -55,19 +55,6 @@ pub fn start(
 }
 
 impl RagActor {
-    /// After a panic in a handler: the dashboard is told, and the context rebuilds the actor
-    /// from the factory (which reopens the store) once this message is done.
-    fn restart(&mut self, ctx: &mut SyncContext<Self>, reason: String) {
-        tracing::error!("RAG actor panicked: {reason}; restarting it");
-        // The store is closed before the successor opens it.
-        self.memory = None;
-        (self.restarts)(Restarted {
-            actor: ActorName::Rag,
-            reason,
-        });
-        ctx.stop();
-    }
-
     fn send_stats(&self) {
         if let Some(m) = &self.memory {
             (self.sink)(RagEvent::Stats { memories: m.len() });
@@ -244,12 +231,17 @@ impl Handler<Search> for RagActor {
     }
 }
 
-impl Handler<InjectPanic> for RagActor {
-    type Result = ();
+crate::actors::supervision::handle_inject_panic!(RagActor);
 
-    fn handle(&mut self, _: InjectPanic, ctx: &mut SyncContext<Self>) {
-        if let Err(reason) = guard(|| panic!("injected panic (a test)")) {
-            self.restart(ctx, reason);
-        }
+impl Supervised for RagActor {
+    const NAME: ActorName = ActorName::Rag;
+
+    fn restart_sink(&self) -> &RestartSink {
+        &self.restarts
+    }
+
+    /// The store is closed before the successor opens it.
+    fn before_restart(&mut self, _: &mut SyncContext<Self>) {
+        self.memory = None;
     }
 }
