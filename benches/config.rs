@@ -4,9 +4,7 @@
 //! file-system events and the 100 ms debouncer.
 use std::time::{Duration, Instant};
 
-use actix::Actor;
 use criterion::{criterion_group, criterion_main, Criterion};
-use gemma_tui::actors::config::ConfigActor;
 use gemma_tui::actors::config::ConfigEvent;
 use gemma_tui::config;
 
@@ -39,14 +37,13 @@ fn bench_reload(c: &mut Criterion) {
     std::thread::spawn(move || {
         gemma_tui::runtime::actix_system(1).block_on(async move {
             let tx = std::sync::Mutex::new(tx);
-            ConfigActor::new(
+            let _config = gemma_tui::actors::config::start(
                 watched,
                 None,
                 std::sync::Arc::new(move |e| {
                     let _ = tx.lock().unwrap().send(e);
                 }),
-            )
-            .start();
+            );
             std::future::pending::<()>().await
         })
     });

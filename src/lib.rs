@@ -3,7 +3,7 @@
 //! The modules follow the message flow: `engine` is the model itself (GGUF, tokenizer, forward pass),
 //! `sampling` the pure sampler chain, `actors` the actix actors that own engine and state, `app` the
 //! pure dashboard state and key handling, `ui` the ratatui panes that draw it, `models` the model
-//! cache, `cli` and `run` the command line and the terminal loop.
+//! cache, `cli` and `runtime` the command line, the terminal loop and the wiring of the actors.
 pub mod actors;
 pub mod app;
 pub mod bench;
@@ -14,6 +14,5 @@ pub mod logging;
 pub mod models;
 pub mod rag;
 pub mod runtime;
-pub mod runtime_models;
 pub mod sampling;
 pub mod ui;

@@ -34,7 +34,7 @@ use std::process::ExitCode;
 
 use clap::FromArgMatches;
 use gemma_tui::actors::inference::ModelSource;
-use gemma_tui::runtime::{run_tui, RunOptions};
+use gemma_tui::runtime::{run_tui, ActorPaths, RunOptions};
 
 use cli::{Cli, Command};
 use commands::CommandError;
@@ -128,6 +128,8 @@ fn run_dashboard(cli: &Cli, matches: &clap::ArgMatches) -> Result<(), CommandErr
         .profile
         .clone()
         .unwrap_or_else(|| report.config.settings.active_profile.clone());
+    // Every store and dir the actors use, resolved here once (the actors read no environment).
+    let paths = ActorPaths::from_environment(&config_dir);
     run_tui(RunOptions {
         engine: cli.engine,
         context,
@@ -144,7 +146,11 @@ fn run_dashboard(cli: &Cli, matches: &clap::ArgMatches) -> Result<(), CommandErr
         startup_warnings: warnings,
         rag: (report.config.settings.rag.enabled && profile.rag)
             .then(|| report.config.settings.rag.clone()),
-        ..RunOptions::new(model, cli.threads.unwrap_or_else(commands::default_threads))
+        ..RunOptions::new(
+            model,
+            cli.threads.unwrap_or_else(commands::default_threads),
+            paths,
+        )
     })
     .map_err(|e| CommandError::Io(format!("{e:#}")))
 }

@@ -11,7 +11,7 @@ use gemma_tui::actors::bench::BenchEvent;
 use gemma_tui::actors::inference::EngineEvent;
 use gemma_tui::actors::inference::ModelSource;
 use gemma_tui::app::{AppEvent, AppState, Effect, EngineStatus};
-use gemma_tui::runtime::RunOptions;
+use gemma_tui::runtime::{ActorPaths, RunOptions};
 use gemma_tui::sampling::SamplerParams;
 
 #[test]
@@ -43,8 +43,11 @@ fn one_prompt_streams_on_two_models_side_by_side() {
             max_tokens: Some(16),
             sampler: SamplerParams::greedy(),
             config_dir: Some(config_dir.clone()),
-            models_dir: Some(models_dir.clone()),
-            ..RunOptions::new(ModelSource::Path(common::model_path()), 2)
+            ..RunOptions::new(
+                ModelSource::Path(common::model_path()),
+                2,
+                ActorPaths::under(root.path()),
+            )
         };
         let mut d = Dashboard::start(opts);
         let mut state = AppState::new();

@@ -4,8 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix::Actor;
-use gemma_tui::actors::config::ConfigActor;
 use gemma_tui::actors::config::ConfigEvent;
 use gemma_tui::app::Action;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
@@ -23,14 +21,13 @@ fn saved_edits_apply_and_broken_ones_are_reported() {
     let path = dir.path().join("profiles.toml");
     gemma_tui::runtime::actix_system(1).block_on(async {
         let (tx, mut rx) = unbounded_channel();
-        ConfigActor::new(
+        let _config = gemma_tui::actors::config::start(
             dir.path().to_path_buf(),
             Some("balanced".into()),
             Arc::new(move |e| {
                 let _ = tx.send(e);
             }),
-        )
-        .start();
+        );
         // Let the watch start before the first write.
         tokio::time::sleep(Duration::from_millis(300)).await;
         std::fs::write(&path, "[profiles.balanced.sampler]\ntemperature = 0.3\n").unwrap();

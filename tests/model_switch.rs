@@ -14,7 +14,7 @@ use gemma_tui::actors::inference::{EngineEvent, SwitchEvent};
 use gemma_tui::app::picker::PickerKind;
 use gemma_tui::app::{AppEvent, AppState, EngineStatus, Role};
 use gemma_tui::engine::ModelKind;
-use gemma_tui::runtime::RunOptions;
+use gemma_tui::runtime::{ActorPaths, RunOptions};
 use gemma_tui::sampling::SamplerParams;
 
 /// What the test does next, in order.
@@ -60,9 +60,12 @@ fn switching_models_keeps_serving_carries_the_conversation_and_shows_the_new_kin
             sampler: SamplerParams::greedy(),
             config_dir: Some(config_dir.clone()),
             data_dir: Some(data_dir.clone()),
-            models_dir: Some(models_dir.clone()),
             config: config.clone(),
-            ..RunOptions::new(ModelSource::Path(common::model_path()), 2)
+            ..RunOptions::new(
+                ModelSource::Path(common::model_path()),
+                2,
+                ActorPaths::under(root.path()),
+            )
         };
         let mut d = Dashboard::start(opts);
         let tx = d.tx.clone();
@@ -221,8 +224,11 @@ fn a_failed_switch_leaves_the_old_model_serving() {
             max_tokens: Some(8),
             sampler: SamplerParams::greedy(),
             config_dir: Some(config_dir.clone()),
-            models_dir: Some(models_dir.clone()),
-            ..RunOptions::new(ModelSource::Path(common::model_path()), 2)
+            ..RunOptions::new(
+                ModelSource::Path(common::model_path()),
+                2,
+                ActorPaths::under(root.path()),
+            )
         };
         let mut d = Dashboard::start(opts);
         let mut state = AppState::new();

@@ -14,7 +14,7 @@ use gemma_tui::runtime::RunOptions;
 
 #[test]
 fn a_remembered_note_is_injected_into_the_next_prompt() {
-    // The sandbox's data dir holds the RAG store (the actor reads it from the environment).
+    // The sandbox's data dir holds the RAG store (given to the actor through the options).
     let sandbox = Sandbox::new();
     dashboard::run(async {
         let mut d = Dashboard::start(RunOptions {
@@ -71,6 +71,7 @@ fn a_remembered_note_is_injected_into_the_next_prompt() {
             .rag
             .as_ref()
             .unwrap()
+            .addr
             .send(gemma_tui::actors::rag::Search {
                 query: "code word".into(),
                 k: 3,

@@ -32,6 +32,8 @@ pub enum AppEvent {
     Rag(crate::actors::rag::RagEvent),
     /// The model picker's listing (read off the UI task).
     Models(ModelsEvent),
+    /// An actor panicked and was restarted (see `app::supervision`).
+    Restarted(crate::actors::supervision::Restarted),
 }
 
 /// The answer to the model picker's listing effect.

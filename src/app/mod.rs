@@ -27,6 +27,7 @@ pub mod profiles;
 pub mod rag;
 pub mod sampler;
 pub mod state;
+mod supervision;
 pub mod view;
 
 #[cfg(test)]

@@ -190,6 +190,7 @@ impl AppState {
             }
             AppEvent::Rag(e) => self.on_rag(e, now),
             AppEvent::Models(e) => self.on_models(e, now),
+            AppEvent::Restarted(r) => self.on_restarted(r, now),
             AppEvent::Metrics(m) => {
                 if let Some(ttft) = m.last_ttft_ms.filter(|v| v.is_finite() && *v > 0.0) {
                     self.last_ttft_ms = Some(ttft);

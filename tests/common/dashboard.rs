@@ -2,16 +2,15 @@
 //! in a sandbox: temp config, data and models dirs, never the developer's ~/.config,
 //! ~/.local/share or model cache.
 //!
-//! `RunOptions` has no field for the bench and RAG store paths, the bench actor's suites dir
-//! when no config dir is watched, or the embedding model's dir: `start_actors` resolves them from
-//! the environment. The sandbox therefore points the environment at its dirs, which holds for the
-//! whole test binary: one sandbox per binary (each of these binaries runs one actor test).
+//! The sandbox sets no process environment: every store and dir the actors use is a field of
+//! `RunOptions::paths` (`ActorPaths`), and `start_actors` reads nothing else, so the sandbox
+//! passes its temp dirs through the options. Several sandboxes can live in one test binary.
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use gemma_tui::actors::inference::ModelSource;
 use gemma_tui::app::{AppEvent, AppState, Effect};
-use gemma_tui::runtime::{apply_effect, start_actors, Actors, RunOptions};
+use gemma_tui::runtime::{apply_effect, start_actors, ActorPaths, Actors, RunOptions};
 use gemma_tui::sampling::SamplerParams;
 use tempfile::TempDir;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
@@ -28,7 +27,7 @@ pub struct Sandbox {
 
 impl Sandbox {
     pub fn new() -> Self {
-        // Resolved before the environment is moved to the sandbox.
+        // The real files, found where the developer (or CI) keeps them.
         let real_model = super::model_path();
         let real_minilm = gemma_tui::rag::embedder::default_model_dir();
         let sandbox = Sandbox {
@@ -46,10 +45,19 @@ impl Sandbox {
                 .join(gemma_tui::rag::embedder::MINILM_DIR);
             std::os::unix::fs::symlink(&real_minilm, link).unwrap();
         }
-        std::env::set_var(gemma_tui::config::CONFIG_DIR_ENV, sandbox.config.path());
-        std::env::set_var(gemma_tui::config::DATA_DIR_ENV, sandbox.data.path());
-        std::env::set_var(gemma_tui::models::MODELS_DIR_ENV, sandbox.models.path());
         Sandbox { model, ..sandbox }
+    }
+
+    /// The actors' stores and dirs, all in the sandbox.
+    pub fn paths(&self) -> ActorPaths {
+        let models_dir = self.models.path().to_path_buf();
+        ActorPaths {
+            suites_dir: self.config_dir().to_path_buf(),
+            bench_store: self.data_dir().join("bench.redb"),
+            rag_store: self.data_dir().join("rag.redb"),
+            embedder_dir: models_dir.join(gemma_tui::rag::embedder::MINILM_DIR),
+            models_dir,
+        }
     }
 
     pub fn config_dir(&self) -> &Path {
@@ -67,7 +75,7 @@ impl Sandbox {
             context,
             max_tokens: Some(max_tokens),
             sampler: SamplerParams::greedy(),
-            ..RunOptions::new(ModelSource::Path(self.model.clone()), 2)
+            ..RunOptions::new(ModelSource::Path(self.model.clone()), 2, self.paths())
         }
     }
 

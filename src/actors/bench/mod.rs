@@ -4,5 +4,5 @@
 mod actor;
 mod messages;
 
-pub use actor::{BenchActor, BenchSink, AB_MODEL};
+pub use actor::{start, BenchActor, BenchHandle, BenchSink, AB_MODEL};
 pub use messages::{BenchEvent, CancelBench, PinBaseline, RefreshBench, StartAb, StartBench};

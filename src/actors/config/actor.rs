@@ -2,11 +2,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix::{Actor, AsyncContext, Context, Handler, Message};
+use actix::{Actor, Addr, Handler, Message, SyncArbiter, SyncContext};
 use notify_debouncer_mini::notify::RecursiveMode;
 use notify_debouncer_mini::{new_debouncer, DebounceEventResult, Debouncer};
 
-use super::messages::ConfigEvent;
+use super::messages::{ConfigEvent, SaveProfile};
 use crate::config;
 
 pub type ConfigSink = Arc<dyn Fn(ConfigEvent) + Send + Sync>;
@@ -42,8 +42,24 @@ const WATCHED: [&str; 5] = [
     "theme.toml",
 ];
 
+/// What the dashboard holds: the config actor's address.
+#[derive(Clone)]
+pub struct ConfigHandle {
+    pub addr: Addr<ConfigActor>,
+}
+
+/// Starts the config actor on its own thread (a `SyncArbiter`: it reads and writes files), watching
+/// `dir`; `profile` is `--profile`, followed across reloads. It runs while the handle (or a clone of
+/// its address) lives.
+pub fn start(dir: PathBuf, profile: Option<String>, sink: ConfigSink) -> ConfigHandle {
+    let addr = SyncArbiter::start(1, move || {
+        ConfigActor::new(dir.clone(), profile.clone(), sink.clone())
+    });
+    ConfigHandle { addr }
+}
+
 impl ConfigActor {
-    pub fn new(dir: PathBuf, profile: Option<String>, sink: ConfigSink) -> Self {
+    fn new(dir: PathBuf, profile: Option<String>, sink: ConfigSink) -> Self {
         Self {
             profile,
             sink,
@@ -124,9 +140,9 @@ impl ConfigActor {
 struct FilesChanged;
 
 impl Actor for ConfigActor {
-    type Context = Context<Self>;
+    type Context = SyncContext<Self>;
 
-    fn started(&mut self, ctx: &mut Context<Self>) {
+    fn started(&mut self, ctx: &mut SyncContext<Self>) {
         self.seen = self.fingerprint();
         self.templates = Some(config::load_templates(&self.dir));
         let addr = ctx.address();
@@ -156,11 +172,47 @@ impl Actor for ConfigActor {
 impl Handler<FilesChanged> for ConfigActor {
     type Result = ();
 
-    fn handle(&mut self, _: FilesChanged, _: &mut Context<Self>) {
+    fn handle(&mut self, _: FilesChanged, _: &mut SyncContext<Self>) {
         let now = self.fingerprint();
         if now != self.seen {
             self.seen = now;
             self.reload();
         }
     }
+}
+
+impl Handler<SaveProfile> for ConfigActor {
+    type Result = Result<Arc<config::Config>, String>;
+
+    fn handle(&mut self, msg: SaveProfile, _: &mut SyncContext<Self>) -> Self::Result {
+        save_profile(&self.dir, &msg.name, &msg.profile)
+    }
+}
+
+/// Writes `profile` as `name` into the config dir's profiles.toml (atomically, the old file kept
+/// as .bak) and returns the config as it now reads.
+fn save_profile(
+    dir: &std::path::Path,
+    name: &str,
+    profile: &config::Profile,
+) -> Result<Arc<config::Config>, String> {
+    let table = config::edit::to_table(profile)?;
+    config::store::edit_profiles(dir, |user: &mut toml::Table, config: &config::Config| {
+        if config.profiles.contains_key(name) && config::BUILTIN_PROFILES.contains(&name) {
+            return Err(format!(
+                "`{name}` is a built-in profile; choose another name"
+            ));
+        }
+        let profiles = user
+            .entry("profiles")
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        match profiles {
+            toml::Value::Table(t) => {
+                t.insert(name.to_string(), toml::Value::Table(table.clone()));
+                Ok(())
+            }
+            _ => Err("profiles.toml: `profiles` is not a table".into()),
+        }
+    })?;
+    Ok(Arc::new(config::load(dir).config))
 }

@@ -1,4 +1,13 @@
-//! What the config actor tells the dashboard.
+//! The config actor's messages, and what it tells the dashboard.
+use actix::Message;
+
+/// Write `profile` as `name` into profiles.toml; answered with the config as it then reads.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "Result<std::sync::Arc<crate::config::Config>, String>")]
+pub struct SaveProfile {
+    pub name: String,
+    pub profile: crate::config::Profile,
+}
 
 /// What the config actor saw when the files in the config dir changed.
 #[derive(Debug, Clone, PartialEq)]

@@ -4,5 +4,5 @@
 mod actor;
 mod messages;
 
-pub use actor::{ConfigActor, ConfigSink};
-pub use messages::ConfigEvent;
+pub use actor::{start, ConfigActor, ConfigHandle, ConfigSink};
+pub use messages::{ConfigEvent, SaveProfile};

@@ -3,7 +3,7 @@
 mod actor;
 mod messages;
 
-pub use actor::{ConversationSink, ConversationsActor};
+pub use actor::{start, ConversationSink, ConversationsActor, ConversationsHandle};
 pub use messages::{
     Append, ConversationEvent, DeleteConversation, ListConversations, LoadConversation,
     RenameConversation, ResumeLast,

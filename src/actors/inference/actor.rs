@@ -8,8 +8,9 @@ use super::messages::{EngineEvent, ModelSummary, ReplyStats};
 use super::messages::{
     Generate, LoadModel, ModelSource, Prompt, ResetConversation, RestoreConversation,
 };
-use crate::actors::metrics::{MetricsActor, ReplyFinished, TokenObserved};
-use crate::actors::sampling::{HistoryUpdate, SampleNext, SamplingActor};
+use crate::actors::metrics::{MetricsActor, MetricsHandle, ReplyFinished, TokenObserved};
+use crate::actors::sampling::{HistoryUpdate, SampleNext, SamplingActor, SamplingHandle};
+use crate::actors::supervision::{guard, ActorName, RestartSink, Supervised};
 use crate::engine::{Engine, EngineError, GenEvent, PromptKind, Session, StepControl};
 use crate::models;
 
@@ -25,6 +26,14 @@ pub struct InferenceActor {
     pub(super) loaded: Option<(Engine, Session)>,
     /// A model being switched to (loaded beside `loaded`, swapped in between replies).
     pub(super) switch: SwitchSlot,
+    /// Where `ModelSource::Default` is found, or pulled to.
+    models_dir: std::path::PathBuf,
+    /// `--max-tokens`: replaces every `Generate`'s own limit (the profile's) when set.
+    max_tokens: Option<usize>,
+    /// Where a panic is reported (the actor is then rebuilt; see `actors::supervision`).
+    restarts: RestartSink,
+    /// The model in use, as it was loaded (or switched to): what a restarted actor loads again.
+    pub(super) last_load: Option<LoadModel>,
 }
 
 /// A model loaded and waiting for `CommitSwitch`.
@@ -50,29 +59,41 @@ pub struct InferenceHandle {
     cancelled_upto: Arc<AtomicU64>,
 }
 
-impl InferenceHandle {
-    /// Starts the actor on its own thread.
-    pub fn start(
-        sink: EngineSink,
-        sampler: Addr<SamplingActor>,
-        metrics: Option<Addr<MetricsActor>>,
-    ) -> Self {
-        let cancelled_upto = Arc::new(AtomicU64::new(0));
-        let flag = cancelled_upto.clone();
-        let addr = SyncArbiter::start(1, move || InferenceActor {
-            sink: sink.clone(),
-            sampler: sampler.clone(),
-            metrics: metrics.clone(),
-            cancelled_upto: flag.clone(),
-            loaded: None,
-            switch: Default::default(),
-        });
-        Self {
-            addr,
-            cancelled_upto,
-        }
+/// Starts the inference actor on its own thread (the forward pass is CPU-bound): engine events
+/// go to `sink`, panics to `restarts`; each step's logits go to `sampler`, token events to
+/// `metrics`; `models_dir` is where the default model is found or pulled to; `max_tokens`
+/// (`--max-tokens`) replaces every request's own limit.
+pub fn start(
+    sink: EngineSink,
+    restarts: RestartSink,
+    sampler: &SamplingHandle,
+    metrics: Option<&MetricsHandle>,
+    models_dir: std::path::PathBuf,
+    max_tokens: Option<usize>,
+) -> InferenceHandle {
+    let cancelled_upto = Arc::new(AtomicU64::new(0));
+    let flag = cancelled_upto.clone();
+    let sampler = sampler.addr.clone();
+    let metrics = metrics.map(|m| m.addr.clone());
+    let addr = SyncArbiter::start(1, move || InferenceActor {
+        sink: sink.clone(),
+        sampler: sampler.clone(),
+        metrics: metrics.clone(),
+        cancelled_upto: flag.clone(),
+        loaded: None,
+        switch: Default::default(),
+        models_dir: models_dir.clone(),
+        max_tokens,
+        restarts: restarts.clone(),
+        last_load: None,
+    });
+    InferenceHandle {
+        addr,
+        cancelled_upto,
     }
+}
 
+impl InferenceHandle {
     /// Cancels `request` (and any earlier one) at the next token or prefill slice.
     pub fn cancel(&self, request: u64) {
         self.cancelled_upto.fetch_max(request, Ordering::SeqCst);
@@ -83,48 +104,83 @@ impl Actor for InferenceActor {
     type Context = SyncContext<Self>;
 }
 
+impl InferenceActor {}
+
+crate::actors::supervision::handle_inject_panic!(InferenceActor);
+
+impl Supervised for InferenceActor {
+    const NAME: ActorName = ActorName::Inference;
+
+    fn restart_sink(&self) -> &RestartSink {
+        &self.restarts
+    }
+
+    /// The model in use is queued for the successor (the mailbox is kept); the dashboard
+    /// restores the conversation when told.
+    fn before_restart(&mut self, ctx: &mut SyncContext<Self>) {
+        if let Some(load) = self.last_load.clone() {
+            ctx.address().do_send(load);
+        }
+    }
+}
+
 impl Handler<LoadModel> for InferenceActor {
     type Result = ();
 
-    fn handle(&mut self, msg: LoadModel, _: &mut SyncContext<Self>) {
-        let sink = self.sink.clone();
-        let path = match msg.source {
-            ModelSource::Path(p) => p,
-            ModelSource::Default => {
-                let pulled = models::pull_default(&mut |p| {
-                    sink(EngineEvent::LoadProgress {
-                        fraction: p.fraction() * 0.9,
-                        message: p.message(),
-                    })
-                });
-                match pulled {
-                    Ok(p) => p,
-                    Err(e) => return sink(EngineEvent::LoadFailed(e.to_string())),
+    fn handle(&mut self, msg: LoadModel, ctx: &mut SyncContext<Self>) {
+        // Supervised: see actors::supervision.
+        self.last_load = Some(msg.clone());
+        match guard(|| {
+            let sink = self.sink.clone();
+            let path = match msg.source {
+                ModelSource::Path(p) => p,
+                ModelSource::Default => {
+                    let pulled = models::pull_into(
+                        &self.models_dir,
+                        &models::DEFAULT_MODEL,
+                        &models::python_command(),
+                        &mut |p| {
+                            sink(EngineEvent::LoadProgress {
+                                fraction: p.fraction() * 0.9,
+                                message: p.message(),
+                            })
+                        },
+                    );
+                    match pulled {
+                        Ok(p) => p,
+                        Err(e) => return sink(EngineEvent::LoadFailed(e.to_string())),
+                    }
+                }
+            };
+            if let Some(load) = self.last_load.as_mut() {
+                load.source = ModelSource::Path(path.clone());
+            }
+            sink(EngineEvent::LoadProgress {
+                fraction: 0.95,
+                message: format!("loading {}", path.display()),
+            });
+            match Engine::load_with(&path, msg.threads, msg.engine) {
+                Ok(mut engine) => {
+                    if let Some(kind) = msg.kind_override {
+                        engine.model_kind = kind;
+                    }
+                    let session = match engine.new_session(msg.context) {
+                        Ok(s) => s,
+                        Err(e) => return sink(EngineEvent::LoadFailed(e.to_string())),
+                    };
+                    let summary = summarize(&engine, &session);
+                    tracing::info!(model = %summary.name, load_ms = summary.load_ms, "model loaded");
+                    self.loaded = Some((engine, session));
+                    sink(EngineEvent::Loaded(summary));
+                }
+                Err(e) => {
+                    tracing::error!("loading {} failed: {e}", path.display());
+                    sink(EngineEvent::LoadFailed(format!("{}: {e}", path.display())));
                 }
             }
-        };
-        sink(EngineEvent::LoadProgress {
-            fraction: 0.95,
-            message: format!("loading {}", path.display()),
-        });
-        match Engine::load_with(&path, msg.threads, msg.engine) {
-            Ok(mut engine) => {
-                if let Some(kind) = msg.kind_override {
-                    engine.model_kind = kind;
-                }
-                let session = match engine.new_session(msg.context) {
-                    Ok(s) => s,
-                    Err(e) => return sink(EngineEvent::LoadFailed(e.to_string())),
-                };
-                let summary = summarize(&engine, &session);
-                tracing::info!(model = %summary.name, load_ms = summary.load_ms, "model loaded");
-                self.loaded = Some((engine, session));
-                sink(EngineEvent::Loaded(summary));
-            }
-            Err(e) => {
-                tracing::error!("loading {} failed: {e}", path.display());
-                sink(EngineEvent::LoadFailed(format!("{}: {e}", path.display())));
-            }
+        }) {
+            Ok(r) => r,
+            Err(reason) => self.restart(ctx, reason),
         }
     }
 }
@@ -149,90 +205,95 @@ pub fn summarize(engine: &Engine, session: &Session) -> ModelSummary {
 impl Handler<Generate> for InferenceActor {
     type Result = ();
 
-    fn handle(&mut self, msg: Generate, _: &mut SyncContext<Self>) {
-        let sink = self.sink.clone();
-        let request = msg.request;
-        let Some((engine, session)) = self.loaded.as_mut() else {
-            return sink(EngineEvent::Failed {
-                request,
-                error: "no model is loaded".into(),
-            });
-        };
-        let flag = self.cancelled_upto.clone();
-        let cancelled = move || flag.load(Ordering::SeqCst) >= request;
-        let sampler = self.sampler.clone();
-        let metrics = self.metrics.clone();
-        let prompt = match msg.prompt {
-            Prompt::Chat(turn) => PromptKind::Chat {
-                format: engine.chat_format(|| turn.dialogue),
-                text: turn.text,
-                system: turn.system,
-            },
-            Prompt::Raw(text) => PromptKind::Raw(text),
-        };
-        let prompt_tokens = engine.prompt_tokens(session, &prompt).len();
-        sink(EngineEvent::PrefillStarted {
-            request,
-            prompt_tokens,
-        });
-        let tokenizer = &engine.tokenizer;
-        let mut vocab_checked = false;
-        // The conversation's length as the reply grows (the session itself is borrowed by the
-        // loop): what the cache held, the prompt, and one per sampled token.
-        let context_before = session.pass.len() + prompt_tokens;
-        let sampled = std::cell::Cell::new(0usize);
-        // The sampling actor keeps the history: each step sends what it has not seen (the whole
-        // conversation once per reply, as another reply or a restore may have changed it, then
-        // one token).
-        let mut actor_knows = 0;
-        let result = engine.generate(
-            session,
-            &prompt,
-            &msg.limits,
-            &cancelled,
-            &mut |logits, history| {
-                // The first step of a reply makes sure the sampler knows the tokens' text.
-                if !vocab_checked {
-                    vocab_checked = true;
-                    crate::actors::sampling::ensure_vocabulary(&sampler, tokenizer)
-                        .map_err(|e| EngineError::Kernel(format!("sampling actor: {e}")))?;
-                }
-                let next = SampleNext {
-                    logits,
-                    history: HistoryUpdate::since(history, actor_knows),
+    fn handle(&mut self, mut msg: Generate, ctx: &mut SyncContext<Self>) {
+        // Supervised: see actors::supervision.
+        match guard(|| {
+            let sink = self.sink.clone();
+            if let Some(n) = self.max_tokens {
+                msg.limits.max_tokens = n;
+            }
+            let request = msg.request;
+            let Some((engine, session)) = self.loaded.as_mut() else {
+                return sink(EngineEvent::Failed {
                     request,
-                };
-                actor_knows = history.len();
-                let id = futures::executor::block_on(sampler.send(next))
-                    .map_err(|e| EngineError::Kernel(format!("sampling actor: {e}")))?
-                    .map_err(|e| EngineError::Kernel(e.to_string()))?;
-                // Every token counts for the rate, also those a stop string holds back.
-                sampled.set(sampled.get() + 1);
-                if let Some(m) = &metrics {
-                    m.do_send(TokenObserved { at: Instant::now() });
-                }
-                Ok(id)
-            },
-            &mut |event| {
-                if let GenEvent::Token { text, .. } = event {
-                    if !text.is_empty() {
-                        sink(EngineEvent::Token {
-                            request,
-                            text: text.to_string(),
-                            context_used: context_before + sampled.get(),
-                        });
+                    error: "no model is loaded".into(),
+                });
+            };
+            let flag = self.cancelled_upto.clone();
+            let cancelled = move || flag.load(Ordering::SeqCst) >= request;
+            let sampler = self.sampler.clone();
+            let metrics = self.metrics.clone();
+            let prompt = match msg.prompt {
+                Prompt::Chat(turn) => PromptKind::Chat {
+                    format: engine.chat_format(|| turn.dialogue),
+                    text: turn.text,
+                    system: turn.system,
+                },
+                Prompt::Raw(text) => PromptKind::Raw(text),
+            };
+            let prompt_tokens = engine.prompt_tokens(session, &prompt).len();
+            sink(EngineEvent::PrefillStarted {
+                request,
+                prompt_tokens,
+            });
+            let tokenizer = &engine.tokenizer;
+            let mut vocab_checked = false;
+            // The conversation's length as the reply grows (the session itself is borrowed by the
+            // loop): what the cache held, the prompt, and one per sampled token.
+            let context_before = session.pass.len() + prompt_tokens;
+            let sampled = std::cell::Cell::new(0usize);
+            // The sampling actor keeps the history: each step sends what it has not seen (the whole
+            // conversation once per reply, as another reply or a restore may have changed it, then
+            // one token).
+            let mut actor_knows = 0;
+            let result = engine.generate(
+                session,
+                &prompt,
+                &msg.limits,
+                &cancelled,
+                &mut |logits, history| {
+                    // The first step of a reply makes sure the sampler knows the tokens' text.
+                    if !vocab_checked {
+                        vocab_checked = true;
+                        crate::actors::sampling::ensure_vocabulary(&sampler, tokenizer)
+                            .map_err(|e| EngineError::Kernel(format!("sampling actor: {e}")))?;
                     }
-                }
-                if cancelled() {
-                    StepControl::Stop
-                } else {
-                    StepControl::Continue
-                }
-            },
-        );
-        match result {
-            Ok(stats) => {
-                tracing::info!(
+                    let next = SampleNext {
+                        logits,
+                        history: HistoryUpdate::since(history, actor_knows),
+                        request,
+                    };
+                    actor_knows = history.len();
+                    let id = futures::executor::block_on(sampler.send(next))
+                        .map_err(|e| EngineError::Kernel(format!("sampling actor: {e}")))?
+                        .map_err(|e| EngineError::Kernel(e.to_string()))?;
+                    // Every token counts for the rate, also those a stop string holds back.
+                    sampled.set(sampled.get() + 1);
+                    if let Some(m) = &metrics {
+                        m.do_send(TokenObserved { at: Instant::now() });
+                    }
+                    Ok(id)
+                },
+                &mut |event| {
+                    if let GenEvent::Token { text, .. } = event {
+                        if !text.is_empty() {
+                            sink(EngineEvent::Token {
+                                request,
+                                text: text.to_string(),
+                                context_used: context_before + sampled.get(),
+                            });
+                        }
+                    }
+                    if cancelled() {
+                        StepControl::Stop
+                    } else {
+                        StepControl::Continue
+                    }
+                },
+            );
+            match result {
+                Ok(stats) => {
+                    tracing::info!(
                     "reply {request}: {} prompt tokens, {} generated, ttft {:.0} ms, {:.1} tok/s ({:?})",
                     stats.prompt_ids.len(),
                     stats.generated_ids.len(),
@@ -240,31 +301,35 @@ impl Handler<Generate> for InferenceActor {
                     stats.decode_tok_s(),
                     stats.finish
                 );
-                if let Some(m) = &self.metrics {
-                    m.do_send(ReplyFinished {
-                        ttft_ms: stats.ttft_ms,
+                    if let Some(m) = &self.metrics {
+                        m.do_send(ReplyFinished {
+                            ttft_ms: stats.ttft_ms,
+                        });
+                    }
+                    sink(EngineEvent::Finished {
+                        request,
+                        reason: stats.finish,
+                        stats: ReplyStats {
+                            prompt_tokens: stats.prompt_ids.len(),
+                            generated_tokens: stats.generated_ids.len(),
+                            ttft_ms: stats.ttft_ms,
+                            prefill_tok_s: stats.prefill_tok_s(),
+                            decode_tok_s: stats.decode_tok_s(),
+                        },
+                        context_used: session.context_used(),
                     });
                 }
-                sink(EngineEvent::Finished {
-                    request,
-                    reason: stats.finish,
-                    stats: ReplyStats {
-                        prompt_tokens: stats.prompt_ids.len(),
-                        generated_tokens: stats.generated_ids.len(),
-                        ttft_ms: stats.ttft_ms,
-                        prefill_tok_s: stats.prefill_tok_s(),
-                        decode_tok_s: stats.decode_tok_s(),
-                    },
-                    context_used: session.context_used(),
-                });
+                Err(e) => {
+                    tracing::warn!(request, "generation failed: {e}");
+                    sink(EngineEvent::Failed {
+                        request,
+                        error: e.to_string(),
+                    });
+                }
             }
-            Err(e) => {
-                tracing::warn!(request, "generation failed: {e}");
-                sink(EngineEvent::Failed {
-                    request,
-                    error: e.to_string(),
-                });
-            }
+        }) {
+            Ok(r) => r,
+            Err(reason) => self.restart(ctx, reason),
         }
     }
 }
@@ -272,9 +337,15 @@ impl Handler<Generate> for InferenceActor {
 impl Handler<ResetConversation> for InferenceActor {
     type Result = ();
 
-    fn handle(&mut self, _: ResetConversation, _: &mut SyncContext<Self>) {
-        if let Some((_, session)) = self.loaded.as_mut() {
-            session.reset();
+    fn handle(&mut self, _: ResetConversation, ctx: &mut SyncContext<Self>) {
+        // Supervised: see actors::supervision.
+        match guard(|| {
+            if let Some((_, session)) = self.loaded.as_mut() {
+                session.reset();
+            }
+        }) {
+            Ok(r) => r,
+            Err(reason) => self.restart(ctx, reason),
         }
     }
 }
@@ -285,23 +356,29 @@ pub(super) const RESTORE_RESERVE: usize = 1024;
 impl Handler<RestoreConversation> for InferenceActor {
     type Result = ();
 
-    fn handle(&mut self, msg: RestoreConversation, _: &mut SyncContext<Self>) {
-        let Some((engine, session)) = self.loaded.as_mut() else {
-            return;
-        };
-        let reserve = RESTORE_RESERVE.min(session.pass.capacity() / 2);
-        let format = engine.chat_format(|| msg.dialogue);
-        match engine.restore(session, &msg.turns, msg.system.as_deref(), &format, reserve) {
-            Ok(n) if n < msg.turns.len() => tracing::info!(
-                "restored {n} of {} turns ({} tokens); the oldest did not fit the context",
-                msg.turns.len(),
-                session.context_used()
-            ),
-            Ok(n) => tracing::info!("restored {n} turns ({} tokens)", session.context_used()),
-            Err(e) => tracing::warn!("restoring the conversation failed, starting empty: {e}"),
+    fn handle(&mut self, msg: RestoreConversation, ctx: &mut SyncContext<Self>) {
+        // Supervised: see actors::supervision.
+        match guard(|| {
+            let Some((engine, session)) = self.loaded.as_mut() else {
+                return;
+            };
+            let reserve = RESTORE_RESERVE.min(session.pass.capacity() / 2);
+            let format = engine.chat_format(|| msg.dialogue);
+            match engine.restore(session, &msg.turns, msg.system.as_deref(), &format, reserve) {
+                Ok(n) if n < msg.turns.len() => tracing::info!(
+                    "restored {n} of {} turns ({} tokens); the oldest did not fit the context",
+                    msg.turns.len(),
+                    session.context_used()
+                ),
+                Ok(n) => tracing::info!("restored {n} turns ({} tokens)", session.context_used()),
+                Err(e) => tracing::warn!("restoring the conversation failed, starting empty: {e}"),
+            }
+            (self.sink)(EngineEvent::Restored {
+                context_used: session.context_used(),
+            });
+        }) {
+            Ok(r) => r,
+            Err(reason) => self.restart(ctx, reason),
         }
-        (self.sink)(EngineEvent::Restored {
-            context_used: session.context_used(),
-        });
     }
 }

@@ -3,6 +3,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use crate::actors::supervision::{guard, Supervised};
 use actix::{Handler, Message, SyncContext};
 
 use super::actor::InferenceActor;
@@ -24,14 +25,26 @@ pub struct RunBench {
 impl Handler<RunBench> for InferenceActor {
     type Result = Result<(), RunError>;
 
-    fn handle(&mut self, msg: RunBench, _: &mut SyncContext<Self>) -> Self::Result {
-        let cancelled = || msg.cancel.load(Ordering::SeqCst);
-        for (i, plan) in msg.plans.iter().enumerate() {
-            tracing::info!(suite = %plan.suite_name, profile = %plan.profile_name, "bench run {}/{}", i + 1, msg.plans.len());
-            let record = runner::run(plan, &mut |p| (msg.progress)(i, p.clone()), &cancelled)?;
-            (msg.finished)(record);
+    fn handle(&mut self, msg: RunBench, ctx: &mut SyncContext<Self>) -> Self::Result {
+        // Supervised: see actors::supervision.
+        match guard(|| {
+            let cancelled = || msg.cancel.load(Ordering::SeqCst);
+            for (i, plan) in msg.plans.iter().enumerate() {
+                tracing::info!(suite = %plan.suite_name, profile = %plan.profile_name, "bench run {}/{}", i + 1, msg.plans.len());
+                let record = runner::run(plan, &mut |p| (msg.progress)(i, p.clone()), &cancelled)?;
+                (msg.finished)(record);
+            }
+            Ok(())
+        }) {
+            Ok(r) => r,
+            Err(reason) => {
+                let fallback = Err(RunError::Engine(format!(
+                    "the inference actor panicked: {reason}"
+                )));
+                self.restart(ctx, reason);
+                fallback
+            }
         }
-        Ok(())
     }
 }
 
@@ -51,36 +64,46 @@ pub struct RunAb {
 impl Handler<RunAb> for InferenceActor {
     type Result = Result<(), String>;
 
-    fn handle(&mut self, msg: RunAb, _: &mut SyncContext<Self>) -> Self::Result {
-        let Some((engine, _)) = self.loaded.as_ref() else {
-            return Err("no model is loaded".into());
-        };
-        let [ma, mb] = [msg.sides[0].model.as_ref(), msg.sides[1].model.as_ref()];
-        let own_a = side_engine(engine, ma)?;
-        // Both sides on the same other model: it is loaded once.
-        let same = mb.is_some() && ma == mb;
-        let own_b = if same { None } else { side_engine(engine, mb)? };
-        let engine_a = own_a.as_ref().unwrap_or(engine);
-        let engine_b = match &own_b {
-            Some(e) => e,
-            None if same => engine_a,
-            None => engine,
-        };
-        let cancelled = || msg.cancel.load(Ordering::SeqCst);
-        let result = stream_ab(
-            [engine_a, engine_b],
-            &msg.prompt,
-            &msg.sides,
-            msg.max_tokens,
-            &mut |u| (msg.updates)(u),
-            &cancelled,
-        )
-        .map_err(|e| e.to_string());
-        if own_a.is_some() || own_b.is_some() {
-            drop((own_a, own_b));
-            super::switch::release_freed_memory();
+    fn handle(&mut self, msg: RunAb, ctx: &mut SyncContext<Self>) -> Self::Result {
+        // Supervised: see actors::supervision.
+        match guard(|| {
+            let Some((engine, _)) = self.loaded.as_ref() else {
+                return Err("no model is loaded".into());
+            };
+            let [ma, mb] = [msg.sides[0].model.as_ref(), msg.sides[1].model.as_ref()];
+            let own_a = side_engine(engine, ma)?;
+            // Both sides on the same other model: it is loaded once.
+            let same = mb.is_some() && ma == mb;
+            let own_b = if same { None } else { side_engine(engine, mb)? };
+            let engine_a = own_a.as_ref().unwrap_or(engine);
+            let engine_b = match &own_b {
+                Some(e) => e,
+                None if same => engine_a,
+                None => engine,
+            };
+            let cancelled = || msg.cancel.load(Ordering::SeqCst);
+            let result = stream_ab(
+                [engine_a, engine_b],
+                &msg.prompt,
+                &msg.sides,
+                msg.max_tokens,
+                &mut |u| (msg.updates)(u),
+                &cancelled,
+            )
+            .map_err(|e| e.to_string());
+            if own_a.is_some() || own_b.is_some() {
+                drop((own_a, own_b));
+                super::switch::release_freed_memory();
+            }
+            result
+        }) {
+            Ok(r) => r,
+            Err(reason) => {
+                let fallback = Err(format!("the inference actor panicked: {reason}"));
+                self.restart(ctx, reason);
+                fallback
+            }
         }
-        result
     }
 }
 

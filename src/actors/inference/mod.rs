@@ -5,7 +5,7 @@ mod bench;
 mod messages;
 mod switch;
 
-pub use actor::{EngineSink, InferenceActor, InferenceHandle};
+pub use actor::{start, EngineSink, InferenceActor, InferenceHandle};
 pub use bench::{RunAb, RunBench};
 pub use messages::{
     ChatTurn, EngineEvent, Generate, LoadModel, ModelSource, ModelSummary, Prompt, ReplyStats,

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::actors::supervision::{guard, Supervised};
 use actix::{Addr, Handler, Message, SyncContext};
 
 use super::actor::{summarize, EngineSink, InferenceActor, Parked, RESTORE_RESERVE};
@@ -58,19 +59,25 @@ impl Handler<SwitchModel> for InferenceActor {
     type Result = ();
 
     fn handle(&mut self, msg: SwitchModel, ctx: &mut SyncContext<Self>) {
-        self.switch.seq += 1;
-        // A model parked for an earlier request is not the one wanted any more.
-        self.switch.parked = None;
-        let seq = self.switch.seq;
-        let sink = self.sink.clone();
-        let addr = ctx.address();
-        let name = msg.name.clone();
-        let spawned = std::thread::Builder::new()
-            .name("model-switch".into())
-            .spawn(move || load(seq, msg, sink, addr));
-        if let Err(e) = spawned {
-            let error = format!("cannot start a loading thread: {e}");
-            report(&self.sink, SwitchEvent::Failed { name, error });
+        // Supervised: see actors::supervision.
+        match guard(|| {
+            self.switch.seq += 1;
+            // A model parked for an earlier request is not the one wanted any more.
+            self.switch.parked = None;
+            let seq = self.switch.seq;
+            let sink = self.sink.clone();
+            let addr = ctx.address();
+            let name = msg.name.clone();
+            let spawned = std::thread::Builder::new()
+                .name("model-switch".into())
+                .spawn(move || load(seq, msg, sink, addr));
+            if let Err(e) = spawned {
+                let error = format!("cannot start a loading thread: {e}");
+                report(&self.sink, SwitchEvent::Failed { name, error });
+            }
+        }) {
+            Ok(r) => r,
+            Err(reason) => self.restart(ctx, reason),
         }
     }
 }
@@ -151,78 +158,96 @@ fn read_through(path: &Path, progress: &mut dyn FnMut(f64)) -> std::io::Result<(
 impl Handler<SwitchLoaded> for InferenceActor {
     type Result = ();
 
-    fn handle(&mut self, msg: SwitchLoaded, _: &mut SyncContext<Self>) {
-        if msg.seq != self.switch.seq {
-            tracing::info!(model = %msg.name, "switch: a newer request replaced this load");
-            return;
+    fn handle(&mut self, msg: SwitchLoaded, ctx: &mut SyncContext<Self>) {
+        // Supervised: see actors::supervision.
+        match guard(|| {
+            if msg.seq != self.switch.seq {
+                tracing::info!(model = %msg.name, "switch: a newer request replaced this load");
+                return;
+            }
+            let name = msg.name.clone();
+            self.switch.parked = Some(Parked {
+                name: msg.name,
+                engine: msg.engine,
+                session: msg.session,
+                started: msg.started,
+            });
+            report(&self.sink, SwitchEvent::Ready { name });
+        }) {
+            Ok(r) => r,
+            Err(reason) => self.restart(ctx, reason),
         }
-        let name = msg.name.clone();
-        self.switch.parked = Some(Parked {
-            name: msg.name,
-            engine: msg.engine,
-            session: msg.session,
-            started: msg.started,
-        });
-        report(&self.sink, SwitchEvent::Ready { name });
     }
 }
 
 impl Handler<CommitSwitch> for InferenceActor {
     type Result = ();
 
-    fn handle(&mut self, msg: CommitSwitch, _: &mut SyncContext<Self>) {
-        let Some(Parked {
-            name,
-            engine,
-            mut session,
-            started,
-        }) = self.switch.parked.take()
-        else {
-            return tracing::warn!("switch: a commit without a loaded model; ignored");
-        };
-        let t = Instant::now();
-        let reserve = RESTORE_RESERVE.min(session.pass.capacity() / 2);
-        let format = engine.chat_format(|| msg.dialogue);
-        let restored = match engine.restore(
-            &mut session,
-            &msg.turns,
-            msg.system.as_deref(),
-            &format,
-            reserve,
-        ) {
-            Ok(n) => n,
-            Err(e) => {
-                tracing::warn!("switch: re-prefilling the conversation failed, empty: {e}");
-                0
+    fn handle(&mut self, msg: CommitSwitch, ctx: &mut SyncContext<Self>) {
+        // Supervised: see actors::supervision.
+        match guard(|| {
+            let Some(Parked {
+                name,
+                engine,
+                mut session,
+                started,
+            }) = self.switch.parked.take()
+            else {
+                return tracing::warn!("switch: a commit without a loaded model; ignored");
+            };
+            let t = Instant::now();
+            let reserve = RESTORE_RESERVE.min(session.pass.capacity() / 2);
+            let format = engine.chat_format(|| msg.dialogue);
+            let restored = match engine.restore(
+                &mut session,
+                &msg.turns,
+                msg.system.as_deref(),
+                &format,
+                reserve,
+            ) {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!("switch: re-prefilling the conversation failed, empty: {e}");
+                    0
+                }
+            };
+            let restore_ms = t.elapsed().as_secs_f64() * 1000.0;
+            let summary = summarize(&engine, &session);
+            let context_used = session.context_used();
+            // The old engine goes once the new one holds the conversation; its weights were freed
+            // in another thread's malloc arena than the new ones live in, which glibc keeps unless
+            // asked to give it back.
+            // A restarted actor loads this model again, as it is loaded now.
+            if let Some(load) = self.last_load.as_mut() {
+                load.source = super::messages::ModelSource::Path(engine.path.clone());
+                load.context = session.pass.capacity();
+                load.kind_override = Some(engine.model_kind.clone());
             }
-        };
-        let restore_ms = t.elapsed().as_secs_f64() * 1000.0;
-        let summary = summarize(&engine, &session);
-        let context_used = session.context_used();
-        // The old engine goes once the new one holds the conversation; its weights were freed
-        // in another thread's malloc arena than the new ones live in, which glibc keeps unless
-        // asked to give it back.
-        drop(self.loaded.replace((*engine, session)));
-        release_freed_memory();
-        let total_ms = started.elapsed().as_secs_f64() * 1000.0;
-        tracing::info!(
-            model = %name,
-            restored,
-            context_used,
-            restore_ms,
-            total_ms,
-            "switch: swapped in"
-        );
-        report(
-            &self.sink,
-            SwitchEvent::Swapped {
-                summary,
-                context_used,
+            drop(self.loaded.replace((*engine, session)));
+            release_freed_memory();
+            let total_ms = started.elapsed().as_secs_f64() * 1000.0;
+            tracing::info!(
+                model = %name,
                 restored,
-                total_ms,
+                context_used,
                 restore_ms,
-            },
-        );
+                total_ms,
+                "switch: swapped in"
+            );
+            report(
+                &self.sink,
+                SwitchEvent::Swapped {
+                    summary,
+                    context_used,
+                    restored,
+                    total_ms,
+                    restore_ms,
+                },
+            );
+        }) {
+            Ok(r) => r,
+            Err(reason) => self.restart(ctx, reason),
+        }
     }
 }
 

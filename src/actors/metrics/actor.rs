@@ -1,7 +1,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix::{Actor, AsyncContext, Context, Handler};
+use actix::{Actor, Addr, AsyncContext, Context, Handler};
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
 use super::messages::MetricsSnapshot;
@@ -9,6 +9,20 @@ use super::messages::{ReplyFinished, TokenObserved};
 use super::rate::RateWindow;
 
 pub type MetricsSink = Arc<dyn Fn(MetricsSnapshot) + Send + Sync>;
+
+/// What the dashboard and the inference actor hold: the metrics actor's address.
+#[derive(Clone)]
+pub struct MetricsHandle {
+    pub addr: Addr<MetricsActor>,
+}
+
+/// Starts the metrics actor (on the executor: it folds token events and reads this process's
+/// own /proc entry at 4 Hz, a few microseconds); its snapshots go to `sink`.
+pub fn start(sink: MetricsSink) -> MetricsHandle {
+    MetricsHandle {
+        addr: MetricsActor::new(sink).start(),
+    }
+}
 
 const SAMPLE_EVERY: Duration = Duration::from_millis(250);
 

@@ -4,5 +4,5 @@ mod actor;
 mod messages;
 pub mod rate;
 
-pub use actor::{MetricsActor, MetricsSink};
+pub use actor::{start, MetricsActor, MetricsHandle, MetricsSink};
 pub use messages::{MetricsSnapshot, ReplyFinished, TokenObserved};

@@ -3,6 +3,8 @@ use std::sync::Arc;
 
 use actix::{Actor, Addr, Handler, SyncArbiter, SyncContext};
 
+use crate::actors::supervision::{guard, ActorName, RestartSink, Supervised};
+
 use super::messages::{Add, BuildContext, Evict, RagEvent, Remember, Search, Stats};
 use crate::rag::index::Hit;
 use crate::rag::tokens::GemmaTokens;
@@ -18,29 +20,41 @@ pub struct RagActor {
     gguf: PathBuf,
     memory: Option<Memory>,
     gemma: Option<GemmaTokens>,
+    /// Where a panic is reported (the actor is then rebuilt; see `actors::supervision`).
+    restarts: RestartSink,
+}
+
+/// What the dashboard holds: the RAG actor's address.
+#[derive(Clone)]
+pub struct RagHandle {
+    pub addr: Addr<RagActor>,
+}
+
+/// Starts the RAG actor on its own thread (embedding is CPU-bound, the store is redb): the memory
+/// at `store_path`, MiniLM from `model_dir`; `gguf` is the Gemma model whose tokenizer counts
+/// the context budget.
+pub fn start(
+    sink: RagSink,
+    restarts: RestartSink,
+    settings: RagSettings,
+    store_path: PathBuf,
+    model_dir: PathBuf,
+    gguf: PathBuf,
+) -> RagHandle {
+    let addr = SyncArbiter::start(1, move || RagActor {
+        sink: sink.clone(),
+        settings: settings.clone(),
+        store_path: store_path.clone(),
+        model_dir: model_dir.clone(),
+        gguf: gguf.clone(),
+        memory: None,
+        gemma: None,
+        restarts: restarts.clone(),
+    });
+    RagHandle { addr }
 }
 
 impl RagActor {
-    /// Starts the actor on its own thread. `gguf` is the Gemma model whose tokenizer counts the
-    /// context budget.
-    pub fn start(
-        sink: RagSink,
-        settings: RagSettings,
-        store_path: PathBuf,
-        model_dir: PathBuf,
-        gguf: PathBuf,
-    ) -> Addr<Self> {
-        SyncArbiter::start(1, move || RagActor {
-            sink: sink.clone(),
-            settings: settings.clone(),
-            store_path: store_path.clone(),
-            model_dir: model_dir.clone(),
-            gguf: gguf.clone(),
-            memory: None,
-            gemma: None,
-        })
-    }
-
     fn send_stats(&self) {
         if let Some(m) = &self.memory {
             (self.sink)(RagEvent::Stats { memories: m.len() });
@@ -91,82 +105,143 @@ impl Actor for RagActor {
 impl Handler<BuildContext> for RagActor {
     type Result = ();
 
-    fn handle(&mut self, msg: BuildContext, _: &mut SyncContext<Self>) {
-        let gemma = self.gemma.as_ref();
-        let result = match &mut self.memory {
-            Some(m) => m
-                .build_context(&msg.query, msg.budget, &|s| Self::count(gemma, s))
-                .map_err(|e| e.to_string()),
-            None => Err("the RAG memory is not available".to_string()),
-        };
-        (self.sink)(RagEvent::Context {
-            request: msg.request,
-            result,
-        });
+    fn handle(&mut self, msg: BuildContext, ctx: &mut SyncContext<Self>) {
+        let request = msg.request;
+        // Supervised: see actors::supervision.
+        match guard(|| {
+            let gemma = self.gemma.as_ref();
+            let result = match &mut self.memory {
+                Some(m) => m
+                    .build_context(&msg.query, msg.budget, &|s| Self::count(gemma, s))
+                    .map_err(|e| e.to_string()),
+                None => Err("the RAG memory is not available".to_string()),
+            };
+            (self.sink)(RagEvent::Context {
+                request: msg.request,
+                result,
+            });
+        }) {
+            Ok(r) => r,
+            Err(reason) => {
+                // The dashboard is waiting for this context: it sends the message without it.
+                (self.sink)(RagEvent::Context {
+                    request,
+                    result: Err(format!("the RAG actor panicked: {reason}")),
+                });
+                self.restart(ctx, reason);
+            }
+        }
     }
 }
 
 impl Handler<Add> for RagActor {
     type Result = ();
 
-    fn handle(&mut self, msg: Add, _: &mut SyncContext<Self>) {
-        let sink = self.sink.clone();
-        let result = match &mut self.memory {
-            Some(m) => m
-                .add_paths(&msg.paths, Tier::Semantic, 0.5, Vec::new(), &mut |e| {
-                    sink(RagEvent::Ingest(e))
-                })
-                .map_err(|e| e.to_string()),
-            None => Err("the RAG memory is not available".to_string()),
-        };
-        (self.sink)(RagEvent::IngestDone(result));
-        self.send_stats();
+    fn handle(&mut self, msg: Add, ctx: &mut SyncContext<Self>) {
+        // Supervised: see actors::supervision.
+        match guard(|| {
+            let sink = self.sink.clone();
+            let result = match &mut self.memory {
+                Some(m) => m
+                    .add_paths(&msg.paths, Tier::Semantic, 0.5, Vec::new(), &mut |e| {
+                        sink(RagEvent::Ingest(e))
+                    })
+                    .map_err(|e| e.to_string()),
+                None => Err("the RAG memory is not available".to_string()),
+            };
+            (self.sink)(RagEvent::IngestDone(result));
+            self.send_stats();
+        }) {
+            Ok(r) => r,
+            Err(reason) => self.restart(ctx, reason),
+        }
     }
 }
 
 impl Handler<Remember> for RagActor {
     type Result = ();
 
-    fn handle(&mut self, msg: Remember, _: &mut SyncContext<Self>) {
-        let result = match &mut self.memory {
-            Some(m) => m
-                .remember(&msg.text, msg.importance, msg.tier, Vec::new(), &msg.source)
-                .map_err(|e| e.to_string()),
-            None => Err("the RAG memory is not available".to_string()),
-        };
-        (self.sink)(RagEvent::Remembered {
-            result,
-            quiet: msg.quiet,
-        });
-        self.evict();
-        self.send_stats();
+    fn handle(&mut self, msg: Remember, ctx: &mut SyncContext<Self>) {
+        // Supervised: see actors::supervision.
+        match guard(|| {
+            let result = match &mut self.memory {
+                Some(m) => m
+                    .remember(&msg.text, msg.importance, msg.tier, Vec::new(), &msg.source)
+                    .map_err(|e| e.to_string()),
+                None => Err("the RAG memory is not available".to_string()),
+            };
+            (self.sink)(RagEvent::Remembered {
+                result,
+                quiet: msg.quiet,
+            });
+            self.evict();
+            self.send_stats();
+        }) {
+            Ok(r) => r,
+            Err(reason) => self.restart(ctx, reason),
+        }
     }
 }
 
 impl Handler<Evict> for RagActor {
     type Result = ();
 
-    fn handle(&mut self, _: Evict, _: &mut SyncContext<Self>) {
-        self.evict();
-        self.send_stats();
+    fn handle(&mut self, _: Evict, ctx: &mut SyncContext<Self>) {
+        // Supervised: see actors::supervision.
+        match guard(|| {
+            self.evict();
+            self.send_stats();
+        }) {
+            Ok(r) => r,
+            Err(reason) => self.restart(ctx, reason),
+        }
     }
 }
 
 impl Handler<Stats> for RagActor {
     type Result = ();
 
-    fn handle(&mut self, _: Stats, _: &mut SyncContext<Self>) {
-        self.send_stats();
+    fn handle(&mut self, _: Stats, ctx: &mut SyncContext<Self>) {
+        // Supervised: see actors::supervision.
+        match guard(|| {
+            self.send_stats();
+        }) {
+            Ok(r) => r,
+            Err(reason) => self.restart(ctx, reason),
+        }
     }
 }
 
 impl Handler<Search> for RagActor {
     type Result = Result<Vec<Hit>, String>;
 
-    fn handle(&mut self, msg: Search, _: &mut SyncContext<Self>) -> Self::Result {
-        match &mut self.memory {
+    fn handle(&mut self, msg: Search, ctx: &mut SyncContext<Self>) -> Self::Result {
+        // Supervised: see actors::supervision.
+        match guard(|| match &mut self.memory {
             Some(m) => m.search(&msg.query, msg.k).map_err(|e| e.to_string()),
             None => Err("the RAG memory is not available".to_string()),
+        }) {
+            Ok(r) => r,
+            Err(reason) => {
+                let error = format!("the RAG actor panicked: {reason}");
+                self.restart(ctx, reason);
+                Err(error)
+            }
         }
+    }
+}
+
+crate::actors::supervision::handle_inject_panic!(RagActor);
+
+impl Supervised for RagActor {
+    const NAME: ActorName = ActorName::Rag;
+
+    fn restart_sink(&self) -> &RestartSink {
+        &self.restarts
+    }
+
+    /// The store is closed before the successor opens it.
+    fn before_restart(&mut self, _: &mut SyncContext<Self>) {
+        self.memory = None;
     }
 }

@@ -3,5 +3,5 @@
 mod actor;
 mod messages;
 
-pub use actor::{RagActor, RagSink};
+pub use actor::{start, RagActor, RagHandle, RagSink};
 pub use messages::{Add, BuildContext, Evict, RagEvent, Remember, Search, Stats};

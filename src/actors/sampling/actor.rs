@@ -10,6 +10,22 @@ use crate::sampling::{Sampler, SamplerParams, SamplingError, Vocab};
 /// Where traces of sampled tokens go (the dashboard's channel).
 pub type TraceSink = Arc<dyn Fn(TokenTrace) + Send + Sync>;
 
+/// What the dashboard and the inference actor hold: the sampling actor's address.
+#[derive(Clone)]
+pub struct SamplingHandle {
+    pub addr: Addr<SamplingActor>,
+}
+
+/// Starts the sampling actor (on the executor: a step is a short computation answered at once)
+/// with the chain `params`; each sampled token's trace goes to `traces` when given.
+pub fn start(params: SamplerParams, traces: Option<TraceSink>) -> SamplingHandle {
+    let mut actor = SamplingActor::new(params);
+    actor.traces = traces;
+    SamplingHandle {
+        addr: actor.start(),
+    }
+}
+
 pub struct SamplingActor {
     sampler: Sampler,
     /// The conversation as the penalties see it, kept up to date by each `SampleNext`.

@@ -3,7 +3,7 @@
 mod actor;
 mod messages;
 
-pub use actor::{ensure_vocabulary, vocab_of, SamplingActor, TraceSink};
+pub use actor::{ensure_vocabulary, start, vocab_of, SamplingActor, SamplingHandle, TraceSink};
 pub use messages::{
     Configure, HasVocabulary, HistoryUpdate, ResetSampler, SampleNext, SetVocabulary, TokenTrace,
 };

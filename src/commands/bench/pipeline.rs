@@ -11,7 +11,7 @@ use gemma_tui::app::AppEvent;
 use gemma_tui::bench::runner::PROMPT_TEXT;
 use gemma_tui::bench::{RunError, RunPlan};
 use gemma_tui::engine::{Engine, EngineError, EngineKind, Limits, PromptKind, StepControl};
-use gemma_tui::runtime::{start_actors, RunOptions};
+use gemma_tui::runtime::{start_actors, ActorPaths, RunOptions};
 use gemma_tui::sampling::{argmax, SamplerParams};
 
 use crate::commands::CommandError;
@@ -59,7 +59,11 @@ fn decode_ms_per_token(
         context: 1024,
         max_tokens: Some(n),
         sampler: SamplerParams::greedy(),
-        ..RunOptions::new(ModelSource::Path(path.to_path_buf()), threads)
+        ..RunOptions::new(
+            ModelSource::Path(path.to_path_buf()),
+            threads,
+            ActorPaths::from_environment(&gemma_tui::config::config_dir(None)),
+        )
     };
     let text = text.to_string();
     system.block_on(async move {

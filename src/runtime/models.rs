@@ -15,8 +15,8 @@ pub struct LoadSettings {
     pub threads: usize,
     pub engine: EngineKind,
     pub context: usize,
-    /// Where the picker looks for GGUFs (None: `models::models_dir()`).
-    pub models_dir: Option<PathBuf>,
+    /// Where the picker looks for GGUFs.
+    pub models_dir: PathBuf,
 }
 
 pub fn apply(
@@ -28,10 +28,7 @@ pub fn apply(
     match effect {
         ModelEffect::List { config } => {
             let events = events.clone();
-            let dir = load
-                .models_dir
-                .clone()
-                .unwrap_or_else(crate::models::models_dir);
+            let dir = load.models_dir.clone();
             // Directory listing and header reads are blocking IO: never on the async executor.
             tokio::task::spawn_blocking(move || {
                 let installed = crate::models::list_installed_in(&dir).unwrap_or_else(|e| {
