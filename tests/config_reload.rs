@@ -8,6 +8,16 @@ use gemma_tui::actors::config::ConfigEvent;
 use gemma_tui::app::Action;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
+/// Saves `text` as `path` the way editors do, by renaming a finished file over it: a plain
+/// `fs::write` truncates first, and the watcher may read the file half written (an empty or cut
+/// template is another edit than the one this test makes; seen under load). The file is
+/// finished outside the watched dir, on the same file system (both under the temp dir).
+fn save(path: &std::path::Path, text: &str) {
+    let mut file = tempfile::NamedTempFile::new_in(std::env::temp_dir()).unwrap();
+    std::io::Write::write_all(&mut file, text.as_bytes()).unwrap();
+    file.persist(path).unwrap();
+}
+
 async fn next(rx: &mut UnboundedReceiver<ConfigEvent>) -> ConfigEvent {
     tokio::time::timeout(Duration::from_secs(10), rx.recv())
         .await
@@ -30,7 +40,7 @@ fn saved_edits_apply_and_broken_ones_are_reported() {
         );
         // Let the watch start before the first write.
         tokio::time::sleep(Duration::from_millis(300)).await;
-        std::fs::write(&path, "[profiles.balanced.sampler]\ntemperature = 0.3\n").unwrap();
+        save(&path, "[profiles.balanced.sampler]\ntemperature = 0.3\n");
         match next(&mut rx).await {
             ConfigEvent::Reloaded { config, .. } => {
                 let sampler = &config.profiles["balanced"].sampler;
@@ -40,11 +50,10 @@ fn saved_edits_apply_and_broken_ones_are_reported() {
         }
         // Drain a possible second event of the same save (editors and notify may split it).
         while let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(400), rx.recv()).await {}
-        std::fs::write(
+        save(
             &path,
             "[profiles.balanced.sampler]\ntemperature = \"hot\"\n",
-        )
-        .unwrap();
+        );
         match next(&mut rx).await {
             ConfigEvent::Invalid(error) => {
                 assert!(error.contains("profiles.toml:2:"), "{error}");
@@ -53,13 +62,13 @@ fn saved_edits_apply_and_broken_ones_are_reported() {
         }
         // The broken file is left as the user wrote it, for them to fix.
         assert!(std::fs::read_to_string(&path).unwrap().contains("\"hot\""));
-        std::fs::write(&path, "[profiles.balanced.sampler]\ntemperature = 0.3\n").unwrap();
+        save(&path, "[profiles.balanced.sampler]\ntemperature = 0.3\n");
         assert!(matches!(next(&mut rx).await, ConfigEvent::Reloaded { .. }));
         while let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(400), rx.recv()).await {}
 
         // A template saved in templates/ is used from the next message.
         let template = dir.path().join("templates/concise.md");
-        std::fs::write(&template, "+++\n+++\nTersely: {query}").unwrap();
+        save(&template, "+++\n+++\nTersely: {query}");
         match next(&mut rx).await {
             ConfigEvent::Reloaded { templates, .. } => {
                 let t = templates.get("concise").unwrap();
@@ -73,7 +82,7 @@ fn saved_edits_apply_and_broken_ones_are_reported() {
         }
         while let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(400), rx.recv()).await {}
         // A broken template is reported with its line and variable; the last good one stays.
-        std::fs::write(&template, "+++\n+++\nTersely:\n{qurey}").unwrap();
+        save(&template, "+++\n+++\nTersely:\n{qurey}");
         let mut saw_error = false;
         for _ in 0..2 {
             match next(&mut rx).await {
@@ -94,14 +103,14 @@ fn saved_edits_apply_and_broken_ones_are_reported() {
 
         // keymap.toml: a rebinding applies; a broken one is reported and the last good stays.
         let keymap = dir.path().join("keymap.toml");
-        std::fs::write(&keymap, "[global]\npick_profile = [\"F9\"]\n").unwrap();
+        save(&keymap, "[global]\npick_profile = [\"F9\"]\n");
         let label = |e: &ConfigEvent| match e {
             ConfigEvent::Reloaded { keymap, .. } => keymap.label_for(Action::OpenProfilePicker),
             other => panic!("expected the new keymap, got {other:?}"),
         };
         assert_eq!(label(&next(&mut rx).await).as_deref(), Some("F9"));
         while let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(400), rx.recv()).await {}
-        std::fs::write(&keymap, "[global]\npick_profile = [\"F99\"]\n").unwrap();
+        save(&keymap, "[global]\npick_profile = [\"F99\"]\n");
         assert_eq!(label(&next(&mut rx).await).as_deref(), Some("F9"));
         match next(&mut rx).await {
             ConfigEvent::Invalid(error) => {
