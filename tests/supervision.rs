@@ -10,8 +10,10 @@ use crossterm::event::KeyCode;
 use gemma_tui::actors::bench::{BenchEvent, RefreshBench};
 use gemma_tui::actors::conversations::{ConversationEvent, ListConversations};
 use gemma_tui::actors::inference::EngineEvent;
+use gemma_tui::actors::rag::{RagEvent, Remember, Search};
 use gemma_tui::actors::supervision::{ActorName, InjectPanic};
 use gemma_tui::app::{AppEvent, AppState, EngineStatus, Role};
+use gemma_tui::rag::Tier;
 use gemma_tui::runtime::RunOptions;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
@@ -203,5 +205,50 @@ fn a_bench_panic_restarts_the_bench_actor() {
             matches!(e, AppEvent::Bench(BenchEvent::Suites(_)))
         })
         .await;
+    });
+}
+
+#[test]
+fn a_rag_panic_restarts_the_memory_actor_and_keeps_the_memories() {
+    let sandbox = Sandbox::new();
+    dashboard::run(async {
+        let mut d = Dashboard::start(RunOptions {
+            rag: Some(gemma_tui::rag::RagSettings::default()),
+            ..sandbox.options(512, 8)
+        });
+        let mut state = AppState::new();
+        let rag = d.actors.rag.as_ref().expect("RAG is on").addr.clone();
+        fold_until(&mut d, &mut state, "the memory store opened", |e, _| {
+            matches!(e, AppEvent::Rag(RagEvent::Stats { .. }))
+        })
+        .await;
+        rag.do_send(Remember {
+            text: "The lighthouse keeper's cat is called Biscuit.".into(),
+            importance: 0.8,
+            tier: Tier::LongTerm,
+            source: "test".into(),
+            quiet: true,
+        });
+        fold_until(&mut d, &mut state, "the memory stored", |e, _| {
+            matches!(
+                e,
+                AppEvent::Rag(RagEvent::Remembered {
+                    result: Ok(Some(_)),
+                    ..
+                })
+            )
+        })
+        .await;
+        panic_and_restart(&mut d, &mut state, &rag, ActorName::Rag).await;
+        // The restarted actor answers from the same store: the memory is still there.
+        let hits = rag
+            .send(Search {
+                query: "the cat's name".into(),
+                k: 3,
+            })
+            .await
+            .expect("the restarted actor answers")
+            .expect("a search");
+        assert!(hits.iter().any(|h| h.text.contains("Biscuit")), "{hits:?}");
     });
 }
