@@ -84,7 +84,7 @@ fn inspector_shows_candidates_entropy_temperature_and_mu() {
 #[test]
 fn never_panics_at_small_sizes_with_everything_shown() {
     let mut s = traced_state();
-    s.show_sampler = true;
+    s.sampler.open = true;
     s.log.open = true;
     s.inspector.open = true;
     for w in 1..=70u16 {

@@ -57,7 +57,7 @@ fn a_key_per_builtin_profile_switches_sampler_template_and_length() {
         vec![Effect::ConfigureSampler(coding.sampler.clone())]
     );
     assert_eq!(s.profiles.active, "coding");
-    assert_eq!(s.sampler, coding.sampler);
+    assert_eq!(s.sampler.params, coding.sampler);
     let (text, system, max_tokens) = send(&mut s, "Reverse a string");
     assert!(text.contains("Write the answer in"), "{text}");
     assert!(text.ends_with("Reverse a string"), "{text}");
@@ -128,7 +128,7 @@ fn save_as_writes_a_profile_and_makes_it_active() {
     let mut s = loaded();
     press(&mut s, KeyCode::F(2), KeyModifiers::NONE);
     press(&mut s, KeyCode::Right, KeyModifiers::NONE); // temperature up
-    let temperature = s.sampler.temperature;
+    let temperature = s.sampler.params.temperature;
     press(&mut s, KeyCode::Char('s'), KeyModifiers::NONE);
     let picker = s.picker.as_ref().unwrap();
     assert_eq!(picker.kind, PickerKind::SaveProfileAs);

@@ -9,7 +9,6 @@ use ratatui_textarea::{TextArea, WrapMode};
 use crate::actors::config::ConfigEvent;
 use crate::actors::inference::ModelSummary;
 use crate::config::theme::Theme;
-use crate::sampling::SamplerParams;
 
 use super::action::{Action, Focus, Keymap};
 use super::chat::{ChatMessage, EngineStatus};
@@ -18,7 +17,6 @@ use super::events::AppEvent;
 use super::inspector::Inspector;
 use super::picker::Picker;
 use super::profiles::Profiles;
-use super::sampler::Param;
 pub use super::view::{MetricsHistory, ScrollState, METRICS_WINDOW_S};
 
 /// Two Ctrl-C presses within this window quit.
@@ -77,11 +75,8 @@ pub struct AppState {
     pub theme: Theme,
     /// Terminal size from the last resize event (columns, rows).
     pub size: (u16, u16),
-    /// The sampler parameters in effect (the sampler pane edits them).
-    pub sampler: SamplerParams,
-    pub show_sampler: bool,
-    /// The selected row of the sampler pane (an index into [`Param::ALL`]).
-    pub sampler_row: usize,
+    /// The sampler form (F2): the parameters in effect, whether it shows, its selected row.
+    pub sampler: super::sampler::SamplerForm,
     pub inspector: Inspector,
     /// The profiles and templates in use.
     pub profiles: Profiles,
@@ -137,9 +132,7 @@ impl AppState {
             theme: Theme::default(),
             clock: Default::default(),
             size: (0, 0),
-            sampler: SamplerParams::default(),
-            show_sampler: false,
-            sampler_row: 0,
+            sampler: Default::default(),
             inspector: Inspector {
                 follow: true,
                 ..Inspector::default()
@@ -265,7 +258,7 @@ impl AppState {
     /// The panes Tab cycles through, in order.
     pub fn focus_cycle(&self) -> Vec<Focus> {
         let mut v = vec![Focus::Input, Focus::Chat];
-        if self.show_sampler {
+        if self.sampler.open {
             v.push(Focus::Sampler);
         }
         if self.log.open {
@@ -372,43 +365,13 @@ impl AppState {
                     self.focus = Focus::Chat;
                 }
             }
-            Action::ToggleSampler => {
-                if self.show_sampler && self.focus == Focus::Sampler {
-                    self.show_sampler = false;
-                    self.focus = Focus::Input;
-                } else {
-                    self.show_sampler = true;
-                    self.focus = Focus::Sampler;
-                }
-            }
-            Action::SamplerPrev => {
-                let n = Param::ALL.len();
-                self.sampler_row = (self.sampler_row + n - 1) % n;
-            }
-            Action::SamplerNext => self.sampler_row = (self.sampler_row + 1) % Param::ALL.len(),
-            Action::SamplerIncrease | Action::SamplerDecrease => {
-                let param = Param::ALL[self.sampler_row.min(Param::ALL.len() - 1)];
-                let before = self.sampler.clone();
-                param.step(&mut self.sampler, action == Action::SamplerIncrease);
-                if self.sampler != before {
-                    self.set_status(
-                        format!("{} = {}", param.name(), param.show(&self.sampler)),
-                        now,
-                    );
-                    return vec![Effect::ConfigureSampler(self.sampler.clone())];
-                }
-            }
-            Action::SamplerDefaults => {
-                // The seed is not a pane setting: keep the one given on the command line.
-                let fresh = SamplerParams {
-                    seed: self.sampler.seed,
-                    ..SamplerParams::default()
-                };
-                if fresh != self.sampler {
-                    self.sampler = fresh;
-                    self.set_status("sampler reset to llama.cpp's defaults", now);
-                    return vec![Effect::ConfigureSampler(self.sampler.clone())];
-                }
+            a @ (Action::ToggleSampler
+            | Action::SamplerPrev
+            | Action::SamplerNext
+            | Action::SamplerIncrease
+            | Action::SamplerDecrease
+            | Action::SamplerDefaults) => {
+                return self.run(|s| &mut s.sampler, |form, ctx| form.handle(a, ctx), now)
             }
             Action::ToggleInspector
             | Action::InspectPrevToken

@@ -485,14 +485,14 @@ fn config_reloads_apply_the_profile_and_errors_keep_it() {
         now,
     );
     assert_eq!(effects, vec![Effect::ConfigureSampler(params.clone())]);
-    assert_eq!(s.sampler, params);
+    assert_eq!(s.sampler.params, params);
     assert!(s.status.as_ref().unwrap().text.contains("config reloaded"));
     let effects = s.handle(
         AppEvent::Config(ConfigEvent::Invalid("profiles.toml:2:15: bad".into())),
         now,
     );
     assert!(effects.is_empty());
-    assert_eq!(s.sampler, params, "the last good settings stay");
+    assert_eq!(s.sampler.params, params, "the last good settings stay");
     assert!(s
         .status
         .as_ref()

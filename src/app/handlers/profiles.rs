@@ -76,7 +76,7 @@ impl AppState {
         };
         self.profiles.active = name.to_string();
         self.profiles.template_override = None;
-        self.sampler = profile.sampler.clone();
+        self.sampler.params = profile.sampler.clone();
         let note = if profile.context != self.model.as_ref().map_or(0, |m| m.context_size) {
             " (its context size applies after a restart)"
         } else {
@@ -89,7 +89,7 @@ impl AppState {
             ),
             now,
         );
-        vec![Effect::ConfigureSampler(self.sampler.clone())]
+        vec![Effect::ConfigureSampler(self.sampler.params.clone())]
     }
 
     /// A key per built-in profile, in [`BUILTIN_PROFILES`] order (1-based).
@@ -122,11 +122,10 @@ impl AppState {
             format!("config reloaded: profile {}", self.profiles.active),
             now,
         );
-        if profile.sampler != self.sampler {
-            self.sampler = profile.sampler;
-            return vec![Effect::ConfigureSampler(self.sampler.clone())];
-        }
-        vec![]
+        self.sampler
+            .set_params(profile.sampler)
+            .into_iter()
+            .collect()
     }
 
     pub fn open_profile_picker(&mut self) {
@@ -182,7 +181,7 @@ impl AppState {
             return vec![];
         }
         let profile = Profile {
-            sampler: self.sampler.clone(),
+            sampler: self.sampler.params.clone(),
             description: format!("saved from `{}` in the dashboard", self.profiles.active),
             ..self.profiles.profile()
         };

@@ -1,0 +1,55 @@
+//! How the dashboard runs a component: it hands the component the read-only facts ([`Ctx`]) and
+//! carries out what it asks for ([`Outcome`]): a status message, a focus change, effects.
+use std::time::Instant;
+
+use crate::app::effect::Effect;
+use crate::app::outcome::{Ctx, Outcome};
+use crate::app::state::AppState;
+
+impl AppState {
+    /// What a component may read of the dashboard; `input` is the message input's text.
+    pub(crate) fn ctx<'a>(&'a self, input: &'a str) -> Ctx<'a> {
+        Ctx {
+            keymap: &self.keymap,
+            focus: self.focus,
+            input,
+            active_profile: &self.profiles.active,
+            generating: self.running.is_some(),
+            engine_idle: matches!(self.engine, crate::app::EngineStatus::Idle),
+            bench_running: self.bench.running(),
+        }
+    }
+
+    /// Runs `handle` on the component `part` picks, with the dashboard's facts, and carries out
+    /// its outcome.
+    pub(crate) fn run<P: Default>(
+        &mut self,
+        part: fn(&mut AppState) -> &mut P,
+        handle: impl FnOnce(&mut P, &Ctx) -> Outcome,
+        now: Instant,
+    ) -> Vec<Effect> {
+        let input = self.input_text();
+        // The facts are read before the component is taken out (it might be one they read).
+        let bench_running = self.bench.running();
+        let mut pane = std::mem::take(part(self));
+        let ctx = Ctx {
+            bench_running,
+            ..self.ctx(&input)
+        };
+        let outcome = handle(&mut pane, &ctx);
+        *part(self) = pane;
+        self.take(outcome, now)
+    }
+
+    /// Carries out what a component asked for: its status message shows, focus moves, its
+    /// effects go to the loop.
+    pub(crate) fn take(&mut self, outcome: Outcome, now: Instant) -> Vec<Effect> {
+        if let Some(text) = outcome.status {
+            self.set_status(text, now);
+        }
+        if let Some(focus) = outcome.focus {
+            self.focus = focus;
+        }
+        outcome.effects
+    }
+}
