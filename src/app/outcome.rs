@@ -31,6 +31,29 @@ pub struct Outcome {
     pub status: Option<String>,
     /// The pane that should have focus next.
     pub focus: Option<Focus>,
+    /// The overlay asks to be closed.
+    pub close: bool,
+    /// Something only the dashboard can do (it owns the profiles, the conversation, the model).
+    pub request: Option<Request>,
+}
+
+/// What a component asks of the dashboard beyond effects: things that change state it does not own.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Request {
+    /// Make this profile the active one.
+    UseProfile(String),
+    /// Use this prompt template for the next messages.
+    UseTemplate(String),
+    /// Open this stored conversation (nothing if it is the one shown).
+    OpenConversation(u64),
+    /// Delete this stored conversation (`label` is its title, for the status bar).
+    DeleteConversation { id: u64, label: String },
+    /// Give this stored conversation a new title.
+    RenameConversation { id: u64, title: String },
+    /// Save the settings in use as a new profile under this name.
+    SaveProfileAs(String),
+    /// Switch to the model this picker key stands for.
+    SwitchModel(String),
 }
 
 impl Outcome {
@@ -52,6 +75,22 @@ impl Outcome {
         Self {
             focus: Some(focus),
             ..Self::default()
+        }
+    }
+
+    /// The overlay closes, asking nothing else.
+    pub fn close() -> Self {
+        Self {
+            close: true,
+            ..Self::default()
+        }
+    }
+
+    /// The overlay closes and asks the dashboard for `request`.
+    pub fn close_with(request: Request) -> Self {
+        Self {
+            request: Some(request),
+            ..Self::close()
         }
     }
 

@@ -3,7 +3,8 @@
 use std::time::Instant;
 
 use crate::app::effect::Effect;
-use crate::app::outcome::{Ctx, Outcome};
+use crate::app::outcome::{Ctx, Outcome, Request};
+use crate::app::picker::Picker;
 use crate::app::state::AppState;
 
 impl AppState {
@@ -41,8 +42,25 @@ impl AppState {
         self.take(outcome, now)
     }
 
+    /// Runs `handle` on the open picker (nothing if none is) and closes it if it asks to.
+    pub(crate) fn run_picker(
+        &mut self,
+        handle: impl FnOnce(&mut Picker, &Ctx) -> Outcome,
+        now: Instant,
+    ) -> Vec<Effect> {
+        let input = self.input_text();
+        let Some(mut picker) = self.picker.take() else {
+            return vec![];
+        };
+        let outcome = handle(&mut picker, &self.ctx(&input));
+        if !outcome.close {
+            self.picker = Some(picker);
+        }
+        self.take(outcome, now)
+    }
+
     /// Carries out what a component asked for: its status message shows, focus moves, its
-    /// effects go to the loop.
+    /// effects go to the loop, its request is fulfilled.
     pub(crate) fn take(&mut self, outcome: Outcome, now: Instant) -> Vec<Effect> {
         if let Some(text) = outcome.status {
             self.set_status(text, now);
@@ -50,6 +68,27 @@ impl AppState {
         if let Some(focus) = outcome.focus {
             self.focus = focus;
         }
-        outcome.effects
+        let mut effects = outcome.effects;
+        if let Some(request) = outcome.request {
+            effects.extend(self.fulfil(request, now));
+        }
+        effects
+    }
+
+    /// Does what a component cannot: it changes state the dashboard owns.
+    fn fulfil(&mut self, request: Request, now: Instant) -> Vec<Effect> {
+        match request {
+            Request::UseProfile(name) => self.use_profile(&name, now),
+            Request::UseTemplate(name) => {
+                self.set_status(format!("template {name} for the next messages"), now);
+                self.profiles.template_override = Some(name);
+                vec![]
+            }
+            Request::OpenConversation(id) => self.open_conversation(id),
+            Request::DeleteConversation { id, label } => self.delete_conversation(id, &label, now),
+            Request::RenameConversation { id, title } => self.rename_conversation(id, title),
+            Request::SaveProfileAs(name) => self.save_profile_as(&name, now),
+            Request::SwitchModel(key) => self.accept_model(Some(key), now),
+        }
     }
 }
