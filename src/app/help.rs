@@ -1,9 +1,8 @@
-//! The key help overlay (F1): whether it is open and how far it is scrolled.
+//! The key help overlay (F1): how far it is scrolled (the layer stack says whether it is open).
 use crossterm::event::{KeyCode, KeyEvent};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HelpOverlay {
-    pub open: bool,
     /// Rows the help is scrolled down (when it is taller than the screen).
     pub scroll: u16,
     /// Rows of the help in view at the last render (PgUp/PgDn move this many).
@@ -13,7 +12,6 @@ pub struct HelpOverlay {
 impl Default for HelpOverlay {
     fn default() -> Self {
         Self {
-            open: false,
             scroll: 0,
             page: 10,
         }
@@ -22,8 +20,8 @@ impl Default for HelpOverlay {
 
 impl HelpOverlay {
     /// A key while open: the arrows and page keys scroll it (the render clamps), any other key
-    /// closes it.
-    pub fn key(&mut self, key: &KeyEvent) {
+    /// closes it (returns true).
+    pub fn key(&mut self, key: &KeyEvent) -> bool {
         let page = self.page.max(1);
         match key.code {
             KeyCode::Up => self.scroll = self.scroll.saturating_sub(1),
@@ -32,9 +30,10 @@ impl HelpOverlay {
             KeyCode::PageDown => self.scroll = self.scroll.saturating_add(page),
             KeyCode::Home => self.scroll = 0,
             _ => {
-                self.open = false;
                 self.scroll = 0;
+                return true;
             }
         }
+        false
     }
 }

@@ -11,6 +11,8 @@ pub struct Ctx<'a> {
     pub keymap: &'a Keymap,
     /// The pane that has focus.
     pub focus: Focus,
+    /// The overlay being handled is open (on the layer stack).
+    pub open: bool,
     /// The message input's text.
     pub input: &'a str,
     /// The profile in use.
@@ -31,7 +33,9 @@ pub struct Outcome {
     pub status: Option<String>,
     /// The pane that should have focus next.
     pub focus: Option<Focus>,
-    /// The overlay asks to be closed.
+    /// The overlay asks to be opened (pushed on the layer stack).
+    pub open: bool,
+    /// The overlay asks to be closed (taken off the layer stack).
     pub close: bool,
     /// Something only the dashboard can do (it owns the profiles, the conversation, the model).
     pub request: Option<Request>,
@@ -74,6 +78,14 @@ impl Outcome {
     pub fn focus(focus: Focus) -> Self {
         Self {
             focus: Some(focus),
+            ..Self::default()
+        }
+    }
+
+    /// The overlay opens.
+    pub fn open() -> Self {
+        Self {
+            open: true,
             ..Self::default()
         }
     }

@@ -296,6 +296,7 @@ mod tests {
         let ctx = Ctx {
             keymap: &keymap,
             focus: Focus::Picker,
+            open: true,
             input: "",
             active_profile: "balanced",
             generating: false,

@@ -15,6 +15,7 @@ use super::chat::{ChatMessage, EngineStatus};
 use super::effect::Effect;
 use super::events::AppEvent;
 use super::inspector::Inspector;
+use super::layers::Layer;
 use super::picker::Picker;
 use super::profiles::Profiles;
 pub use super::view::{MetricsHistory, ScrollState, METRICS_WINDOW_S};
@@ -152,9 +153,7 @@ impl AppState {
     /// Fold one event into the state; returns what the event loop must do.
     pub fn handle(&mut self, event: AppEvent, now: Instant) -> Vec<Effect> {
         self.expire(now);
-        let effects = self.fold(event, now);
-        self.sync_layers();
-        effects
+        self.fold(event, now)
     }
 
     fn fold(&mut self, event: AppEvent, now: Instant) -> Vec<Effect> {
@@ -271,7 +270,6 @@ impl AppState {
         if key.kind == KeyEventKind::Release {
             return vec![];
         }
-        self.sync_layers();
         if let Some(layer) = self.key_layer() {
             return self.layer_key(layer, key, now);
         }
@@ -315,7 +313,9 @@ impl AppState {
                     return vec![Effect::Cancel];
                 }
             }
-            Action::ToggleHelp => self.help.open = !self.help.open,
+            Action::ToggleHelp => {
+                self.layers.toggle(Layer::Help);
+            }
             Action::FocusNext | Action::FocusPrev => {
                 let cycle = self.focus_cycle();
                 let i = cycle.iter().position(|f| *f == self.focus).unwrap_or(0);
@@ -371,7 +371,12 @@ impl AppState {
             | Action::SamplerIncrease
             | Action::SamplerDecrease
             | Action::SamplerDefaults) => {
-                return self.run(|s| &mut s.sampler, |form, ctx| form.handle(a, ctx), now)
+                return self.run(
+                    None,
+                    |s| &mut s.sampler,
+                    |form, ctx| form.handle(a, ctx),
+                    now,
+                )
             }
             Action::ToggleInspector
             | Action::InspectPrevToken
@@ -379,7 +384,14 @@ impl AppState {
             | Action::InspectPrevReply
             | Action::InspectNextReply
             | Action::InspectFirstToken
-            | Action::InspectLastToken => self.inspector.handle(action),
+            | Action::InspectLastToken => {
+                return self.run(
+                    Some(Layer::Inspector),
+                    |s| &mut s.inspector,
+                    |i, ctx| i.handle(action, ctx),
+                    now,
+                )
+            }
             Action::UseProfile(n) => return self.use_builtin_profile(usize::from(n), now),
             Action::OpenProfilePicker => self.open_profile_picker(),
             Action::OpenTemplatePicker => self.open_template_picker(),

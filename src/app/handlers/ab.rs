@@ -30,6 +30,11 @@ impl crate::app::AppState {
         action: crate::app::Action,
         now: std::time::Instant,
     ) -> Vec<crate::app::Effect> {
-        self.run(|s| &mut s.ab, |pane, ctx| pane.handle(action, ctx), now)
+        self.run(
+            Some(crate::app::Layer::Ab),
+            |s| &mut s.ab,
+            |pane, ctx| pane.handle(action, ctx),
+            now,
+        )
     }
 }

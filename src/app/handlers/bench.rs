@@ -58,6 +58,11 @@ impl crate::app::AppState {
         action: crate::app::Action,
         now: std::time::Instant,
     ) -> Vec<crate::app::Effect> {
-        self.run(|s| &mut s.bench, |pane, ctx| pane.handle(action, ctx), now)
+        self.run(
+            Some(crate::app::Layer::Bench),
+            |s| &mut s.bench,
+            |pane, ctx| pane.handle(action, ctx),
+            now,
+        )
     }
 }

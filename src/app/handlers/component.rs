@@ -3,6 +3,7 @@
 use std::time::Instant;
 
 use crate::app::effect::Effect;
+use crate::app::layers::Layer;
 use crate::app::outcome::{Ctx, Outcome, Request};
 use crate::app::picker::Picker;
 use crate::app::state::AppState;
@@ -13,6 +14,7 @@ impl AppState {
         Ctx {
             keymap: &self.keymap,
             focus: self.focus,
+            open: false,
             input,
             active_profile: &self.profiles.active,
             generating: self.running.is_some(),
@@ -22,9 +24,10 @@ impl AppState {
     }
 
     /// Runs `handle` on the component `part` picks, with the dashboard's facts, and carries out
-    /// its outcome.
+    /// its outcome; an overlay (`layer`) is opened or closed on the layer stack as it asks.
     pub(crate) fn run<P: Default>(
         &mut self,
+        layer: Option<Layer>,
         part: fn(&mut AppState) -> &mut P,
         handle: impl FnOnce(&mut P, &Ctx) -> Outcome,
         now: Instant,
@@ -35,10 +38,18 @@ impl AppState {
         let mut pane = std::mem::take(part(self));
         let ctx = Ctx {
             bench_running,
+            open: layer.is_some_and(|l| self.layers.is_open(l)),
             ..self.ctx(&input)
         };
         let outcome = handle(&mut pane, &ctx);
         *part(self) = pane;
+        if let Some(layer) = layer {
+            if outcome.close {
+                self.layers.close(layer);
+            } else if outcome.open {
+                self.layers.open(layer);
+            }
+        }
         self.take(outcome, now)
     }
 
@@ -52,8 +63,14 @@ impl AppState {
         let Some(mut picker) = self.picker.take() else {
             return vec![];
         };
-        let outcome = handle(&mut picker, &self.ctx(&input));
-        if !outcome.close {
+        let ctx = Ctx {
+            open: true,
+            ..self.ctx(&input)
+        };
+        let outcome = handle(&mut picker, &ctx);
+        if outcome.close {
+            self.close_picker();
+        } else {
             self.picker = Some(picker);
         }
         self.take(outcome, now)

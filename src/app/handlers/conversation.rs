@@ -83,7 +83,7 @@ impl AppState {
                     || self.conversations_requested
                 {
                     self.conversations_requested = false;
-                    self.picker = Some(Picker::new(
+                    self.open_picker(Picker::new(
                         PickerKind::Conversation,
                         items,
                         open.as_deref(),

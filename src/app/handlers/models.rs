@@ -55,7 +55,7 @@ impl AppState {
         self.models.choices = choices;
         if std::mem::take(&mut self.models.requested) {
             self.status = None;
-            self.picker = Some(Picker::new(PickerKind::Model, items, selected.as_deref()));
+            self.open_picker(Picker::new(PickerKind::Model, items, selected.as_deref()));
         }
         vec![]
     }

@@ -145,7 +145,7 @@ impl AppState {
                 },
             })
             .collect();
-        self.picker = Some(Picker::new(
+        self.open_picker(Picker::new(
             PickerKind::Profile,
             items,
             Some(&self.profiles.active),
@@ -165,12 +165,12 @@ impl AppState {
             })
             .collect();
         let current = self.profiles.template_name();
-        self.picker = Some(Picker::new(PickerKind::Template, items, Some(&current)));
+        self.open_picker(Picker::new(PickerKind::Template, items, Some(&current)));
     }
 
     pub fn open_save_profile_as(&mut self) {
         let suggestion = format!("{}-mine", self.profiles.active);
-        self.picker = Some(Picker::prompt(PickerKind::SaveProfileAs, &suggestion, None));
+        self.open_picker(Picker::prompt(PickerKind::SaveProfileAs, &suggestion, None));
     }
 
     /// The active profile with the sampler as the pane set it, under a new name.

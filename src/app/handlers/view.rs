@@ -14,7 +14,9 @@ impl AppState {
         if self.keymap.lookup(Focus::Input.contexts(), &key) == Some(Action::ForceQuitArm) {
             return self.apply(Action::ForceQuitArm, now);
         }
-        self.help.key(&key);
+        if self.help.key(&key) {
+            self.layers.close(crate::app::layers::Layer::Help);
+        }
         vec![]
     }
 }
