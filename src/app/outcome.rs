@@ -37,6 +37,8 @@ pub struct Outcome {
     pub open: bool,
     /// The overlay asks to be closed (taken off the layer stack).
     pub close: bool,
+    /// A note for the chat (a system message), e.g. "Adding notes.md".
+    pub note: Option<String>,
     /// Something only the dashboard can do (it owns the profiles, the conversation, the model).
     pub request: Option<Request>,
 }

@@ -418,17 +418,8 @@ impl AppState {
             | Action::AbNextB
             | Action::AbStart
             | Action::AbCancel) => return self.apply_ab(a, now),
-            Action::ToggleRagPane => self.rag.show = !self.rag.show,
-            Action::ToggleRagNextMessage => {
-                self.rag.next_message = !self.rag.next_message;
-                let state = if !self.rag.available {
-                    "RAG is off for this profile"
-                } else if self.rag.next_message {
-                    "RAG on for the next message"
-                } else {
-                    "RAG off for the next message"
-                };
-                self.set_status(state, now);
+            a @ (Action::ToggleRagPane | Action::ToggleRagNextMessage) => {
+                return self.apply_rag(a, now)
             }
         }
         vec![]

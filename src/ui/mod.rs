@@ -29,7 +29,7 @@ pub fn draw(frame: &mut Frame, state: &mut AppState) {
         panes::sampler::render(frame, areas.sampler, &state.sampler, state.theme, focused);
     }
     if state.rag.show {
-        panes::rag::render(frame, areas.chat, state);
+        panes::rag::render(frame, areas.chat, &state.rag, state.theme, &state.keymap);
     }
     panes::status::render(frame, areas.status, state);
     // Bottom to top: the same stack decides which overlay gets the keys (the top one).

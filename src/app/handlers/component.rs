@@ -85,6 +85,12 @@ impl AppState {
         if let Some(focus) = outcome.focus {
             self.focus = focus;
         }
+        if let Some(note) = outcome.note {
+            self.messages.push(crate::app::chat::ChatMessage::new(
+                crate::app::chat::Role::System,
+                note,
+            ));
+        }
         let mut effects = outcome.effects;
         if let Some(request) = outcome.request {
             effects.extend(self.fulfil(request, now));
