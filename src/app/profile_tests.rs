@@ -190,7 +190,7 @@ fn messages_join_one_conversation_and_a_loaded_one_is_restored() {
         panic!("{effects:?}")
     };
     let id = first.0.id;
-    assert_eq!(s.conversation.as_ref().unwrap().title, "first");
+    assert_eq!(s.conversations.open.as_ref().unwrap().title, "first");
 
     let effects = s.handle(
         AppEvent::Conversations(ConversationEvent::Loaded {
@@ -215,7 +215,7 @@ fn messages_join_one_conversation_and_a_loaded_one_is_restored() {
         ]
     );
     assert_eq!(s.messages.len(), 2);
-    assert_eq!(s.conversation.as_ref().unwrap().id, 7);
+    assert_eq!(s.conversations.open.as_ref().unwrap().id, 7);
     assert_ne!(id, 7);
     // The next message goes to the loaded conversation.
     typed(&mut s, "q2");
@@ -227,7 +227,7 @@ fn messages_join_one_conversation_and_a_loaded_one_is_restored() {
     // A new conversation (Ctrl-L) starts a new id at its first message.
     s.running = None;
     press(&mut s, KeyCode::Char('l'), KeyModifiers::CONTROL);
-    assert!(s.conversation.is_none());
+    assert!(s.conversations.open.is_none());
 }
 
 #[test]

@@ -85,10 +85,8 @@ pub struct AppState {
     pub layers: super::layers::LayerStack,
     /// The open picker overlay, if any (modal).
     pub picker: Option<Picker>,
-    /// The stored conversation the chat shows (None until its first message is stored).
-    pub conversation: Option<super::conversation::OpenConversation>,
-    /// A conversation list was asked for (the picker opens when it arrives).
-    pub conversations_requested: bool,
+    /// The stored conversations: the one the chat shows, a list asked for.
+    pub conversations: super::conversation::Conversations,
     pub bench: super::bench::BenchPane,
     pub ab: super::ab::AbPane,
     pub rag: super::rag::RagState,
@@ -141,8 +139,7 @@ impl AppState {
             profiles: Profiles::default(),
             layers: Default::default(),
             picker: None,
-            conversation: None,
-            conversations_requested: false,
+            conversations: Default::default(),
             bench: Default::default(),
             ab: Default::default(),
             rag: super::rag::RagState::default(),
@@ -351,7 +348,7 @@ impl AppState {
                     }
                 }
                 self.messages.clear();
-                self.conversation = None;
+                self.conversations.open = None;
                 self.inspector.clear();
                 self.context_used = 0;
                 self.chat_scroll = ScrollState::default();

@@ -107,9 +107,18 @@ impl AppState {
                 self.profiles.template_override = Some(name);
                 vec![]
             }
-            Request::OpenConversation(id) => self.open_conversation(id),
-            Request::DeleteConversation { id, label } => self.delete_conversation(id, &label, now),
-            Request::RenameConversation { id, title } => self.rename_conversation(id, title),
+            Request::OpenConversation(id) => {
+                let outcome = self.conversations.choose(id);
+                self.take(outcome, now)
+            }
+            Request::DeleteConversation { id, label } => {
+                let outcome = self.conversations.delete(id, &label);
+                self.take(outcome, now)
+            }
+            Request::RenameConversation { id, title } => {
+                let outcome = self.conversations.rename(id, title);
+                self.take(outcome, now)
+            }
             Request::SaveProfileAs(name) => self.save_profile_as(&name, now),
             Request::SwitchModel(key) => self.accept_model(Some(key), now),
         }

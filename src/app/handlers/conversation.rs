@@ -6,7 +6,7 @@ use crate::app::action::{Action, Focus};
 use crate::app::chat::{ChatMessage, Role};
 use crate::app::conversation::*;
 use crate::app::effect::Effect;
-use crate::app::picker::{Picker, PickerItem, PickerKind};
+use crate::app::picker::PickerKind;
 use crate::app::state::{AppState, ScrollState};
 use crate::conversations::{turns, ConversationMeta, StoredMessage, StoredRole};
 use crossterm::event::KeyEvent;
@@ -15,17 +15,10 @@ use std::time::Instant;
 impl AppState {
     /// The effect that commits a finished message to the open conversation (opened on the first).
     pub(crate) fn store_message(&mut self, message: StoredMessage, now: Instant) -> Effect {
-        let id = match &self.conversation {
-            Some(c) => c.id,
-            None => {
-                let id = self.clock.new_id(now);
-                self.conversation = Some(OpenConversation {
-                    id,
-                    title: crate::conversations::title_from(&message.text),
-                });
-                id
-            }
-        };
+        let clock = &mut self.clock;
+        let id = self
+            .conversations
+            .ensure_open(|| clock.new_id(now), &message.text);
         self.models.record(id, &message);
         Effect::StoreMessage(Box::new((
             ConversationMeta {
@@ -65,29 +58,10 @@ impl AppState {
     ) -> Vec<Effect> {
         match event {
             ConversationEvent::Listed(list) => {
-                let open = self.conversation.as_ref().map(|c| c.id.to_string());
-                let items = list
-                    .iter()
-                    .map(|m| PickerItem {
-                        key: m.id.to_string(),
-                        label: if m.title.is_empty() {
-                            "(untitled)".into()
-                        } else {
-                            m.title.clone()
-                        },
-                        detail: format!("{} messages · {}", m.messages, m.profile),
-                    })
-                    .collect();
                 // Only when the user asked for it (an open conversations picker), or to refresh it.
-                if matches!(&self.picker, Some(p) if p.kind == PickerKind::Conversation)
-                    || self.conversations_requested
-                {
-                    self.conversations_requested = false;
-                    self.open_picker(Picker::new(
-                        PickerKind::Conversation,
-                        items,
-                        open.as_deref(),
-                    ));
+                let shown = matches!(&self.picker, Some(p) if p.kind == PickerKind::Conversation);
+                if let Some(picker) = self.conversations.listed(&list, shown) {
+                    self.open_picker(picker);
                 }
                 vec![]
             }
@@ -133,7 +107,7 @@ impl AppState {
             now,
         );
         self.models.record_all(meta.id, &stored);
-        self.conversation = Some(OpenConversation {
+        self.conversations.open = Some(OpenConversation {
             id: meta.id,
             title: meta.title,
         });
@@ -152,9 +126,13 @@ impl AppState {
     }
 
     pub(crate) fn open_conversations(&mut self, now: Instant) -> Vec<Effect> {
-        self.conversations_requested = true;
-        self.set_status("loading the conversations…", now);
-        vec![Effect::ListConversations]
+        let action = Action::OpenConversations;
+        self.run(
+            None,
+            |s| &mut s.conversations,
+            |c, ctx| c.handle(action, ctx),
+            now,
+        )
     }
 
     /// A key while a picker is open: its named actions, else typing into its query (Ctrl-C
@@ -170,36 +148,5 @@ impl AppState {
 
     pub(crate) fn picker_action(&mut self, action: Action, now: Instant) -> Vec<Effect> {
         self.run_picker(|p, ctx| p.handle(action, ctx), now)
-    }
-
-    /// A picker chose a conversation: load it (unless it is the one shown).
-    pub(crate) fn open_conversation(&mut self, id: u64) -> Vec<Effect> {
-        if self.conversation.as_ref().is_some_and(|c| c.id == id) {
-            return vec![];
-        }
-        vec![Effect::LoadConversation(id)]
-    }
-
-    /// A picker asked twice to delete a stored conversation.
-    pub(crate) fn delete_conversation(
-        &mut self,
-        id: u64,
-        label: &str,
-        now: Instant,
-    ) -> Vec<Effect> {
-        if self.conversation.as_ref().is_some_and(|c| c.id == id) {
-            self.conversation = None;
-        }
-        self.set_status(format!("deleted “{label}”"), now);
-        vec![Effect::DeleteConversation(id)]
-    }
-
-    /// A rename prompt was accepted.
-    pub(crate) fn rename_conversation(&mut self, id: u64, title: String) -> Vec<Effect> {
-        if let Some(c) = self.conversation.as_mut().filter(|c| c.id == id) {
-            c.title = title.clone();
-        }
-        self.conversations_requested = true;
-        vec![Effect::RenameConversation { id, title }]
     }
 }
