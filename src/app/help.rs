@@ -1,6 +1,8 @@
 //! The key help overlay (F1): how far it is scrolled (the layer stack says whether it is open).
 use crossterm::event::{KeyCode, KeyEvent};
 
+use super::outcome::{Ctx, Outcome};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HelpOverlay {
     /// Rows the help is scrolled down (when it is taller than the screen).
@@ -20,8 +22,8 @@ impl Default for HelpOverlay {
 
 impl HelpOverlay {
     /// A key while open: the arrows and page keys scroll it (the render clamps), any other key
-    /// closes it (returns true).
-    pub fn key(&mut self, key: &KeyEvent) -> bool {
+    /// closes it.
+    pub fn handle_key(&mut self, key: &KeyEvent, _ctx: &Ctx) -> Outcome {
         let page = self.page.max(1);
         match key.code {
             KeyCode::Up => self.scroll = self.scroll.saturating_sub(1),
@@ -31,9 +33,9 @@ impl HelpOverlay {
             KeyCode::Home => self.scroll = 0,
             _ => {
                 self.scroll = 0;
-                return true;
+                return Outcome::close();
             }
         }
-        false
+        Outcome::default()
     }
 }
