@@ -279,5 +279,5 @@ fn keys_start_cancel_and_pin_through_effects() {
     );
     // Esc closes the pane; typing reaches the input again.
     s.handle(common::key(KeyCode::Esc), now);
-    assert!(!s.bench.open);
+    assert!(!s.is_open(gemma_tui::app::Layer::Bench));
 }

@@ -84,15 +84,15 @@ fn inspector_shows_candidates_entropy_temperature_and_mu() {
 #[test]
 fn never_panics_at_small_sizes_with_everything_shown() {
     let mut s = traced_state();
-    s.show_sampler = true;
+    s.sampler.open = true;
     s.log.open = true;
-    s.inspector.open = true;
+    s.layers.open(gemma_tui::app::Layer::Inspector);
     for w in 1..=70u16 {
         for h in 1..=24u16 {
             render(&mut s, w, h);
         }
     }
-    s.inspector.open = false;
+    s.layers.close(gemma_tui::app::Layer::Inspector);
     for w in (1..=130u16).step_by(7) {
         for h in 1..=45u16 {
             render(&mut s, w, h);

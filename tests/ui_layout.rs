@@ -145,7 +145,7 @@ fn never_panics_at_small_sizes() {
         }
     }
     // Help and log shown too.
-    busy.help.open = true;
+    busy.layers.open(gemma_tui::app::Layer::Help);
     busy.log.open = true;
     for w in 1..=60u16 {
         for h in 1..=20u16 {
@@ -198,16 +198,19 @@ fn scrolled_chat_keeps_its_place_while_streaming() {
 fn help_overlay_lists_every_binding() {
     let mut s = busy_state();
     s.handle(key(KeyCode::F(1)), Instant::now());
-    assert!(s.help.open);
+    assert!(s.is_open(gemma_tui::app::Layer::Help));
     // The help scrolls when it is taller than the screen: page through it, as a user would.
     let mut screen = String::new();
     for _ in 0..6 {
         screen.push_str(&render(&mut s, 160, 40));
         s.handle(key(KeyCode::PageDown), Instant::now());
-        assert!(s.help.open, "paging keeps the help open");
+        assert!(
+            s.is_open(gemma_tui::app::Layer::Help),
+            "paging keeps the help open"
+        );
     }
     s.handle(key(KeyCode::Char('x')), Instant::now());
-    assert!(!s.help.open && s.help.scroll == 0);
+    assert!(!s.is_open(gemma_tui::app::Layer::Help) && s.help.scroll == 0);
     let bindings = Keymap::default().bindings();
     assert!(!bindings.is_empty());
     for (ctx, label, action) in bindings {

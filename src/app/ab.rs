@@ -18,7 +18,6 @@ pub struct AbSideView {
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AbPane {
-    pub open: bool,
     pub profiles: Vec<String>,
     /// Indexes into `profiles` of side A and side B.
     pub a: usize,
@@ -84,7 +83,13 @@ impl AbPane {
     /// One of the A/B panes' actions: what it changes here and what it asks for.
     pub fn handle(&mut self, action: Action, ctx: &Ctx) -> Outcome {
         match action {
-            Action::ToggleAb => self.open = !self.open,
+            Action::ToggleAb => {
+                return if ctx.open {
+                    Outcome::close()
+                } else {
+                    Outcome::open()
+                }
+            }
             Action::AbPrevA => self.cycle(0, -1),
             Action::AbNextA => self.cycle(0, 1),
             Action::AbPrevB => self.cycle(1, -1),

@@ -43,7 +43,6 @@ impl BenchRun {
 
 #[derive(Debug, Clone, Default)]
 pub struct BenchPane {
-    pub open: bool,
     /// (name, description).
     pub suites: Vec<(String, String)>,
     pub selected: usize,
@@ -187,10 +186,10 @@ impl BenchPane {
     pub fn handle(&mut self, action: Action, ctx: &Ctx) -> Outcome {
         match action {
             Action::ToggleBench => {
-                self.open = !self.open;
-                if self.open {
-                    return Outcome::effect(Effect::RefreshBench);
+                if ctx.open {
+                    return Outcome::close();
                 }
+                return Outcome::open().and(Effect::RefreshBench);
             }
             Action::BenchPrevSuite => self.select(-1),
             Action::BenchNextSuite => self.select(1),

@@ -1,9 +1,10 @@
-//! The key help overlay (F1): whether it is open and how far it is scrolled.
+//! The key help overlay (F1): how far it is scrolled (the layer stack says whether it is open).
 use crossterm::event::{KeyCode, KeyEvent};
+
+use super::outcome::{Ctx, Outcome};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HelpOverlay {
-    pub open: bool,
     /// Rows the help is scrolled down (when it is taller than the screen).
     pub scroll: u16,
     /// Rows of the help in view at the last render (PgUp/PgDn move this many).
@@ -13,7 +14,6 @@ pub struct HelpOverlay {
 impl Default for HelpOverlay {
     fn default() -> Self {
         Self {
-            open: false,
             scroll: 0,
             page: 10,
         }
@@ -23,7 +23,7 @@ impl Default for HelpOverlay {
 impl HelpOverlay {
     /// A key while open: the arrows and page keys scroll it (the render clamps), any other key
     /// closes it.
-    pub fn key(&mut self, key: &KeyEvent) {
+    pub fn handle_key(&mut self, key: &KeyEvent, _ctx: &Ctx) -> Outcome {
         let page = self.page.max(1);
         match key.code {
             KeyCode::Up => self.scroll = self.scroll.saturating_sub(1),
@@ -32,9 +32,10 @@ impl HelpOverlay {
             KeyCode::PageDown => self.scroll = self.scroll.saturating_add(page),
             KeyCode::Home => self.scroll = 0,
             _ => {
-                self.open = false;
                 self.scroll = 0;
+                return Outcome::close();
             }
         }
+        Outcome::default()
     }
 }

@@ -2,6 +2,7 @@
 use std::collections::VecDeque;
 
 use super::action::Action;
+use super::outcome::{Ctx, Outcome};
 use crate::actors::sampling::TokenTrace;
 use crate::sampling::SampleTrace;
 
@@ -20,7 +21,6 @@ pub struct ReplyTraces {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Inspector {
     pub replies: VecDeque<ReplyTraces>,
-    pub open: bool,
     /// Index into `replies`.
     pub reply: usize,
     /// Index into that reply's tokens.
@@ -30,14 +30,17 @@ pub struct Inspector {
 }
 
 impl Inspector {
-    /// One of the inspector's actions (it only moves within what it holds: no effects).
-    pub fn handle(&mut self, action: Action) {
+    /// One of the inspector's actions: it opens or closes, or moves within what it holds.
+    pub fn handle(&mut self, action: Action, ctx: &Ctx) -> Outcome {
         match action {
             Action::ToggleInspector => {
-                self.open = !self.open;
-                if self.open && self.follow {
+                if ctx.open {
+                    return Outcome::close();
+                }
+                if self.follow {
                     self.to_newest();
                 }
+                return Outcome::open();
             }
             Action::InspectPrevToken => self.move_token(-1),
             Action::InspectNextToken => self.move_token(1),
@@ -47,6 +50,7 @@ impl Inspector {
             Action::InspectLastToken => self.last_token(),
             _ => {}
         }
+        Outcome::default()
     }
 
     pub fn push(&mut self, t: TokenTrace) {
@@ -71,7 +75,6 @@ impl Inspector {
 
     pub fn clear(&mut self) {
         *self = Self {
-            open: self.open,
             follow: true,
             ..Self::default()
         };

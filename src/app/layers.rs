@@ -28,27 +28,48 @@ impl Layer {
     ];
 }
 
-/// The open overlays, bottom to top.
+/// The open overlays, bottom to top: the one record of which overlay is open. Opening one pushes
+/// it on top, closing one removes it; nothing else keeps an "open" flag.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LayerStack {
     stack: Vec<Layer>,
 }
 
 impl LayerStack {
-    /// The stack as it stands once closed overlays leave and newly opened ones go on top.
-    pub fn resolved(&self, open: impl Fn(Layer) -> bool) -> Vec<Layer> {
-        let mut out: Vec<Layer> = self.stack.iter().copied().filter(|l| open(*l)).collect();
-        for l in Layer::ALL {
-            if open(l) && !out.contains(&l) {
-                out.push(l);
-            }
+    /// Opens `layer` on top (an overlay already open stays where it is).
+    pub fn open(&mut self, layer: Layer) {
+        if !self.is_open(layer) {
+            self.stack.push(layer);
         }
-        out
     }
 
-    /// Keeps the order [`resolved`](Self::resolved) gives.
-    pub fn sync(&mut self, open: impl Fn(Layer) -> bool) {
-        self.stack = self.resolved(open);
+    pub fn close(&mut self, layer: Layer) {
+        self.stack.retain(|l| *l != layer);
+    }
+
+    /// Opens `layer` if it is closed, closes it if open; whether it is open now.
+    pub fn toggle(&mut self, layer: Layer) -> bool {
+        if self.is_open(layer) {
+            self.close(layer);
+            false
+        } else {
+            self.open(layer);
+            true
+        }
+    }
+
+    pub fn is_open(&self, layer: Layer) -> bool {
+        self.stack.contains(&layer)
+    }
+
+    /// The open overlays, bottom to top: the draw order.
+    pub fn layers(&self) -> &[Layer] {
+        &self.stack
+    }
+
+    /// The overlay that receives the keys.
+    pub fn top(&self) -> Option<Layer> {
+        self.stack.last().copied()
     }
 }
 
@@ -59,18 +80,23 @@ mod tests {
     #[test]
     fn a_later_overlay_goes_on_top_and_a_closed_one_leaves() {
         let mut s = LayerStack::default();
-        s.sync(|l| l == Layer::Help);
-        let open = [Layer::Help, Layer::Inspector];
+        s.open(Layer::Help);
+        s.open(Layer::Inspector);
+        assert_eq!(s.layers(), [Layer::Help, Layer::Inspector]);
+        assert_eq!(s.top(), Some(Layer::Inspector));
+        s.open(Layer::Help);
         assert_eq!(
-            s.resolved(|l| open.contains(&l)),
-            vec![Layer::Help, Layer::Inspector]
+            s.layers(),
+            [Layer::Help, Layer::Inspector],
+            "stays where it is"
         );
-        s.sync(|l| open.contains(&l));
-        s.sync(|l| l == Layer::Inspector);
-        assert_eq!(s.resolved(|_| true), {
-            let mut v = vec![Layer::Inspector];
-            v.extend([Layer::Picker, Layer::Bench, Layer::Ab, Layer::Help]);
-            v
-        });
+        s.close(Layer::Help);
+        assert_eq!(s.layers(), [Layer::Inspector]);
+        assert!(!s.toggle(Layer::Inspector));
+        assert!(s.toggle(Layer::Bench));
+        assert_eq!(
+            (s.top(), s.is_open(Layer::Bench)),
+            (Some(Layer::Bench), true)
+        );
     }
 }

@@ -3,6 +3,10 @@
 use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
 use nucleo_matcher::{Config, Matcher, Utf32Str};
 
+use super::action::{Action, Focus};
+use super::outcome::{Ctx, Outcome, Request};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
 /// What the picker chooses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PickerKind {
@@ -111,6 +115,98 @@ impl Picker {
         self.shown.get(self.selected).map(|&i| &self.items[i])
     }
 
+    /// A key while the picker is open: its named actions, else typing into its query.
+    pub fn handle_key(&mut self, key: &KeyEvent, ctx: &Ctx) -> Outcome {
+        if let Some(action) = ctx.keymap.lookup(Focus::Picker.contexts(), key) {
+            return self.handle(action, ctx);
+        }
+        match key.code {
+            KeyCode::Char(c)
+                if !key
+                    .modifiers
+                    .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
+            {
+                self.push(c)
+            }
+            KeyCode::Backspace => self.backspace(),
+            _ => {}
+        }
+        Outcome::default()
+    }
+
+    /// The picker's actions: move, close, choose; delete and rename in the conversations list.
+    pub fn handle(&mut self, action: Action, ctx: &Ctx) -> Outcome {
+        match action {
+            Action::PickerUp => self.move_by(-1),
+            Action::PickerDown => self.move_by(1),
+            Action::PickerClose => return Outcome::close(),
+            Action::PickerAccept => return self.accept(),
+            Action::PickerDelete if self.kind == PickerKind::Conversation => {
+                let Some(item) = self.current().cloned() else {
+                    return Outcome::default();
+                };
+                // Twice in a row: a conversation is not deleted by one stray key.
+                if self.target.as_deref() == Some(item.key.as_str()) {
+                    self.target = None;
+                    let Ok(id) = item.key.parse::<u64>() else {
+                        return Outcome::default();
+                    };
+                    return Outcome {
+                        request: Some(Request::DeleteConversation {
+                            id,
+                            label: item.label,
+                        }),
+                        ..Outcome::default()
+                    };
+                }
+                self.target = Some(item.key);
+                let again = ctx
+                    .keymap
+                    .hint(Focus::Picker.contexts(), Action::PickerDelete);
+                return Outcome::status(format!("{again} again deletes “{}”", item.label));
+            }
+            Action::PickerRename if self.kind == PickerKind::Conversation => {
+                if let Some(item) = self.current().cloned() {
+                    *self =
+                        Picker::prompt(PickerKind::RenameConversation, &item.label, Some(item.key));
+                }
+            }
+            _ => {}
+        }
+        Outcome::default()
+    }
+
+    /// Enter: the picker closes and asks for what was chosen.
+    fn accept(&mut self) -> Outcome {
+        let chosen = self.current().map(|i| i.key.clone());
+        let request = match self.kind {
+            PickerKind::Profile => chosen.map(Request::UseProfile),
+            PickerKind::Template => chosen.map(Request::UseTemplate),
+            PickerKind::Conversation => chosen
+                .and_then(|k| k.parse::<u64>().ok())
+                .map(Request::OpenConversation),
+            PickerKind::SaveProfileAs => Some(Request::SaveProfileAs(self.query.clone())),
+            PickerKind::Model => chosen.map(Request::SwitchModel),
+            PickerKind::RenameConversation => {
+                let Some(id) = self.target.as_ref().and_then(|k| k.parse::<u64>().ok()) else {
+                    return Outcome::close();
+                };
+                let title = self.query.trim().to_string();
+                if title.is_empty() {
+                    return Outcome {
+                        status: Some("a title cannot be empty".into()),
+                        ..Outcome::close()
+                    };
+                }
+                Some(Request::RenameConversation { id, title })
+            }
+        };
+        match request {
+            Some(r) => Outcome::close_with(r),
+            None => Outcome::close(),
+        }
+    }
+
     fn refilter(&mut self) {
         if self.kind.is_prompt() {
             return;
@@ -190,5 +286,47 @@ mod tests {
         assert!(p.current().is_none());
         p.backspace();
         assert_eq!(p.current().unwrap().key, "coding");
+    }
+
+    #[test]
+    fn the_picker_handles_its_own_keys_and_asks_for_what_it_chose() {
+        use crate::app::outcome::{Ctx, Outcome, Request};
+        use crate::app::Keymap;
+        let keymap = Keymap::default();
+        let ctx = Ctx {
+            keymap: &keymap,
+            focus: Focus::Picker,
+            open: true,
+            input: "",
+            active_profile: "balanced",
+            generating: false,
+            engine_idle: true,
+            bench_running: false,
+        };
+        let mut p = Picker::new(PickerKind::Profile, items(&["speed", "coding"]), None);
+        let key = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+        assert_eq!(p.handle_key(&key('c'), &ctx), Outcome::default());
+        assert_eq!(p.query, "c");
+        assert_eq!(
+            p.handle(Action::PickerAccept, &ctx),
+            Outcome::close_with(Request::UseProfile("coding".into()))
+        );
+        assert_eq!(p.handle(Action::PickerClose, &ctx), Outcome::close());
+        let mut c = Picker::new(PickerKind::Conversation, items(&["7"]), None);
+        let first = c.handle(Action::PickerDelete, &ctx);
+        assert!(
+            first.status.is_some() && first.request.is_none(),
+            "{first:?}"
+        );
+        let second = c.handle(Action::PickerDelete, &ctx);
+        assert_eq!(
+            second.request,
+            Some(Request::DeleteConversation {
+                id: 7,
+                label: "7".into()
+            })
+        );
+        c.handle(Action::PickerRename, &ctx);
+        assert_eq!(c.kind, PickerKind::RenameConversation);
     }
 }

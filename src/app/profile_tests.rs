@@ -57,7 +57,7 @@ fn a_key_per_builtin_profile_switches_sampler_template_and_length() {
         vec![Effect::ConfigureSampler(coding.sampler.clone())]
     );
     assert_eq!(s.profiles.active, "coding");
-    assert_eq!(s.sampler, coding.sampler);
+    assert_eq!(s.sampler.params, coding.sampler);
     let (text, system, max_tokens) = send(&mut s, "Reverse a string");
     assert!(text.contains("Write the answer in"), "{text}");
     assert!(text.ends_with("Reverse a string"), "{text}");
@@ -128,7 +128,7 @@ fn save_as_writes_a_profile_and_makes_it_active() {
     let mut s = loaded();
     press(&mut s, KeyCode::F(2), KeyModifiers::NONE);
     press(&mut s, KeyCode::Right, KeyModifiers::NONE); // temperature up
-    let temperature = s.sampler.temperature;
+    let temperature = s.sampler.params.temperature;
     press(&mut s, KeyCode::Char('s'), KeyModifiers::NONE);
     let picker = s.picker.as_ref().unwrap();
     assert_eq!(picker.kind, PickerKind::SaveProfileAs);
@@ -190,7 +190,7 @@ fn messages_join_one_conversation_and_a_loaded_one_is_restored() {
         panic!("{effects:?}")
     };
     let id = first.0.id;
-    assert_eq!(s.conversation.as_ref().unwrap().title, "first");
+    assert_eq!(s.conversations.open.as_ref().unwrap().title, "first");
 
     let effects = s.handle(
         AppEvent::Conversations(ConversationEvent::Loaded {
@@ -215,7 +215,7 @@ fn messages_join_one_conversation_and_a_loaded_one_is_restored() {
         ]
     );
     assert_eq!(s.messages.len(), 2);
-    assert_eq!(s.conversation.as_ref().unwrap().id, 7);
+    assert_eq!(s.conversations.open.as_ref().unwrap().id, 7);
     assert_ne!(id, 7);
     // The next message goes to the loaded conversation.
     typed(&mut s, "q2");
@@ -227,7 +227,7 @@ fn messages_join_one_conversation_and_a_loaded_one_is_restored() {
     // A new conversation (Ctrl-L) starts a new id at its first message.
     s.running = None;
     press(&mut s, KeyCode::Char('l'), KeyModifiers::CONTROL);
-    assert!(s.conversation.is_none());
+    assert!(s.conversations.open.is_none());
 }
 
 #[test]

@@ -1,6 +1,80 @@
-//! The sampler pane's state: which parameter is selected, and how each one steps and shows itself.
-//! Every change returns `Effect::ConfigureSampler`, so it applies from the next token on.
+//! The sampler form (F2) as a component: the parameters in effect, whether the pane shows, which
+//! parameter is selected, its keys ([`SamplerForm::handle`]) and how each parameter steps and shows
+//! itself. Every change returns `Effect::ConfigureSampler`, so it applies from the next token on.
+use super::action::{Action, Focus};
+use super::effect::Effect;
+use super::outcome::{Ctx, Outcome};
 use crate::sampling::{Mirostat, SamplerKind, SamplerParams};
+
+/// The sampler pane: the parameters in effect and the form that edits them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SamplerForm {
+    /// The sampler parameters in effect.
+    pub params: SamplerParams,
+    /// The pane shows.
+    pub open: bool,
+    /// The selected row (an index into [`Param::ALL`]).
+    pub row: usize,
+}
+
+impl SamplerForm {
+    /// The selected parameter.
+    pub fn selected(&self) -> Param {
+        Param::ALL[self.row.min(Param::ALL.len() - 1)]
+    }
+
+    /// Replaces the parameters in effect (a profile, a reload); the effect that applies them if
+    /// they changed.
+    pub fn set_params(&mut self, params: SamplerParams) -> Option<Effect> {
+        if params == self.params {
+            return None;
+        }
+        self.params = params;
+        Some(Effect::ConfigureSampler(self.params.clone()))
+    }
+
+    /// The form's actions: show/hide (F2), move between rows, step a value, reset.
+    pub fn handle(&mut self, action: Action, ctx: &Ctx) -> Outcome {
+        let n = Param::ALL.len();
+        match action {
+            Action::ToggleSampler => {
+                if self.open && ctx.focus == Focus::Sampler {
+                    self.open = false;
+                    return Outcome::focus(Focus::Input);
+                }
+                self.open = true;
+                return Outcome::focus(Focus::Sampler);
+            }
+            Action::SamplerPrev => self.row = (self.row + n - 1) % n,
+            Action::SamplerNext => self.row = (self.row + 1) % n,
+            Action::SamplerIncrease | Action::SamplerDecrease => {
+                let param = self.selected();
+                let before = self.params.clone();
+                param.step(&mut self.params, action == Action::SamplerIncrease);
+                if self.params != before {
+                    return Outcome::status(format!(
+                        "{} = {}",
+                        param.name(),
+                        param.show(&self.params)
+                    ))
+                    .and(Effect::ConfigureSampler(self.params.clone()));
+                }
+            }
+            Action::SamplerDefaults => {
+                // The seed is not a pane setting: keep the one given on the command line.
+                let fresh = SamplerParams {
+                    seed: self.params.seed,
+                    ..SamplerParams::default()
+                };
+                if let Some(effect) = self.set_params(fresh) {
+                    return Outcome::status("sampler reset to llama.cpp's defaults").and(effect);
+                }
+            }
+            _ => {}
+        }
+        Outcome::default()
+    }
+}
 
 /// The editable parameters, in the pane's order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,16 +9,15 @@ use ratatui_textarea::{TextArea, WrapMode};
 use crate::actors::config::ConfigEvent;
 use crate::actors::inference::ModelSummary;
 use crate::config::theme::Theme;
-use crate::sampling::SamplerParams;
 
 use super::action::{Action, Focus, Keymap};
 use super::chat::{ChatMessage, EngineStatus};
 use super::effect::Effect;
 use super::events::AppEvent;
 use super::inspector::Inspector;
+use super::layers::Layer;
 use super::picker::Picker;
 use super::profiles::Profiles;
-use super::sampler::Param;
 pub use super::view::{MetricsHistory, ScrollState, METRICS_WINDOW_S};
 
 /// Two Ctrl-C presses within this window quit.
@@ -77,11 +76,8 @@ pub struct AppState {
     pub theme: Theme,
     /// Terminal size from the last resize event (columns, rows).
     pub size: (u16, u16),
-    /// The sampler parameters in effect (the sampler pane edits them).
-    pub sampler: SamplerParams,
-    pub show_sampler: bool,
-    /// The selected row of the sampler pane (an index into [`Param::ALL`]).
-    pub sampler_row: usize,
+    /// The sampler form (F2): the parameters in effect, whether it shows, its selected row.
+    pub sampler: super::sampler::SamplerForm,
     pub inspector: Inspector,
     /// The profiles and templates in use.
     pub profiles: Profiles,
@@ -89,10 +85,8 @@ pub struct AppState {
     pub layers: super::layers::LayerStack,
     /// The open picker overlay, if any (modal).
     pub picker: Option<Picker>,
-    /// The stored conversation the chat shows (None until its first message is stored).
-    pub conversation: Option<super::conversation::OpenConversation>,
-    /// A conversation list was asked for (the picker opens when it arrives).
-    pub conversations_requested: bool,
+    /// The stored conversations: the one the chat shows, a list asked for.
+    pub conversations: super::conversation::Conversations,
     pub bench: super::bench::BenchPane,
     pub ab: super::ab::AbPane,
     pub rag: super::rag::RagState,
@@ -137,9 +131,7 @@ impl AppState {
             theme: Theme::default(),
             clock: Default::default(),
             size: (0, 0),
-            sampler: SamplerParams::default(),
-            show_sampler: false,
-            sampler_row: 0,
+            sampler: Default::default(),
             inspector: Inspector {
                 follow: true,
                 ..Inspector::default()
@@ -147,8 +139,7 @@ impl AppState {
             profiles: Profiles::default(),
             layers: Default::default(),
             picker: None,
-            conversation: None,
-            conversations_requested: false,
+            conversations: Default::default(),
             bench: Default::default(),
             ab: Default::default(),
             rag: super::rag::RagState::default(),
@@ -159,9 +150,7 @@ impl AppState {
     /// Fold one event into the state; returns what the event loop must do.
     pub fn handle(&mut self, event: AppEvent, now: Instant) -> Vec<Effect> {
         self.expire(now);
-        let effects = self.fold(event, now);
-        self.sync_layers();
-        effects
+        self.fold(event, now)
     }
 
     fn fold(&mut self, event: AppEvent, now: Instant) -> Vec<Effect> {
@@ -266,7 +255,7 @@ impl AppState {
     /// The panes Tab cycles through, in order.
     pub fn focus_cycle(&self) -> Vec<Focus> {
         let mut v = vec![Focus::Input, Focus::Chat];
-        if self.show_sampler {
+        if self.sampler.open {
             v.push(Focus::Sampler);
         }
         if self.log.open {
@@ -279,7 +268,6 @@ impl AppState {
         if key.kind == KeyEventKind::Release {
             return vec![];
         }
-        self.sync_layers();
         if let Some(layer) = self.key_layer() {
             return self.layer_key(layer, key, now);
         }
@@ -323,7 +311,9 @@ impl AppState {
                     return vec![Effect::Cancel];
                 }
             }
-            Action::ToggleHelp => self.help.open = !self.help.open,
+            Action::ToggleHelp => {
+                self.layers.toggle(Layer::Help);
+            }
             Action::FocusNext | Action::FocusPrev => {
                 let cycle = self.focus_cycle();
                 let i = cycle.iter().position(|f| *f == self.focus).unwrap_or(0);
@@ -359,7 +349,7 @@ impl AppState {
                     }
                 }
                 self.messages.clear();
-                self.conversation = None;
+                self.conversations.open = None;
                 self.inspector.clear();
                 self.context_used = 0;
                 self.chat_scroll = ScrollState::default();
@@ -373,43 +363,18 @@ impl AppState {
                     self.focus = Focus::Chat;
                 }
             }
-            Action::ToggleSampler => {
-                if self.show_sampler && self.focus == Focus::Sampler {
-                    self.show_sampler = false;
-                    self.focus = Focus::Input;
-                } else {
-                    self.show_sampler = true;
-                    self.focus = Focus::Sampler;
-                }
-            }
-            Action::SamplerPrev => {
-                let n = Param::ALL.len();
-                self.sampler_row = (self.sampler_row + n - 1) % n;
-            }
-            Action::SamplerNext => self.sampler_row = (self.sampler_row + 1) % Param::ALL.len(),
-            Action::SamplerIncrease | Action::SamplerDecrease => {
-                let param = Param::ALL[self.sampler_row.min(Param::ALL.len() - 1)];
-                let before = self.sampler.clone();
-                param.step(&mut self.sampler, action == Action::SamplerIncrease);
-                if self.sampler != before {
-                    self.set_status(
-                        format!("{} = {}", param.name(), param.show(&self.sampler)),
-                        now,
-                    );
-                    return vec![Effect::ConfigureSampler(self.sampler.clone())];
-                }
-            }
-            Action::SamplerDefaults => {
-                // The seed is not a pane setting: keep the one given on the command line.
-                let fresh = SamplerParams {
-                    seed: self.sampler.seed,
-                    ..SamplerParams::default()
-                };
-                if fresh != self.sampler {
-                    self.sampler = fresh;
-                    self.set_status("sampler reset to llama.cpp's defaults", now);
-                    return vec![Effect::ConfigureSampler(self.sampler.clone())];
-                }
+            a @ (Action::ToggleSampler
+            | Action::SamplerPrev
+            | Action::SamplerNext
+            | Action::SamplerIncrease
+            | Action::SamplerDecrease
+            | Action::SamplerDefaults) => {
+                return self.run(
+                    None,
+                    |s| &mut s.sampler,
+                    |form, ctx| form.handle(a, ctx),
+                    now,
+                )
             }
             Action::ToggleInspector
             | Action::InspectPrevToken
@@ -417,7 +382,14 @@ impl AppState {
             | Action::InspectPrevReply
             | Action::InspectNextReply
             | Action::InspectFirstToken
-            | Action::InspectLastToken => self.inspector.handle(action),
+            | Action::InspectLastToken => {
+                return self.run(
+                    Some(Layer::Inspector),
+                    |s| &mut s.inspector,
+                    |i, ctx| i.handle(action, ctx),
+                    now,
+                )
+            }
             Action::UseProfile(n) => return self.use_builtin_profile(usize::from(n), now),
             Action::OpenProfilePicker => self.open_profile_picker(),
             Action::OpenTemplatePicker => self.open_template_picker(),
@@ -444,17 +416,8 @@ impl AppState {
             | Action::AbNextB
             | Action::AbStart
             | Action::AbCancel) => return self.apply_ab(a, now),
-            Action::ToggleRagPane => self.rag.show = !self.rag.show,
-            Action::ToggleRagNextMessage => {
-                self.rag.next_message = !self.rag.next_message;
-                let state = if !self.rag.available {
-                    "RAG is off for this profile"
-                } else if self.rag.next_message {
-                    "RAG on for the next message"
-                } else {
-                    "RAG off for the next message"
-                };
-                self.set_status(state, now);
+            a @ (Action::ToggleRagPane | Action::ToggleRagNextMessage) => {
+                return self.apply_rag(a, now)
             }
         }
         vec![]

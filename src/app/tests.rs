@@ -283,20 +283,20 @@ fn help_toggle() {
     let now = Instant::now();
     let mut s = loaded();
     s.handle(key(KeyCode::F(1)), now);
-    assert!(s.help.open);
+    assert!(s.is_open(crate::app::Layer::Help));
     s.handle(key(KeyCode::F(1)), now);
-    assert!(!s.help.open);
+    assert!(!s.is_open(crate::app::Layer::Help));
     // '?' types in the input...
     s.handle(key(KeyCode::Char('?')), now);
-    assert!(!s.help.open);
+    assert!(!s.is_open(crate::app::Layer::Help));
     assert_eq!(s.input_text(), "?");
     // ...and toggles help elsewhere.
     s.handle(key(KeyCode::Tab), now);
     s.handle(key(KeyCode::Char('?')), now);
-    assert!(s.help.open);
+    assert!(s.is_open(crate::app::Layer::Help));
     // Any key closes the overlay without acting (q does not quit here).
     assert!(s.handle(key(KeyCode::Char('q')), now).is_empty());
-    assert!(!s.help.open);
+    assert!(!s.is_open(crate::app::Layer::Help));
     assert!(!s.should_quit);
 }
 
@@ -485,14 +485,14 @@ fn config_reloads_apply_the_profile_and_errors_keep_it() {
         now,
     );
     assert_eq!(effects, vec![Effect::ConfigureSampler(params.clone())]);
-    assert_eq!(s.sampler, params);
+    assert_eq!(s.sampler.params, params);
     assert!(s.status.as_ref().unwrap().text.contains("config reloaded"));
     let effects = s.handle(
         AppEvent::Config(ConfigEvent::Invalid("profiles.toml:2:15: bad".into())),
         now,
     );
     assert!(effects.is_empty());
-    assert_eq!(s.sampler, params, "the last good settings stay");
+    assert_eq!(s.sampler.params, params, "the last good settings stay");
     assert!(s
         .status
         .as_ref()

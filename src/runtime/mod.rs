@@ -136,7 +136,7 @@ pub fn run_tui(opts: RunOptions) -> anyhow::Result<()> {
             state.set_status(text, Instant::now() + Duration::from_secs(10));
         }
         // The sampler pane starts from what the sampling actor was given (the profile's chain).
-        state.sampler = opts.sampler.clone();
+        state.sampler.params = opts.sampler.clone();
         state.profiles = crate::app::profiles::Profiles {
             config: opts.config.clone(),
             templates: opts.templates.clone(),

@@ -14,7 +14,7 @@ pub fn draw(frame: &mut Frame, state: &mut AppState) {
     if area.area() == 0 {
         return;
     }
-    let areas = layout::compute_with(area, state.log.open, state.show_sampler, |w| {
+    let areas = layout::compute_with(area, state.log.open, state.sampler.open, |w| {
         panes::input::wanted_rows(state, w)
     });
     panes::chat::render(frame, areas.chat, state);
@@ -24,11 +24,12 @@ pub fn draw(frame: &mut Frame, state: &mut AppState) {
     if state.log.open {
         panes::log::render(frame, areas.log, state);
     }
-    if state.show_sampler {
-        panes::sampler::render(frame, areas.sampler, state);
+    if state.sampler.open {
+        let focused = state.focus == crate::app::Focus::Sampler;
+        panes::sampler::render(frame, areas.sampler, &state.sampler, state.theme, focused);
     }
     if state.rag.show {
-        panes::rag::render(frame, areas.chat, state);
+        panes::rag::render(frame, areas.chat, &state.rag, state.theme, &state.keymap);
     }
     panes::status::render(frame, areas.status, state);
     // Bottom to top: the same stack decides which overlay gets the keys (the top one).

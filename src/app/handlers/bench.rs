@@ -2,7 +2,6 @@
 //! the effects they return. The pane's own state lives in `app/bench.rs`, which imports nothing
 //! of `AppState`.
 use crate::actors::bench::BenchEvent;
-use crate::app::outcome::{Ctx, Outcome};
 
 impl crate::app::AppState {
     /// Folds a bench actor event into the bench pane or the A/B panes.
@@ -59,27 +58,11 @@ impl crate::app::AppState {
         action: crate::app::Action,
         now: std::time::Instant,
     ) -> Vec<crate::app::Effect> {
-        let ctx = Ctx {
-            keymap: &self.keymap,
-            input: "",
-            active_profile: &self.profiles.active,
-            generating: self.running.is_some(),
-            engine_idle: matches!(self.engine, crate::app::EngineStatus::Idle),
-            bench_running: self.bench.running(),
-        };
-        let outcome = self.bench.handle(action, &ctx);
-        self.take(outcome, now)
-    }
-
-    /// Carries out what a pane asked for: its status message shows, its effects go to the loop.
-    pub(crate) fn take(
-        &mut self,
-        outcome: Outcome,
-        now: std::time::Instant,
-    ) -> Vec<crate::app::Effect> {
-        if let Some(text) = outcome.status {
-            self.set_status(text, now);
-        }
-        outcome.effects
+        self.run(
+            Some(crate::app::Layer::Bench),
+            |s| &mut s.bench,
+            |pane, ctx| pane.handle(action, ctx),
+            now,
+        )
     }
 }

@@ -6,26 +6,19 @@ use crate::app::action::{Action, Focus};
 use crate::app::chat::{ChatMessage, Role};
 use crate::app::conversation::*;
 use crate::app::effect::Effect;
-use crate::app::picker::{Picker, PickerItem, PickerKind};
+use crate::app::picker::PickerKind;
 use crate::app::state::{AppState, ScrollState};
 use crate::conversations::{turns, ConversationMeta, StoredMessage, StoredRole};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyEvent;
 use std::time::Instant;
 
 impl AppState {
     /// The effect that commits a finished message to the open conversation (opened on the first).
     pub(crate) fn store_message(&mut self, message: StoredMessage, now: Instant) -> Effect {
-        let id = match &self.conversation {
-            Some(c) => c.id,
-            None => {
-                let id = self.clock.new_id(now);
-                self.conversation = Some(OpenConversation {
-                    id,
-                    title: crate::conversations::title_from(&message.text),
-                });
-                id
-            }
-        };
+        let clock = &mut self.clock;
+        let id = self
+            .conversations
+            .ensure_open(|| clock.new_id(now), &message.text);
         self.models.record(id, &message);
         Effect::StoreMessage(Box::new((
             ConversationMeta {
@@ -65,29 +58,10 @@ impl AppState {
     ) -> Vec<Effect> {
         match event {
             ConversationEvent::Listed(list) => {
-                let open = self.conversation.as_ref().map(|c| c.id.to_string());
-                let items = list
-                    .iter()
-                    .map(|m| PickerItem {
-                        key: m.id.to_string(),
-                        label: if m.title.is_empty() {
-                            "(untitled)".into()
-                        } else {
-                            m.title.clone()
-                        },
-                        detail: format!("{} messages · {}", m.messages, m.profile),
-                    })
-                    .collect();
                 // Only when the user asked for it (an open conversations picker), or to refresh it.
-                if matches!(&self.picker, Some(p) if p.kind == PickerKind::Conversation)
-                    || self.conversations_requested
-                {
-                    self.conversations_requested = false;
-                    self.picker = Some(Picker::new(
-                        PickerKind::Conversation,
-                        items,
-                        open.as_deref(),
-                    ));
+                let shown = matches!(&self.picker, Some(p) if p.kind == PickerKind::Conversation);
+                if let Some(picker) = self.conversations.listed(&list, shown) {
+                    self.open_picker(picker);
                 }
                 vec![]
             }
@@ -133,7 +107,7 @@ impl AppState {
             now,
         );
         self.models.record_all(meta.id, &stored);
-        self.conversation = Some(OpenConversation {
+        self.conversations.open = Some(OpenConversation {
             id: meta.id,
             title: meta.title,
         });
@@ -152,118 +126,27 @@ impl AppState {
     }
 
     pub(crate) fn open_conversations(&mut self, now: Instant) -> Vec<Effect> {
-        self.conversations_requested = true;
-        self.set_status("loading the conversations…", now);
-        vec![Effect::ListConversations]
+        let action = Action::OpenConversations;
+        self.run(
+            None,
+            |s| &mut s.conversations,
+            |c, ctx| c.handle(action, ctx),
+            now,
+        )
     }
 
-    /// A key while a picker is open: its named actions, else typing into its query.
+    /// A key while a picker is open: its named actions, else typing into its query (Ctrl-C
+    /// still arms the quit).
     pub(crate) fn picker_key(&mut self, key: KeyEvent, now: Instant) -> Vec<Effect> {
-        if let Some(action) = self.keymap.lookup(Focus::Picker.contexts(), &key) {
-            return self.picker_action(action, now);
-        }
-        if self.keymap.lookup(Focus::Input.contexts(), &key) == Some(Action::ForceQuitArm) {
+        if self.keymap.lookup(Focus::Picker.contexts(), &key).is_none()
+            && self.keymap.lookup(Focus::Input.contexts(), &key) == Some(Action::ForceQuitArm)
+        {
             return self.apply(Action::ForceQuitArm, now);
         }
-        let Some(picker) = self.picker.as_mut() else {
-            return vec![];
-        };
-        match key.code {
-            KeyCode::Char(c)
-                if !key
-                    .modifiers
-                    .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
-            {
-                picker.push(c)
-            }
-            KeyCode::Backspace => picker.backspace(),
-            _ => {}
-        }
-        vec![]
+        self.run_picker(|p, ctx| p.handle_key(&key, ctx), now)
     }
 
     pub(crate) fn picker_action(&mut self, action: Action, now: Instant) -> Vec<Effect> {
-        let Some(picker) = self.picker.as_mut() else {
-            return vec![];
-        };
-        match action {
-            Action::PickerUp => picker.move_by(-1),
-            Action::PickerDown => picker.move_by(1),
-            Action::PickerClose => self.picker = None,
-            Action::PickerAccept => return self.accept_picker(now),
-            Action::PickerDelete if picker.kind == PickerKind::Conversation => {
-                let Some(item) = picker.current().cloned() else {
-                    return vec![];
-                };
-                // Twice in a row: a conversation is not deleted by one stray key.
-                if picker.target.as_deref() == Some(item.key.as_str()) {
-                    picker.target = None;
-                    let Ok(id) = item.key.parse::<u64>() else {
-                        return vec![];
-                    };
-                    if self.conversation.as_ref().is_some_and(|c| c.id == id) {
-                        self.conversation = None;
-                    }
-                    self.set_status(format!("deleted “{}”", item.label), now);
-                    return vec![Effect::DeleteConversation(id)];
-                }
-                picker.target = Some(item.key);
-                let again = self.hint(Focus::Picker, Action::PickerDelete);
-                self.set_status(format!("{again} again deletes “{}”", item.label), now);
-            }
-            Action::PickerRename if picker.kind == PickerKind::Conversation => {
-                if let Some(item) = picker.current().cloned() {
-                    self.picker = Some(Picker::prompt(
-                        PickerKind::RenameConversation,
-                        &item.label,
-                        Some(item.key),
-                    ));
-                }
-            }
-            _ => {}
-        }
-        vec![]
-    }
-
-    fn accept_picker(&mut self, now: Instant) -> Vec<Effect> {
-        let Some(picker) = self.picker.take() else {
-            return vec![];
-        };
-        let chosen = picker.current().map(|i| i.key.clone());
-        match picker.kind {
-            PickerKind::Profile => match chosen {
-                Some(name) => self.use_profile(&name, now),
-                None => vec![],
-            },
-            PickerKind::Template => {
-                if let Some(name) = chosen {
-                    self.set_status(format!("template {name} for the next messages"), now);
-                    self.profiles.template_override = Some(name);
-                }
-                vec![]
-            }
-            PickerKind::Conversation => match chosen.and_then(|k| k.parse::<u64>().ok()) {
-                Some(id) if self.conversation.as_ref().is_some_and(|c| c.id == id) => vec![],
-                Some(id) => vec![Effect::LoadConversation(id)],
-                None => vec![],
-            },
-            PickerKind::SaveProfileAs => self.save_profile_as(&picker.query, now),
-            PickerKind::Model => self.accept_model(chosen, now),
-            PickerKind::RenameConversation => {
-                let Some(id) = picker.target.and_then(|k| k.parse::<u64>().ok()) else {
-                    return vec![];
-                };
-                let title = picker.query.trim().to_string();
-                if title.is_empty() {
-                    self.set_status("a title cannot be empty", now);
-                    return vec![];
-                }
-                if let Some(c) = self.conversation.as_mut().filter(|c| c.id == id) {
-                    c.title = title.clone();
-                }
-                self.conversations_requested = true;
-                vec![Effect::RenameConversation { id, title }]
-            }
-        }
+        self.run_picker(|p, ctx| p.handle(action, ctx), now)
     }
 }

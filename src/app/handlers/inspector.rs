@@ -48,7 +48,7 @@ mod tests {
         }
         assert_eq!(s.inspector.replies.len(), 2);
         s.handle(key(KeyCode::F(3)), now);
-        assert!(s.inspector.open);
+        assert!(s.is_open(crate::app::Layer::Inspector));
         // Opens on the newest token.
         assert_eq!(s.inspector.current().unwrap().1.token, 12);
         s.handle(key(KeyCode::Left), now);
@@ -65,7 +65,7 @@ mod tests {
         s.handle(key(KeyCode::Char('x')), now);
         assert_eq!(s.input_text(), "");
         let eff = s.handle(key(KeyCode::Esc), now);
-        assert!(eff.is_empty() && !s.inspector.open);
+        assert!(eff.is_empty() && !s.is_open(crate::app::Layer::Inspector));
         assert_eq!(s.focus, Focus::Input);
         // A new conversation forgets the traces.
         let eff = s.handle(

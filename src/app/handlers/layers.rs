@@ -4,38 +4,36 @@
 use crate::app::action::{Action, Focus};
 use crate::app::effect::Effect;
 use crate::app::layers::*;
+use crate::app::picker::Picker;
 use crate::app::state::AppState;
 use crossterm::event::KeyEvent;
 use std::time::Instant;
 
 impl AppState {
-    /// Whether `layer` is open (each overlay's own state says so).
+    /// Whether `layer` is open (the layer stack says so, and only it).
     pub fn is_open(&self, layer: Layer) -> bool {
-        match layer {
-            Layer::Inspector => self.inspector.open,
-            Layer::Picker => self.picker.is_some(),
-            Layer::Bench => self.bench.open,
-            Layer::Ab => self.ab.open,
-            Layer::Help => self.help.open,
-        }
+        self.layers.is_open(layer)
     }
 
     /// The open overlays, bottom to top: the draw order, and the last one gets the keys.
     pub fn overlays(&self) -> Vec<Layer> {
-        self.layers.resolved(|l| self.is_open(l))
+        self.layers.layers().to_vec()
     }
 
     /// The overlay that receives the next key (None: the focused pane does).
     pub fn key_layer(&self) -> Option<Layer> {
-        self.overlays().last().copied()
+        self.layers.top()
     }
 
-    pub(crate) fn sync_layers(&mut self) {
-        let open: Vec<Layer> = Layer::ALL
-            .into_iter()
-            .filter(|l| self.is_open(*l))
-            .collect();
-        self.layers.sync(|l| open.contains(&l));
+    /// Opens `picker` over the dashboard (on top of the stack).
+    pub(crate) fn open_picker(&mut self, picker: Picker) {
+        self.picker = Some(picker);
+        self.layers.open(Layer::Picker);
+    }
+
+    pub(crate) fn close_picker(&mut self) {
+        self.picker = None;
+        self.layers.close(Layer::Picker);
     }
 
     /// A key for the top overlay.

@@ -5,6 +5,7 @@
 mod ab;
 mod bench;
 mod chat;
+mod component;
 mod conversation;
 mod inspector;
 mod layers;

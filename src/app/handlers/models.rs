@@ -55,7 +55,7 @@ impl AppState {
         self.models.choices = choices;
         if std::mem::take(&mut self.models.requested) {
             self.status = None;
-            self.picker = Some(Picker::new(PickerKind::Model, items, selected.as_deref()));
+            self.open_picker(Picker::new(PickerKind::Model, items, selected.as_deref()));
         }
         vec![]
     }
@@ -185,7 +185,7 @@ impl AppState {
         if !ready || self.is_generating() {
             return vec![];
         }
-        let (turns, system) = self.models.turns(self.conversation.as_ref().map(|c| c.id));
+        let (turns, system) = self.models.turns(self.conversations.id());
         let name = self.models.switch.as_ref().map(|s| s.name.clone());
         let dialogue = self.dialogue(&crate::config::templates::PromptVars {
             system: system.clone().unwrap_or_default(),

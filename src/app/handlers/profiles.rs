@@ -76,7 +76,7 @@ impl AppState {
         };
         self.profiles.active = name.to_string();
         self.profiles.template_override = None;
-        self.sampler = profile.sampler.clone();
+        self.sampler.params = profile.sampler.clone();
         let note = if profile.context != self.model.as_ref().map_or(0, |m| m.context_size) {
             " (its context size applies after a restart)"
         } else {
@@ -89,7 +89,7 @@ impl AppState {
             ),
             now,
         );
-        vec![Effect::ConfigureSampler(self.sampler.clone())]
+        vec![Effect::ConfigureSampler(self.sampler.params.clone())]
     }
 
     /// A key per built-in profile, in [`BUILTIN_PROFILES`] order (1-based).
@@ -122,11 +122,10 @@ impl AppState {
             format!("config reloaded: profile {}", self.profiles.active),
             now,
         );
-        if profile.sampler != self.sampler {
-            self.sampler = profile.sampler;
-            return vec![Effect::ConfigureSampler(self.sampler.clone())];
-        }
-        vec![]
+        self.sampler
+            .set_params(profile.sampler)
+            .into_iter()
+            .collect()
     }
 
     pub fn open_profile_picker(&mut self) {
@@ -146,7 +145,7 @@ impl AppState {
                 },
             })
             .collect();
-        self.picker = Some(Picker::new(
+        self.open_picker(Picker::new(
             PickerKind::Profile,
             items,
             Some(&self.profiles.active),
@@ -166,12 +165,12 @@ impl AppState {
             })
             .collect();
         let current = self.profiles.template_name();
-        self.picker = Some(Picker::new(PickerKind::Template, items, Some(&current)));
+        self.open_picker(Picker::new(PickerKind::Template, items, Some(&current)));
     }
 
     pub fn open_save_profile_as(&mut self) {
         let suggestion = format!("{}-mine", self.profiles.active);
-        self.picker = Some(Picker::prompt(PickerKind::SaveProfileAs, &suggestion, None));
+        self.open_picker(Picker::prompt(PickerKind::SaveProfileAs, &suggestion, None));
     }
 
     /// The active profile with the sampler as the pane set it, under a new name.
@@ -182,7 +181,7 @@ impl AppState {
             return vec![];
         }
         let profile = Profile {
-            sampler: self.sampler.clone(),
+            sampler: self.sampler.params.clone(),
             description: format!("saved from `{}` in the dashboard", self.profiles.active),
             ..self.profiles.profile()
         };

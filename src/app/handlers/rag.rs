@@ -1,79 +1,45 @@
-//! The dashboard-level side of `app::rag`: its keys and events folded into [`AppState`],
-//! the effects they return. The pane's own state lives in `app/rag.rs`, which imports nothing
-//! of `AppState`.
+//! The dashboard-level side of `app::rag`: the RAG component ([`RagState`]) is run with the
+//! dashboard's facts, and the chat turn around it (waiting for the context, then generating,
+//! remembering a finished turn) folded into [`AppState`].
 use crate::actors::rag::RagEvent;
-use crate::app::action::{Action, Focus};
-use crate::app::chat::{ChatMessage, Role};
+use crate::app::action::Action;
+use crate::app::chat::Role;
 use crate::app::effect::Effect;
 use crate::app::rag::*;
 use crate::app::state::AppState;
-use crate::rag::ingest::IngestEvent;
-use crate::rag::memory::{CONVERSATION_SOURCE, REMEMBER_SOURCE};
+use crate::rag::memory::CONVERSATION_SOURCE;
 use crate::rag::Tier;
 use std::time::Instant;
 
 impl AppState {
+    /// The RAG keys (F6, Ctrl-R).
+    pub(crate) fn apply_rag(&mut self, action: Action, now: Instant) -> Vec<Effect> {
+        self.run(
+            None,
+            |s| &mut s.rag,
+            |rag, ctx| rag.handle(action, ctx),
+            now,
+        )
+    }
+
     /// Handles `/add` and `/remember` typed in the input; `None` when the text is a chat message.
     pub(crate) fn rag_command(&mut self, text: &str, now: Instant) -> Option<Vec<Effect>> {
         let parsed = parse_command(text)?;
         self.input = crate::app::state::new_input();
-        let cmd = match parsed {
-            Ok(cmd) => cmd,
-            Err(e) => {
-                self.set_status(e, now);
-                return Some(vec![]);
-            }
-        };
-        if !self.rag.available {
-            self.set_status("RAG is off ([rag] enabled and the profile's rag)", now);
-            return Some(vec![]);
-        }
-        Some(match cmd {
-            RagCommand::Add(paths) => {
-                let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-                self.messages.push(ChatMessage::new(
-                    Role::System,
-                    format!("Adding {}", shown.join(", ")),
-                ));
-                self.rag.ingest = Some(IngestProgress::default());
-                vec![Effect::RagAdd { paths }]
-            }
-            RagCommand::Remember {
-                text,
-                importance,
-                tier,
-            } => vec![Effect::RagRemember {
-                text,
-                importance,
-                tier,
-                source: REMEMBER_SOURCE.into(),
-                quiet: false,
-            }],
-        })
+        let outcome = self.rag.command(parsed);
+        Some(self.take(outcome, now))
     }
 
     /// What a new user turn starts: asking the RAG actor for context first when RAG is on for
-    /// this message, else generating straight away. The per-message switch resets to on.
+    /// this message, else generating straight away.
     pub(crate) fn rag_route(&mut self, request: u64, text: String, now: Instant) -> Vec<Effect> {
-        let use_rag = self.rag.available && self.rag.next_message;
-        self.rag.last_without = match (self.rag.available, self.rag.next_message) {
-            (false, _) => Some("RAG is off for this profile or session".into()),
-            (true, false) => Some(format!(
-                "RAG was turned off for this message ({})",
-                self.hint(Focus::Input, Action::ToggleRagNextMessage)
-            )),
-            _ => None,
-        };
-        self.rag.next_message = true;
-        if use_rag {
-            self.rag.pending = Some((request, text.clone()));
-            vec![Effect::RagContext {
-                request,
-                query: text,
-                budget: self.rag.budget,
-            }]
-        } else {
-            self.generate_turn(request, text, "", now)
+        let input = self.input_text();
+        let mut rag = std::mem::take(&mut self.rag);
+        let ask = rag.route(request, &text, &self.ctx(&input));
+        self.rag = rag;
+        match ask {
+            Some(effect) => vec![effect],
+            None => self.generate_turn(request, text, "", now),
         }
     }
 
@@ -115,7 +81,7 @@ impl AppState {
         }]
     }
 
-    /// Folds one report of the RAG actor.
+    /// Folds one report of the RAG actor: a context goes on to the turn waiting for it.
     pub(crate) fn on_rag(&mut self, event: RagEvent, now: Instant) -> Vec<Effect> {
         match event {
             RagEvent::Context { request, result } => {
@@ -127,74 +93,19 @@ impl AppState {
                     return vec![];
                 }
                 // The memories go into the template's {rag_context}.
-                let rag_context = match result {
-                    Ok(context) => {
-                        let rendered = context.text.clone();
-                        self.rag.last = Some(LastContext {
-                            request,
-                            query: text.clone(),
-                            context,
-                        });
-                        rendered
-                    }
-                    Err(e) => {
-                        self.set_status(
-                            format!("RAG context failed, sending without it: {e}"),
-                            now,
-                        );
-                        self.rag.last_without = Some(format!("building the context failed: {e}"));
-                        String::new()
-                    }
-                };
-                self.generate_turn(request, text, &rag_context, now)
+                let (rag_context, outcome) = self.rag.context_built(request, &text, result);
+                let mut effects = self.take(outcome, now);
+                effects.extend(self.generate_turn(request, text, &rag_context, now));
+                effects
             }
-            RagEvent::Ingest(e) => {
-                let p = self.rag.ingest.get_or_insert_with(IngestProgress::default);
-                match e {
-                    IngestEvent::Found { files } => p.total = files,
-                    IngestEvent::Added { index, path, .. }
-                    | IngestEvent::Unchanged { index, path, .. } => {
-                        p.done = index;
-                        p.current = path.display().to_string();
-                    }
-                    IngestEvent::Skipped { path, reason } => {
-                        tracing::info!(path = %path.display(), %reason, "skipped");
-                    }
+            event => {
+                let done = matches!(event, RagEvent::IngestDone(_));
+                let outcome = self.rag.on_event(event);
+                let effects = self.take(outcome, now);
+                if done {
+                    self.chat_scroll.to_bottom();
                 }
-                vec![]
-            }
-            RagEvent::IngestDone(result) => {
-                self.rag.ingest = None;
-                let text = match result {
-                    Ok(s) => format!(
-                        "Added {} files ({} new chunks, {} unchanged, {} skipped: see the log)",
-                        s.files, s.chunks_added, s.unchanged, s.skipped
-                    ),
-                    Err(e) => format!("Adding failed: {e}"),
-                };
-                self.messages.push(ChatMessage::new(Role::System, text));
-                self.chat_scroll.to_bottom();
-                vec![]
-            }
-            RagEvent::Remembered { result, quiet } => {
-                match result {
-                    Ok(Some(id)) if !quiet => {
-                        self.set_status(format!("remembered as memory {id}"), now)
-                    }
-                    Ok(None) if !quiet => self.set_status("already remembered", now),
-                    Err(e) => self.set_status(format!("remember failed: {e}"), now),
-                    _ => {}
-                }
-                vec![]
-            }
-            RagEvent::Stats { memories } => {
-                self.rag.memories = Some(memories);
-                vec![]
-            }
-            RagEvent::Unavailable(e) => {
-                self.rag.available = false;
-                self.set_status(format!("RAG is off: {e}"), now);
-                vec![]
+                effects
             }
         }
     }
@@ -205,6 +116,7 @@ mod tests {
     use super::*;
     use crate::app::chat::EngineStatus;
     use crate::app::{Action, AppEvent};
+    use crate::rag::memory::REMEMBER_SOURCE;
     use crate::rag::InjectedMemory;
     use crate::rag::{BuiltContext, RagSettings};
 

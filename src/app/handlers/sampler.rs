@@ -21,7 +21,7 @@ mod state_tests {
         let now = Instant::now();
         let mut s = AppState::new();
         assert!(s.handle(key(KeyCode::F(2)), now).is_empty());
-        assert!(s.show_sampler);
+        assert!(s.sampler.open);
         assert_eq!(s.focus, Focus::Sampler);
         // Temperature is the first row: Right raises it by 0.05 and configures the actor.
         match s.handle(key(KeyCode::Right), now).as_slice() {
@@ -32,7 +32,7 @@ mod state_tests {
         for _ in 0..3 {
             s.handle(key(KeyCode::Down), now);
         }
-        assert_eq!(Param::ALL[s.sampler_row], Param::TopK);
+        assert_eq!(s.sampler.selected(), Param::TopK);
         match s.handle(key(KeyCode::Char('-')), now).as_slice() {
             [Effect::ConfigureSampler(p)] => assert_eq!(p.top_k, 35),
             other => panic!("{other:?}"),
@@ -41,18 +41,18 @@ mod state_tests {
         for _ in 0..4 {
             s.handle(key(KeyCode::Up), now);
         }
-        assert_eq!(Param::ALL[s.sampler_row], Param::MirostatEta);
+        assert_eq!(s.sampler.selected(), Param::MirostatEta);
         // 'd' restores the defaults (one effect), a second 'd' changes nothing.
         assert_eq!(s.handle(key(KeyCode::Char('d')), now).len(), 1);
-        assert_eq!(s.sampler, SamplerParams::default());
+        assert_eq!(s.sampler.params, SamplerParams::default());
         assert!(s.handle(key(KeyCode::Char('d')), now).is_empty());
         // At a bound nothing is sent.
-        s.sampler_row = 0;
-        s.sampler.temperature = 5.0;
+        s.sampler.row = 0;
+        s.sampler.params.temperature = 5.0;
         assert!(s.handle(key(KeyCode::Right), now).is_empty());
         // F2 again hides the pane and gives focus back to the input.
         s.handle(key(KeyCode::F(2)), now);
-        assert!(!s.show_sampler);
+        assert!(!s.sampler.open);
         assert_eq!(s.focus, Focus::Input);
     }
 }

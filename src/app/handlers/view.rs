@@ -14,7 +14,7 @@ impl AppState {
         if self.keymap.lookup(Focus::Input.contexts(), &key) == Some(Action::ForceQuitArm) {
             return self.apply(Action::ForceQuitArm, now);
         }
-        self.help.key(&key);
-        vec![]
+        let help = Some(crate::app::layers::Layer::Help);
+        self.run(help, |s| &mut s.help, |h, ctx| h.handle_key(&key, ctx), now)
     }
 }

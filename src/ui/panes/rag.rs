@@ -6,8 +6,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Gauge, Paragraph, Wrap};
 use ratatui::Frame;
 
-use crate::app::{Action, AppState, Focus};
+use crate::app::rag::RagState;
+use crate::app::{Action, Focus, Keymap};
 use crate::ui::theme;
+use crate::ui::theme::Theme;
 use crate::ui::wrap::sanitize;
 
 /// The pane covers the right part of `area` (the chat), or all of it when the chat is narrow.
@@ -26,11 +28,9 @@ pub fn pane_area(area: Rect) -> Rect {
 }
 
 /// The pane's text lines (also what tests read).
-pub fn lines(state: &AppState) -> Vec<Line<'static>> {
-    let t = state.theme;
-    let rag = &state.rag;
+pub fn lines(rag: &RagState, t: Theme, keymap: &Keymap) -> Vec<Line<'static>> {
     let mut out = Vec::new();
-    let switch_key = state.hint(Focus::Input, Action::ToggleRagNextMessage);
+    let switch_key = keymap.hint(Focus::Input.contexts(), Action::ToggleRagNextMessage);
     let switch = match (rag.available, rag.next_message) {
         (false, _) => "off for this profile".to_string(),
         (true, true) => format!("on for the next message ({switch_key}: off)"),
@@ -103,7 +103,8 @@ fn preview(text: &str, n: usize) -> String {
     }
 }
 
-pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
+/// Draws the pane from the RAG component's state; the key hints come from `keymap`.
+pub fn render(frame: &mut Frame, area: Rect, rag: &RagState, t: Theme, keymap: &Keymap) {
     let area = pane_area(area);
     if area.width < 4 || area.height < 3 {
         return;
@@ -111,12 +112,12 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
     frame.render_widget(Clear, area);
     let block = Block::default().borders(Borders::ALL).title(format!(
         " RAG: last prompt ({}) ",
-        state.hint(Focus::Input, Action::ToggleRagPane)
+        keymap.hint(Focus::Input.contexts(), Action::ToggleRagPane)
     ));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let mut text_area = inner;
-    if let Some(p) = &state.rag.ingest {
+    if let Some(p) = &rag.ingest {
         if inner.height > 2 {
             let gauge_area = Rect { height: 1, ..inner };
             let ratio = if p.total == 0 {
@@ -142,7 +143,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
         }
     }
     frame.render_widget(
-        Paragraph::new(lines(state)).wrap(Wrap { trim: false }),
+        Paragraph::new(lines(rag, t, keymap)).wrap(Wrap { trim: false }),
         text_area,
     );
 }

@@ -6,7 +6,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 
-use crate::app::{AppState, Focus, Param};
+use crate::app::sampler::SamplerForm;
+use crate::app::Param;
 use crate::sampling::{Mirostat, SamplerParams};
 use crate::ui::theme::{self, Theme};
 
@@ -39,14 +40,13 @@ fn param_active(param: Param, p: &SamplerParams) -> bool {
     }
 }
 
-pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
-    let t = state.theme;
+/// Draws the form from its own state; `focused` highlights the selected row.
+pub fn render(frame: &mut Frame, area: Rect, form: &SamplerForm, t: Theme, focused: bool) {
     if area.area() == 0 {
         return;
     }
-    let focused = state.focus == Focus::Sampler;
-    let seed = state
-        .sampler
+    let p = &form.params;
+    let seed = p
         .seed
         .map_or_else(|| "random".to_string(), |s| s.to_string());
     let block = Block::bordered()
@@ -59,7 +59,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
         return;
     }
     // The chain wraps over as many rows as it needs (at most four), then a blank row.
-    let chain = Line::from(chain_spans(t, &state.sampler));
+    let chain = Line::from(chain_spans(t, p));
     // Word wrapping leaves up to one name's width unused per row.
     let usable = inner.width.saturating_sub(12).max(1);
     let chain_rows = (chain.width() as u16)
@@ -85,11 +85,11 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
     let mut lines = vec![Line::default()];
     let rows = usize::from(inner.height).saturating_sub(lines.len()).max(1);
     // Keep the selected row visible.
-    let sel = state.sampler_row.min(Param::ALL.len() - 1);
+    let sel = form.row.min(Param::ALL.len() - 1);
     let first = sel.saturating_sub(rows - 1);
     for (i, param) in Param::ALL.iter().enumerate().skip(first).take(rows) {
         let selected = i == sel;
-        let mut name_style = if param_active(*param, &state.sampler) {
+        let mut name_style = if param_active(*param, p) {
             Style::default()
         } else {
             theme::dim(t)
@@ -103,7 +103,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
         lines.push(Line::from(vec![
             Span::raw(marker),
             Span::styled(format!("{:<19}", param.name()), name_style),
-            Span::styled(format!("{:>8}", param.show(&state.sampler)), value_style),
+            Span::styled(format!("{:>8}", param.show(p)), value_style),
         ]));
     }
     frame.render_widget(Paragraph::new(lines), inner);
