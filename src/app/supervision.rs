@@ -28,17 +28,7 @@ impl AppState {
                 }
                 let turns = finished_turns(&self.messages);
                 let system = self.build_turn("", "").ok().and_then(|t| t.turn.system);
-                let dialogue = self.dialogue(&crate::config::templates::PromptVars {
-                    system: system.clone().unwrap_or_default(),
-                    profile: self.profiles.active.clone(),
-                    model: self.model_name(),
-                    ..Default::default()
-                });
-                effects.push(Effect::RestoreConversation {
-                    turns,
-                    system,
-                    dialogue,
-                });
+                effects.push(self.restore(turns, system));
                 "the model is loaded again and the conversation is kept"
             }
             ActorName::Rag => "the memory store is opened again",

@@ -111,17 +111,7 @@ impl AppState {
             id: meta.id,
             title: meta.title,
         });
-        let dialogue = self.dialogue(&crate::config::templates::PromptVars {
-            system: system.clone().unwrap_or_default(),
-            profile: self.profiles.active.clone(),
-            model: self.model_name(),
-            ..Default::default()
-        });
-        effects.push(Effect::RestoreConversation {
-            turns: turns(&stored),
-            system,
-            dialogue,
-        });
+        effects.push(self.restore(turns(&stored), system));
         effects
     }
 

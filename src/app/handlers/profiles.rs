@@ -57,6 +57,22 @@ impl AppState {
         })
     }
 
+    /// Puts these finished turns back into the engine's context under `system`, in the chat
+    /// format the active template gives (a resumed conversation, an engine restarted).
+    pub(crate) fn restore(&self, turns: Vec<(String, String)>, system: Option<String>) -> Effect {
+        let dialogue = self.dialogue(&PromptVars {
+            system: system.clone().unwrap_or_default(),
+            profile: self.profiles.active.clone(),
+            model: self.model_name(),
+            ..Default::default()
+        });
+        Effect::RestoreConversation {
+            turns,
+            system,
+            dialogue,
+        }
+    }
+
     /// Earlier finished turns as "You: …" / "Gemma: …" lines, for templates that use {history}.
     fn history_text(&self) -> String {
         self.messages
