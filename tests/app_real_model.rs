@@ -46,7 +46,7 @@ fn typed_message_streams_a_reply_into_the_chat_pane() {
                 sent = true;
             }
             if done {
-                break state.messages.clone();
+                break state.chat.messages.clone();
             }
         };
         assert!(

@@ -140,7 +140,7 @@ fn switching_models_keeps_serving_carries_the_conversation_and_shows_the_new_kin
                 }
                 WaitingFor::Streaming
                     if state
-                        .messages
+                        .chat.messages
                         .last()
                         .is_some_and(|m| m.streaming && !m.text.is_empty()) =>
                 {
@@ -181,11 +181,11 @@ fn switching_models_keeps_serving_carries_the_conversation_and_shows_the_new_kin
             }
         }
         let replies: Vec<_> = state
-            .messages
+            .chat.messages
             .iter()
             .filter(|m| m.role == Role::Assistant)
             .collect();
-        assert_eq!(replies.len(), 3, "{:?}", state.messages);
+        assert_eq!(replies.len(), 3, "{:?}", state.chat.messages);
         let last = replies[2];
         assert!(!last.streaming && !last.text.trim().is_empty(), "{last:?}");
         let stats = last.stats.as_ref().unwrap();
@@ -194,7 +194,7 @@ fn switching_models_keeps_serving_carries_the_conversation_and_shows_the_new_kin
         let (total, restored_ctx, restore_ms) = swapped.unwrap();
         assert!(state.context_used > restored_ctx);
         assert!(state
-            .messages
+            .chat.messages
             .iter()
             .any(|m| m.role == Role::System && m.text.contains("Now running other")));
         eprintln!(
@@ -241,7 +241,7 @@ fn a_failed_switch_leaves_the_old_model_serving() {
                 "stuck at {step:?}: {:?} {:?} {:?}",
                 state.status,
                 state.models,
-                state.messages
+                state.chat.messages
             );
             let event = d.next(Duration::from_secs(120)).await;
             let finished = matches!(&event, AppEvent::Engine(EngineEvent::Finished { .. }));
@@ -280,13 +280,17 @@ fn a_failed_switch_leaves_the_old_model_serving() {
         assert_eq!(model.path, common::model_path().display().to_string());
         assert!(state.models.switch.is_none());
         assert!(
-            state.messages.iter().any(
+            state.chat.messages.iter().any(
                 |m| m.role == Role::Error && m.text.contains("Switching to doomed.gguf failed")
             ),
             "{:?}",
-            state.messages
+            state.chat.messages
         );
-        let reply = state.messages.iter().rfind(|m| m.role == Role::Assistant);
+        let reply = state
+            .chat
+            .messages
+            .iter()
+            .rfind(|m| m.role == Role::Assistant);
         assert!(reply.is_some_and(|r| !r.streaming && !r.text.is_empty()));
     });
 }

@@ -96,6 +96,7 @@ fn a_remembered_note_is_injected_into_the_next_prompt() {
         assert!(last.context.tokens <= last.context.budget);
         // The chat shows what was typed, not the injected prompt.
         assert!(state
+            .chat
             .messages
             .iter()
             .all(|m| !m.text.contains("Use these notes")));

@@ -70,6 +70,7 @@ async fn panic_and_restart<A>(
     assert!(r.reason.contains("injected panic"), "{}", r.reason);
     let note = format!("{} actor crashed", actor.label());
     assert!(state
+        .chat
         .messages
         .iter()
         .any(|m| m.role == Role::System && m.text.contains(&note)));
@@ -92,7 +93,7 @@ fn an_inference_panic_restarts_the_actor_and_keeps_the_conversation() {
         .await;
         type_message(&d, "Describe the sea.");
         fold_until(&mut d, &mut state, "first reply", |e, _| finished(e)).await;
-        let first_reply = state.messages.last().unwrap().text.clone();
+        let first_reply = state.chat.messages.last().unwrap().text.clone();
         assert!(!first_reply.trim().is_empty());
         let context_before = state.context_used;
         assert!(context_before > 0);
@@ -108,7 +109,7 @@ fn an_inference_panic_restarts_the_actor_and_keeps_the_conversation() {
         assert_eq!(r.actor, ActorName::Inference);
         assert!(r.reason.contains("injected panic"), "{}", r.reason);
         // The chat says what happened.
-        let note = state.messages.last().unwrap();
+        let note = state.chat.messages.last().unwrap();
         assert_eq!(note.role, Role::System);
         assert!(
             note.text.contains("inference actor crashed"),
@@ -155,6 +156,7 @@ fn an_inference_panic_restarts_the_actor_and_keeps_the_conversation() {
             "the second turn is added to the restored context ({context_used} -> {after})"
         );
         let said: Vec<_> = state
+            .chat
             .messages
             .iter()
             .filter(|m| m.role == Role::User)
@@ -162,10 +164,11 @@ fn an_inference_panic_restarts_the_actor_and_keeps_the_conversation() {
             .collect();
         assert_eq!(said, ["Describe the sea.", "And the sky?"]);
         assert!(state
+            .chat
             .messages
             .iter()
             .any(|m| m.role == Role::Assistant && m.text == first_reply));
-        let last = state.messages.last().unwrap();
+        let last = state.chat.messages.last().unwrap();
         assert_eq!(last.role, Role::Assistant);
         assert!(!last.streaming && !last.text.trim().is_empty());
     });

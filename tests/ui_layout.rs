@@ -161,7 +161,7 @@ fn never_panics_at_small_sizes() {
 fn scrolled_chat_keeps_its_place_while_streaming() {
     let now = Instant::now();
     let mut s = busy_state();
-    let request = s.running.expect("streaming");
+    let request = s.chat.running.expect("streaming");
     for i in 0..100 {
         s.handle(
             AppEvent::Engine(EngineEvent::Token {

@@ -1,6 +1,13 @@
-//! The chat turn state machine: what happens on send, on each engine event, on cancel and on errors.
+//! The chat pane as a component: [`Chat`] owns the messages, the chat scroll and the request
+//! bookkeeping, folds a reply's engine events (token, finish, failure) into the messages and
+//! handles its scrolling keys. What crosses the rest of the dashboard (the template, RAG, the
+//! store) is orchestrated in `handlers/chat.rs`.
 
+use super::action::Action;
+use super::outcome::{Ctx, Outcome};
+use super::view::ScrollState;
 use crate::actors::inference::ReplyStats;
+use crate::engine::FinishReason;
 
 /// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,3 +79,160 @@ impl EngineStatus {
 
 /// Text appended to a reply the user stopped.
 pub const CANCELLED_MARK: &str = "[cancelled]";
+
+/// The chat pane: the conversation shown, its scroll position and the reply being produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chat {
+    pub messages: Vec<ChatMessage>,
+    pub scroll: ScrollState,
+    /// The id the next reply's request gets.
+    pub next_request: u64,
+    /// The request id of the running generation.
+    pub running: Option<u64>,
+}
+
+impl Default for Chat {
+    fn default() -> Self {
+        Self {
+            messages: Vec::new(),
+            scroll: ScrollState::default(),
+            next_request: 1,
+            running: None,
+        }
+    }
+}
+
+impl Chat {
+    /// Its scrolling and follow keys.
+    pub fn handle(&mut self, action: Action, _ctx: &Ctx) -> Outcome {
+        let s = &mut self.scroll;
+        match action {
+            Action::ScrollUp => s.up(1),
+            Action::ScrollDown => s.down(1),
+            Action::PageUp => s.up(s.page.saturating_sub(1).max(1)),
+            Action::PageDown => s.down(s.page.saturating_sub(1).max(1)),
+            Action::ScrollToTop => s.to_top(),
+            Action::ScrollToBottom => s.to_bottom(),
+            _ => {}
+        }
+        Outcome::default()
+    }
+
+    /// Whether a reply is being produced (from the send until its finish or failure).
+    pub fn is_generating(&self) -> bool {
+        self.running.is_some()
+    }
+
+    /// Whether `request` is the reply being produced.
+    pub fn is_running(&self, request: u64) -> bool {
+        self.running == Some(request)
+    }
+
+    /// A new turn: the user's message and an empty streaming reply; returns its request id.
+    pub fn begin(&mut self, text: String) -> u64 {
+        let request = self.next_request;
+        self.next_request += 1;
+        self.running = Some(request);
+        self.messages.push(ChatMessage::new(Role::User, text));
+        self.messages.push(ChatMessage {
+            role: Role::Assistant,
+            text: String::new(),
+            streaming: true,
+            stats: None,
+        });
+        self.scroll.to_bottom();
+        request
+    }
+
+    /// Appends a note (a system or error message) and follows it.
+    pub fn push(&mut self, role: Role, text: impl Into<String>) {
+        self.messages.push(ChatMessage::new(role, text));
+        self.scroll.to_bottom();
+    }
+
+    fn streaming_message(&mut self) -> Option<&mut ChatMessage> {
+        self.messages.iter_mut().rev().find(|m| m.streaming)
+    }
+
+    /// Removes the streaming reply (the turn was never generated).
+    pub fn drop_streaming(&mut self) {
+        if let Some(i) = self.messages.iter().rposition(|m| m.streaming) {
+            self.messages.remove(i);
+        }
+    }
+
+    /// Ends the running turn before any reply: its empty streaming message goes.
+    pub fn abandon(&mut self) {
+        self.running = None;
+        self.drop_streaming();
+    }
+
+    /// A token of `request`'s reply; false if that is not the reply running.
+    pub fn token(&mut self, request: u64, text: &str) -> bool {
+        if !self.is_running(request) {
+            return false;
+        }
+        if let Some(m) = self.streaming_message() {
+            m.text.push_str(text);
+        }
+        true
+    }
+
+    /// `request`'s reply finished: the text is marked if it was cancelled and takes its stats.
+    /// Returns the reply's text (None if that is not the reply running).
+    pub fn finish(
+        &mut self,
+        request: u64,
+        reason: FinishReason,
+        stats: ReplyStats,
+    ) -> Option<String> {
+        if !self.is_running(request) {
+            return None;
+        }
+        self.running = None;
+        if let Some(m) = self.streaming_message() {
+            m.streaming = false;
+            if reason == FinishReason::Cancelled {
+                if !m.text.is_empty() && !m.text.ends_with(char::is_whitespace) {
+                    m.text.push(' ');
+                }
+                m.text.push_str(CANCELLED_MARK);
+            }
+            m.stats = Some(stats);
+        }
+        Some(
+            self.messages
+                .iter()
+                .rev()
+                .find(|m| m.role == Role::Assistant)
+                .map(|m| m.text.clone())
+                .unwrap_or_default(),
+        )
+    }
+
+    /// `request`'s reply failed: an empty reply goes, a partial one stays, the error shows.
+    /// False if that is not the reply running.
+    pub fn fail(&mut self, request: u64, error: String) -> bool {
+        if !self.is_running(request) {
+            return false;
+        }
+        self.running = None;
+        if let Some(i) = self.messages.iter().rposition(|m| m.streaming) {
+            if self.messages[i].text.is_empty() {
+                self.messages.remove(i);
+            } else {
+                self.messages[i].streaming = false;
+            }
+        }
+        self.push(Role::Error, error);
+        true
+    }
+
+    /// A new conversation: no messages, scrolled to the top; true if a reply was running.
+    pub fn clear(&mut self) -> bool {
+        let was_running = self.running.take().is_some();
+        self.messages.clear();
+        self.scroll = ScrollState::default();
+        was_running
+    }
+}

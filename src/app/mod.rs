@@ -38,7 +38,7 @@ mod profile_tests;
 mod tests;
 
 pub use action::{Action, Binding, Focus, KeyChord, KeyContext, Keymap};
-pub use chat::{ChatMessage, EngineStatus, Role, CANCELLED_MARK};
+pub use chat::{Chat, ChatMessage, EngineStatus, Role, CANCELLED_MARK};
 pub use clock::WallClock;
 pub use effect::Effect;
 pub use events::{AppEvent, LogLine};

@@ -189,7 +189,7 @@ fn a_switch_loads_while_the_old_model_keeps_answering_then_swaps_between_replies
         effects.iter().any(|e| matches!(e, Effect::Generate { .. })),
         "{effects:?}"
     );
-    let request = s.running.expect("a reply runs");
+    let request = s.chat.running.expect("a reply runs");
     // Loaded in the middle of the reply: no swap until it ends.
     assert!(s
         .handle(switch(SwitchEvent::Ready { name: "it".into() }), now)
@@ -239,7 +239,7 @@ fn a_switch_loads_while_the_old_model_keeps_answering_then_swaps_between_replies
     assert_eq!(s.context_used, 25);
     assert!(s.models.switch.is_none());
     assert_eq!(s.engine_label(), "idle");
-    let note = s.messages.last().unwrap();
+    let note = s.chat.messages.last().unwrap();
     assert_eq!(note.role, Role::System);
     assert!(note.text.contains("instruct") && note.text.contains("1 turn carried over"));
 }
@@ -251,7 +251,7 @@ fn a_model_ready_while_idle_swaps_at_once_and_a_new_chat_carries_nothing() {
     s.handle(key(KeyCode::Esc), now);
     assert!(s.picker.is_none());
     send(&mut s, "Hello");
-    let request = s.running.unwrap();
+    let request = s.chat.running.unwrap();
     s.handle(finished(request), now);
     // Ctrl-L: a new conversation, so nothing is carried over.
     s.handle(
@@ -290,7 +290,7 @@ fn a_failed_switch_keeps_the_old_model_and_says_why() {
     assert_eq!(s.model.as_ref().unwrap().name, "gemma-3-270m");
     assert!(s.models.switch.is_none());
     assert_eq!(s.engine, EngineStatus::Idle);
-    let err = s.messages.last().unwrap();
+    let err = s.chat.messages.last().unwrap();
     assert_eq!(err.role, Role::Error);
     assert!(
         err.text.contains("not a GGUF file") && err.text.contains("Still running gemma-3-270m"),

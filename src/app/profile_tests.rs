@@ -74,7 +74,7 @@ fn a_key_per_builtin_profile_switches_sampler_template_and_length() {
         "{system:?}"
     );
     // The chat shows what was typed, not the rendered template.
-    assert_eq!(s.messages[0].text, "Reverse a string");
+    assert_eq!(s.chat.messages[0].text, "Reverse a string");
 }
 
 #[test]
@@ -214,7 +214,7 @@ fn messages_join_one_conversation_and_a_loaded_one_is_restored() {
             }
         ]
     );
-    assert_eq!(s.messages.len(), 2);
+    assert_eq!(s.chat.messages.len(), 2);
     assert_eq!(s.conversations.open.as_ref().unwrap().id, 7);
     assert_ne!(id, 7);
     // The next message goes to the loaded conversation.
@@ -225,7 +225,7 @@ fn messages_join_one_conversation_and_a_loaded_one_is_restored() {
     };
     assert_eq!(next.0.id, 7);
     // A new conversation (Ctrl-L) starts a new id at its first message.
-    s.running = None;
+    s.chat.running = None;
     press(&mut s, KeyCode::Char('l'), KeyModifiers::CONTROL);
     assert!(s.conversations.open.is_none());
 }

@@ -11,7 +11,7 @@ use crate::actors::inference::ModelSummary;
 use crate::config::theme::Theme;
 
 use super::action::{Action, Focus, Keymap};
-use super::chat::{ChatMessage, EngineStatus};
+use super::chat::{Chat, EngineStatus};
 use super::effect::Effect;
 use super::events::AppEvent;
 use super::inspector::Inspector;
@@ -48,10 +48,10 @@ pub fn new_input() -> TextArea<'static> {
 /// Everything the dashboard shows. Panes only read it (plus scroll bookkeeping).
 #[derive(Debug, Clone)]
 pub struct AppState {
-    pub messages: Vec<ChatMessage>,
+    /// The chat pane: the messages, their scroll, the reply being produced.
+    pub chat: Chat,
     pub input: TextArea<'static>,
     pub focus: Focus,
-    pub chat_scroll: ScrollState,
     pub engine: EngineStatus,
     pub model: Option<ModelSummary>,
     /// Tokens the conversation holds in the KV cache.
@@ -66,9 +66,6 @@ pub struct AppState {
     pub status: Option<StatusMessage>,
     pub should_quit: bool,
     pub ctrl_c_armed: Option<Instant>,
-    pub next_request: u64,
-    /// The request id of the running generation.
-    pub running: Option<u64>,
     pub keymap: Keymap,
     /// Wall-clock time (stored timestamps, conversation ids), derived from each event's `now`.
     pub clock: super::clock::WallClock,
@@ -108,10 +105,9 @@ impl AppState {
 
     pub fn with_keymap(keymap: Keymap) -> Self {
         Self {
-            messages: Vec::new(),
+            chat: Chat::default(),
             input: new_input(),
             focus: Focus::Input,
-            chat_scroll: ScrollState::default(),
             engine: EngineStatus::Loading {
                 fraction: 0.0,
                 message: "starting".into(),
@@ -125,8 +121,6 @@ impl AppState {
             status: None,
             should_quit: false,
             ctrl_c_armed: None,
-            next_request: 1,
-            running: None,
             keymap,
             theme: Theme::default(),
             clock: Default::default(),
@@ -325,21 +319,15 @@ impl AppState {
                 };
                 self.focus = cycle[j];
             }
-            Action::ScrollUp => self.scroll_target().up(1),
-            Action::ScrollDown => self.scroll_target().down(1),
-            Action::PageUp => {
-                let s = self.scroll_target();
-                s.up(s.page.saturating_sub(1).max(1));
-            }
-            Action::PageDown => {
-                let s = self.scroll_target();
-                s.down(s.page.saturating_sub(1).max(1));
-            }
-            Action::ScrollToTop => self.scroll_target().to_top(),
-            Action::ScrollToBottom => self.scroll_target().to_bottom(),
+            a @ (Action::ScrollUp
+            | Action::ScrollDown
+            | Action::PageUp
+            | Action::PageDown
+            | Action::ScrollToTop
+            | Action::ScrollToBottom) => return self.scroll(a, now),
             Action::ClearConversation => {
                 let mut effects = Vec::new();
-                if self.running.take().is_some() {
+                if self.chat.clear() {
                     effects.push(Effect::Cancel);
                     if matches!(
                         self.engine,
@@ -348,11 +336,9 @@ impl AppState {
                         self.engine = EngineStatus::Idle;
                     }
                 }
-                self.messages.clear();
                 self.conversations.open = None;
                 self.inspector.clear();
                 self.context_used = 0;
-                self.chat_scroll = ScrollState::default();
                 self.set_status("new conversation", now);
                 effects.push(Effect::ResetConversation);
                 return effects;
@@ -423,17 +409,22 @@ impl AppState {
         vec![]
     }
 
-    fn scroll_target(&mut self) -> &mut ScrollState {
-        match self.focus {
-            Focus::Log => &mut self.log.scroll,
-            Focus::Input
-            | Focus::Chat
-            | Focus::Sampler
-            | Focus::Inspector
-            | Focus::Picker
-            | Focus::Bench
-            | Focus::Ab => &mut self.chat_scroll,
+    /// A scrolling key: the log's while it has focus, the chat's otherwise.
+    fn scroll(&mut self, action: Action, now: Instant) -> Vec<Effect> {
+        if self.focus == Focus::Log {
+            let s = &mut self.log.scroll;
+            match action {
+                Action::ScrollUp => s.up(1),
+                Action::ScrollDown => s.down(1),
+                Action::PageUp => s.up(s.page.saturating_sub(1).max(1)),
+                Action::PageDown => s.down(s.page.saturating_sub(1).max(1)),
+                Action::ScrollToTop => s.to_top(),
+                Action::ScrollToBottom => s.to_bottom(),
+                _ => {}
+            }
+            return vec![];
         }
+        self.run(None, |s| &mut s.chat, |c, ctx| c.handle(action, ctx), now)
     }
 
     fn quit(&mut self) -> Vec<Effect> {

@@ -14,8 +14,8 @@ impl AppState {
         let kept = match actor {
             ActorName::Inference => {
                 // The reply in flight is over: what streamed stays, marked as cut.
-                if self.running.take().is_some() {
-                    if let Some(m) = self.messages.iter_mut().rev().find(|m| m.streaming) {
+                if self.chat.running.take().is_some() {
+                    if let Some(m) = self.chat.messages.iter_mut().rev().find(|m| m.streaming) {
                         m.streaming = false;
                         m.text.push_str(" [cut: the engine restarted]");
                     }
@@ -26,7 +26,7 @@ impl AppState {
                         message: "reloading the model after a restart".into(),
                     };
                 }
-                let turns = finished_turns(&self.messages);
+                let turns = finished_turns(&self.chat.messages);
                 let system = self.build_turn("", "").ok().and_then(|t| t.turn.system);
                 effects.push(self.restore(turns, system));
                 "the model is loaded again and the conversation is kept"
@@ -39,7 +39,9 @@ impl AppState {
             "The {} actor crashed ({reason}) and was restarted: {kept}.",
             actor.label()
         );
-        self.messages.push(ChatMessage::new(Role::System, text));
+        self.chat
+            .messages
+            .push(ChatMessage::new(Role::System, text));
         self.set_status(format!("{} actor restarted", actor.label()), now);
         effects
     }

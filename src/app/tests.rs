@@ -81,12 +81,12 @@ fn send_flow() {
     assert_eq!(s.engine, EngineStatus::Idle);
     let req = send(&mut s, "hello", now);
     assert_eq!(s.input_text(), "");
-    assert_eq!(s.messages.len(), 2);
-    assert_eq!(s.messages[0].role, Role::User);
-    assert_eq!(s.messages[0].text, "hello");
-    assert_eq!(s.messages[1].role, Role::Assistant);
-    assert!(s.messages[1].streaming);
-    assert_eq!(s.running, Some(req));
+    assert_eq!(s.chat.messages.len(), 2);
+    assert_eq!(s.chat.messages[0].role, Role::User);
+    assert_eq!(s.chat.messages[0].text, "hello");
+    assert_eq!(s.chat.messages[1].role, Role::Assistant);
+    assert!(s.chat.messages[1].streaming);
+    assert_eq!(s.chat.running, Some(req));
 
     s.handle(
         AppEvent::Engine(EngineEvent::PrefillStarted {
@@ -99,7 +99,7 @@ fn send_flow() {
     s.handle(token(req, "Hi"), now);
     s.handle(token(req, " there"), now);
     assert_eq!(s.engine, EngineStatus::Generating);
-    assert_eq!(s.messages[1].text, "Hi there");
+    assert_eq!(s.chat.messages[1].text, "Hi there");
     match s
         .handle(finished(req, FinishReason::EndOfTurn), now)
         .as_slice()
@@ -110,13 +110,16 @@ fn send_flow() {
         }
         other => panic!("expected the reply to be stored, got {other:?}"),
     }
-    assert!(!s.messages[1].streaming);
-    assert_eq!(s.messages[1].text, "Hi there");
-    assert_eq!(s.messages[1].stats.as_ref().unwrap().generated_tokens, 3);
+    assert!(!s.chat.messages[1].streaming);
+    assert_eq!(s.chat.messages[1].text, "Hi there");
+    assert_eq!(
+        s.chat.messages[1].stats.as_ref().unwrap().generated_tokens,
+        3
+    );
     assert_eq!(s.context_used, 42);
     assert_eq!(s.last_ttft_ms, Some(120.0));
     assert_eq!(s.engine, EngineStatus::Idle);
-    assert_eq!(s.running, None);
+    assert_eq!(s.chat.running, None);
 
     // A second turn gets a new id.
     let req2 = send(&mut s, "again", now);
@@ -130,7 +133,7 @@ fn empty_send_does_nothing() {
     assert!(s.handle(key(KeyCode::Enter), now).is_empty());
     type_text(&mut s, "   ", now);
     assert!(s.handle(key(KeyCode::Enter), now).is_empty());
-    assert!(s.messages.is_empty());
+    assert!(s.chat.messages.is_empty());
 }
 
 #[test]
@@ -141,7 +144,7 @@ fn send_refused_while_loading_failed_or_generating() {
     assert!(s.handle(key(KeyCode::Enter), now).is_empty());
     assert_eq!(s.input_text(), "hi");
     assert!(s.status.is_some());
-    assert!(s.messages.is_empty());
+    assert!(s.chat.messages.is_empty());
 
     s.handle(
         AppEvent::Engine(EngineEvent::LoadFailed("no such file".into())),
@@ -163,7 +166,7 @@ fn send_refused_while_loading_failed_or_generating() {
         .unwrap()
         .text
         .contains("still being generated"));
-    assert_eq!(s.messages.len(), 2);
+    assert_eq!(s.chat.messages.len(), 2);
 }
 
 #[test]
@@ -173,15 +176,15 @@ fn tokens_only_for_current_request() {
     let req = send(&mut s, "q", now);
     s.handle(token(req + 100, "stale"), now);
     s.handle(token(req, "fresh"), now);
-    assert_eq!(s.messages[1].text, "fresh");
+    assert_eq!(s.chat.messages[1].text, "fresh");
     // A Finished for another request changes nothing.
     s.handle(finished(req + 100, FinishReason::EndOfTurn), now);
-    assert!(s.messages[1].streaming);
-    assert_eq!(s.running, Some(req));
+    assert!(s.chat.messages[1].streaming);
+    assert_eq!(s.chat.running, Some(req));
     s.handle(finished(req, FinishReason::EndOfTurn), now);
     // Late tokens after Finished are ignored.
     s.handle(token(req, "late"), now);
-    assert_eq!(s.messages[1].text, "fresh");
+    assert_eq!(s.chat.messages[1].text, "fresh");
 }
 
 #[test]
@@ -192,11 +195,11 @@ fn cancel_marks_reply_on_finished() {
     s.handle(token(req, "Once upon"), now);
     assert_eq!(s.handle(key(KeyCode::Esc), now), vec![Effect::Cancel]);
     // Not marked until the engine confirms.
-    assert_eq!(s.messages[1].text, "Once upon");
+    assert_eq!(s.chat.messages[1].text, "Once upon");
     assert!(s.is_generating());
     s.handle(finished(req, FinishReason::Cancelled), now);
-    assert_eq!(s.messages[1].text, "Once upon [cancelled]");
-    assert!(!s.messages[1].streaming);
+    assert_eq!(s.chat.messages[1].text, "Once upon [cancelled]");
+    assert!(!s.chat.messages[1].streaming);
     assert!(!s.is_generating());
     // Esc when idle does nothing.
     assert!(s.handle(key(KeyCode::Esc), now).is_empty());
@@ -216,12 +219,12 @@ fn failure_shows_error_and_returns_to_idle() {
     );
     assert_eq!(s.engine, EngineStatus::Idle);
     assert!(!s.is_generating());
-    let last = s.messages.last().unwrap();
+    let last = s.chat.messages.last().unwrap();
     assert_eq!(last.role, Role::Error);
     assert_eq!(last.text, "out of memory");
-    assert!(s.messages.iter().all(|m| !m.streaming));
+    assert!(s.chat.messages.iter().all(|m| !m.streaming));
     // The empty assistant placeholder was dropped.
-    assert_eq!(s.messages.len(), 2);
+    assert_eq!(s.chat.messages.len(), 2);
     send(&mut s, "retry", now);
 }
 
@@ -335,7 +338,7 @@ fn newline_keys_insert_newlines() {
     );
     type_text(&mut s, "c", now);
     assert_eq!(s.input_text(), "a\nb\nc");
-    assert!(s.messages.is_empty());
+    assert!(s.chat.messages.is_empty());
 }
 
 #[test]
@@ -345,7 +348,7 @@ fn clear_conversation_resets() {
     let req = send(&mut s, "q", now);
     s.handle(finished(req, FinishReason::EndOfTurn), now);
     assert_eq!(s.handle(ctrl('l'), now), vec![Effect::ResetConversation]);
-    assert!(s.messages.is_empty());
+    assert!(s.chat.messages.is_empty());
     assert_eq!(s.context_used, 0);
     // While generating, it cancels first.
     let req = send(&mut s, "q2", now);
@@ -356,7 +359,7 @@ fn clear_conversation_resets() {
     assert!(!s.is_generating());
     // The late Finished of the old request is ignored.
     s.handle(finished(req, FinishReason::Cancelled), now);
-    assert!(s.messages.is_empty());
+    assert!(s.chat.messages.is_empty());
 }
 
 #[test]
@@ -456,14 +459,14 @@ fn scroll_state_follows_and_unfollows() {
 fn chat_scroll_keys_use_focus() {
     let now = Instant::now();
     let mut s = loaded();
-    s.chat_scroll.resolve(100, 10);
+    s.chat.scroll.resolve(100, 10);
     s.handle(key(KeyCode::Tab), now); // chat
     s.handle(key(KeyCode::Up), now);
-    assert!(!s.chat_scroll.follow);
+    assert!(!s.chat.scroll.follow);
     s.handle(key(KeyCode::End), now);
-    assert!(s.chat_scroll.follow);
+    assert!(s.chat.scroll.follow);
     s.handle(key(KeyCode::PageUp), now);
-    assert_eq!(s.chat_scroll.top, 81);
+    assert_eq!(s.chat.scroll.top, 81);
 }
 
 #[test]

@@ -1,6 +1,7 @@
-//! The dashboard-level side of `app::chat`: its keys and events folded into [`AppState`],
-//! the effects they return. The pane's own state lives in `app/chat.rs`, which imports nothing
-//! of `AppState`.
+//! The dashboard-level side of `app::chat`: the send path that crosses the template, RAG and the
+//! store, and the engine's events folded into [`AppState`] (engine status, context, stats), the
+//! effects they return. The chat's own state and its fold of a reply's tokens live in
+//! `app/chat.rs` ([`Chat`]), which imports nothing of `AppState`.
 use crate::actors::inference::EngineEvent;
 use crate::app::action::{Action, Focus};
 use crate::app::chat::*;
@@ -25,7 +26,7 @@ impl AppState {
 
     /// Whether a reply is being produced (from the Send until its Finished/Failed).
     pub fn is_generating(&self) -> bool {
-        self.running.is_some()
+        self.chat.is_generating()
     }
 
     /// Send the input as a new user turn.
@@ -77,20 +78,9 @@ impl AppState {
             self.set_status(format!("not sent: {e}"), now);
             return vec![];
         }
-        let request = self.next_request;
-        self.next_request += 1;
-        self.running = Some(request);
+        let request = self.chat.begin(text.clone());
         self.engine = EngineStatus::Prefill;
-        self.messages
-            .push(ChatMessage::new(Role::User, text.clone()));
-        self.messages.push(ChatMessage {
-            role: Role::Assistant,
-            text: String::new(),
-            streaming: true,
-            stats: None,
-        });
         self.input = crate::app::state::new_input();
-        self.chat_scroll.to_bottom();
         self.rag_route(request, text, now)
     }
 
@@ -108,11 +98,8 @@ impl AppState {
             Ok(turn) => turn,
             Err(e) => {
                 self.set_status(format!("not sent: {e}"), now);
-                self.running = None;
+                self.chat.abandon();
                 self.engine = EngineStatus::Idle;
-                if let Some(i) = self.messages.iter().rposition(|m| m.streaming) {
-                    self.messages.remove(i);
-                }
                 return vec![];
             }
         };
@@ -134,10 +121,6 @@ impl AppState {
         ]
     }
 
-    fn streaming_message(&mut self) -> Option<&mut ChatMessage> {
-        self.messages.iter_mut().rev().find(|m| m.streaming)
-    }
-
     /// Fold one engine event into the state.
     pub(crate) fn on_engine(&mut self, event: EngineEvent, now: Instant) -> Vec<Effect> {
         let mut effects = Vec::new();
@@ -154,14 +137,14 @@ impl AppState {
             }
             EngineEvent::Restored { context_used } => self.context_used = context_used,
             EngineEvent::LoadFailed(error) => {
-                self.messages.push(ChatMessage::new(
+                self.chat.messages.push(ChatMessage::new(
                     Role::Error,
                     format!("Loading the model failed: {error}"),
                 ));
                 self.engine = EngineStatus::Failed(error);
             }
             EngineEvent::PrefillStarted { request, .. } => {
-                if self.running == Some(request) {
+                if self.chat.is_running(request) {
                     self.engine = EngineStatus::Prefill;
                 }
             }
@@ -170,12 +153,9 @@ impl AppState {
                 text,
                 context_used,
             } => {
-                if self.running == Some(request) {
+                if self.chat.token(request, &text) {
                     self.engine = EngineStatus::Generating;
                     self.context_used = context_used;
-                    if let Some(m) = self.streaming_message() {
-                        m.text.push_str(&text);
-                    }
                 }
             }
             EngineEvent::Finished {
@@ -184,31 +164,14 @@ impl AppState {
                 stats,
                 context_used,
             } => {
-                if self.running == Some(request) {
-                    self.running = None;
+                let ttft_ms = stats.ttft_ms;
+                let decode_tok_s = stats.decode_tok_s;
+                if let Some(reply) = self.chat.finish(request, reason, stats) {
                     self.engine = EngineStatus::Idle;
                     self.context_used = context_used;
-                    if stats.ttft_ms > 0.0 {
-                        self.last_ttft_ms = Some(stats.ttft_ms);
+                    if ttft_ms > 0.0 {
+                        self.last_ttft_ms = Some(ttft_ms);
                     }
-                    let decode_tok_s = stats.decode_tok_s;
-                    if let Some(m) = self.streaming_message() {
-                        m.streaming = false;
-                        if reason == FinishReason::Cancelled {
-                            if !m.text.is_empty() && !m.text.ends_with(char::is_whitespace) {
-                                m.text.push(' ');
-                            }
-                            m.text.push_str(CANCELLED_MARK);
-                        }
-                        m.stats = Some(stats);
-                    }
-                    let reply = self
-                        .messages
-                        .iter()
-                        .rev()
-                        .find(|m| m.role == Role::Assistant)
-                        .map(|m| m.text.clone())
-                        .unwrap_or_default();
                     let stored = self.stored_reply(&reply, decode_tok_s, now);
                     effects.push(self.store_message(stored, now));
                     match reason {
@@ -227,18 +190,8 @@ impl AppState {
                 }
             }
             EngineEvent::Failed { request, error } => {
-                if self.running == Some(request) {
-                    self.running = None;
+                if self.chat.fail(request, error) {
                     self.engine = EngineStatus::Idle;
-                    if let Some(i) = self.messages.iter().rposition(|m| m.streaming) {
-                        if self.messages[i].text.is_empty() {
-                            self.messages.remove(i);
-                        } else {
-                            self.messages[i].streaming = false;
-                        }
-                    }
-                    self.messages.push(ChatMessage::new(Role::Error, error));
-                    self.chat_scroll.to_bottom();
                 }
             }
             EngineEvent::Switch(e) => self.on_switch(e, now),

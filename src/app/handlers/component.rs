@@ -17,7 +17,7 @@ impl AppState {
             open: false,
             input,
             active_profile: &self.profiles.active,
-            generating: self.running.is_some(),
+            generating: self.chat.is_generating(),
             engine_idle: matches!(self.engine, crate::app::EngineStatus::Idle),
             bench_running: self.bench.running(),
         }
@@ -35,9 +35,11 @@ impl AppState {
         let input = self.input_text();
         // The facts are read before the component is taken out (it might be one they read).
         let bench_running = self.bench.running();
+        let generating = self.chat.is_generating();
         let mut pane = std::mem::take(part(self));
         let ctx = Ctx {
             bench_running,
+            generating,
             open: layer.is_some_and(|l| self.layers.is_open(l)),
             ..self.ctx(&input)
         };
@@ -86,7 +88,7 @@ impl AppState {
             self.focus = focus;
         }
         if let Some(note) = outcome.note {
-            self.messages.push(crate::app::chat::ChatMessage::new(
+            self.chat.messages.push(crate::app::chat::ChatMessage::new(
                 crate::app::chat::Role::System,
                 note,
             ));

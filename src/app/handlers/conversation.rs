@@ -7,7 +7,7 @@ use crate::app::chat::{ChatMessage, Role};
 use crate::app::conversation::*;
 use crate::app::effect::Effect;
 use crate::app::picker::PickerKind;
-use crate::app::state::{AppState, ScrollState};
+use crate::app::state::AppState;
 use crate::conversations::{turns, ConversationMeta, StoredMessage, StoredRole};
 use crossterm::event::KeyEvent;
 use std::time::Instant;
@@ -83,10 +83,10 @@ impl AppState {
         now: Instant,
     ) -> Vec<Effect> {
         let mut effects = Vec::new();
-        if self.running.take().is_some() {
+        if self.chat.clear() {
             effects.push(Effect::Cancel);
         }
-        self.messages = stored
+        self.chat.messages = stored
             .iter()
             .map(|m| {
                 let role = match m.role {
@@ -97,7 +97,6 @@ impl AppState {
             })
             .collect();
         self.inspector.clear();
-        self.chat_scroll = ScrollState::default();
         let system = stored
             .iter()
             .find(|m| m.role == StoredRole::User)

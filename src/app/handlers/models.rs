@@ -2,7 +2,7 @@
 //! the effects they return. The pane's own state lives in `app/models.rs`, which imports nothing
 //! of `AppState`.
 use crate::actors::inference::SwitchEvent;
-use crate::app::chat::{ChatMessage, EngineStatus, Role};
+use crate::app::chat::{EngineStatus, Role};
 use crate::app::effect::Effect;
 use crate::app::models::*;
 use crate::app::picker::{Picker, PickerItem, PickerKind};
@@ -149,8 +149,7 @@ impl AppState {
                     summary.kind.kind.name(),
                     summary.quantization
                 );
-                self.messages.push(ChatMessage::new(Role::System, text));
-                self.chat_scroll.to_bottom();
+                self.chat.push(Role::System, text);
                 self.set_status(
                     format!("switched to {name} in {:.1} s", total_ms / 1000.0),
                     now,
@@ -167,8 +166,7 @@ impl AppState {
                     "Switching to {name} failed: {error}. Still running {}.",
                     self.model_name()
                 );
-                self.messages.push(ChatMessage::new(Role::Error, text));
-                self.chat_scroll.to_bottom();
+                self.chat.push(Role::Error, text);
                 self.set_status(format!("switching to {name} failed"), now);
             }
         }

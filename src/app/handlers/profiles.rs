@@ -75,7 +75,8 @@ impl AppState {
 
     /// Earlier finished turns as "You: …" / "Gemma: …" lines, for templates that use {history}.
     fn history_text(&self) -> String {
-        self.messages
+        self.chat
+            .messages
             .iter()
             .filter(|m| !m.streaming && matches!(m.role, Role::User | Role::Assistant))
             .map(|m| format!("{}: {}", m.role.label(), m.text))

@@ -48,12 +48,9 @@ impl AppState {
         let Some((request, _)) = self.rag.pending.take() else {
             return false;
         };
-        if self.running == Some(request) {
-            self.running = None;
+        if self.chat.is_running(request) {
+            self.chat.abandon();
             self.engine = crate::app::chat::EngineStatus::Idle;
-            if let Some(i) = self.messages.iter().rposition(|m| m.streaming) {
-                self.messages.remove(i);
-            }
         }
         true
     }
@@ -63,11 +60,11 @@ impl AppState {
         if !(self.rag.available && self.rag.auto_remember) {
             return vec![];
         }
-        let n = self.messages.len();
-        if n < 2 || self.running == Some(request) {
+        let n = self.chat.messages.len();
+        if n < 2 || self.chat.is_running(request) {
             return vec![];
         }
-        let (user, reply) = (&self.messages[n - 2], &self.messages[n - 1]);
+        let (user, reply) = (&self.chat.messages[n - 2], &self.chat.messages[n - 1]);
         if user.role != Role::User || reply.role != Role::Assistant || reply.text.trim().is_empty()
         {
             return vec![];
@@ -89,7 +86,7 @@ impl AppState {
                     return vec![];
                 };
                 debug_assert_eq!(pending, request);
-                if self.running != Some(request) {
+                if !self.chat.is_running(request) {
                     return vec![];
                 }
                 // The memories go into the template's {rag_context}.
@@ -103,7 +100,7 @@ impl AppState {
                 let outcome = self.rag.on_event(event);
                 let effects = self.take(outcome, now);
                 if done {
-                    self.chat_scroll.to_bottom();
+                    self.chat.scroll.to_bottom();
                 }
                 effects
             }
@@ -212,7 +209,7 @@ mod tests {
         }
         assert_eq!(s.rag.last.as_ref().unwrap().context.memories[0].id, 7);
         // The chat shows what the user typed, not the injected prompt.
-        assert_eq!(s.messages[0].text, "Where is Paris?");
+        assert_eq!(s.chat.messages[0].text, "Where is Paris?");
     }
 
     #[test]
@@ -273,7 +270,7 @@ mod tests {
                 paths: vec!["./docs".into()]
             }]
         );
-        assert!(s.messages.iter().all(|m| m.role != Role::User));
+        assert!(s.chat.messages.iter().all(|m| m.role != Role::User));
         assert!(s.input_text().is_empty());
     }
 

@@ -34,7 +34,7 @@ pub fn chat_lines(state: &AppState, width: u16) -> Vec<Line<'static>> {
     let t = state.theme;
     let width = usize::from(width.max(1));
     let mut lines = Vec::new();
-    for (i, m) in state.messages.iter().enumerate() {
+    for (i, m) in state.chat.messages.iter().enumerate() {
         if i > 0 {
             lines.push(Line::default());
         }
@@ -94,7 +94,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &mut AppState) {
     }
     let focused = state.focus == Focus::Chat;
     let mut title = vec![Span::styled(" Chat ", theme::title(t, focused))];
-    if !state.chat_scroll.follow {
+    if !state.chat.scroll.follow {
         let follow = state.hint(Focus::Chat, crate::app::Action::ScrollToBottom);
         title.push(Span::styled(
             format!("↑ scrolled · {follow} follows "),
@@ -109,13 +109,13 @@ pub fn render(frame: &mut Frame, area: Rect, state: &mut AppState) {
     if inner.area() == 0 {
         return;
     }
-    let lines = if state.messages.is_empty() {
+    let lines = if state.chat.messages.is_empty() {
         empty_hint(state)
     } else {
         chat_lines(state, inner.width)
     };
     let height = usize::from(inner.height);
-    let top = state.chat_scroll.resolve(lines.len(), height);
+    let top = state.chat.scroll.resolve(lines.len(), height);
     let visible: Vec<Line> = lines.into_iter().skip(top).take(height).collect();
     frame.render_widget(Paragraph::new(visible), inner);
     render_load_gauge(frame, inner, state);
