@@ -37,7 +37,7 @@ fn a_remembered_note_is_injected_into_the_next_prompt() {
             }
             let mut effects = state.handle(event, Instant::now());
             let send = |state: &mut AppState, text: &str, effects: &mut Vec<Effect>| {
-                state.input.insert_str(text);
+                state.input.editor.insert_str(text);
                 effects.extend(state.apply(Action::Send, Instant::now()));
             };
             match step {

@@ -42,9 +42,8 @@ pub use chat::{Chat, ChatMessage, EngineStatus, Role, CANCELLED_MARK};
 pub use clock::WallClock;
 pub use effect::Effect;
 pub use events::{AppEvent, LogLine};
+pub use input::{Input, MAX_INPUT_BYTES};
 pub use inspector::{Inspector, ReplyTraces};
 pub use layers::{Layer, LayerStack};
 pub use sampler::Param;
-pub use state::{
-    new_input, AppState, MetricsHistory, ScrollState, StatusMessage, CTRL_C_WINDOW, MAX_INPUT_BYTES,
-};
+pub use state::{AppState, MetricsHistory, ScrollState, StatusMessage, CTRL_C_WINDOW};

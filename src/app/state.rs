@@ -3,8 +3,6 @@
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyEvent, KeyEventKind};
-use ratatui::style::{Modifier, Style};
-use ratatui_textarea::{TextArea, WrapMode};
 
 use crate::actors::config::ConfigEvent;
 use crate::actors::inference::ModelSummary;
@@ -14,6 +12,7 @@ use super::action::{Action, Focus, Keymap};
 use super::chat::{Chat, EngineStatus};
 use super::effect::Effect;
 use super::events::AppEvent;
+use super::input::Input;
 use super::inspector::Inspector;
 use super::layers::Layer;
 use super::picker::Picker;
@@ -24,8 +23,6 @@ pub use super::view::{MetricsHistory, ScrollState, METRICS_WINDOW_S};
 pub const CTRL_C_WINDOW: Duration = Duration::from_secs(2);
 /// How long a transient status message stays.
 pub const STATUS_TTL: Duration = Duration::from_secs(5);
-/// The most the input box holds (pastes beyond it are cut).
-pub const MAX_INPUT_BYTES: usize = 1 << 20;
 pub use super::log::LOG_CAPACITY;
 
 /// A transient message in the status bar.
@@ -35,22 +32,13 @@ pub struct StatusMessage {
     pub expires: Instant,
 }
 
-/// A fresh, empty message input.
-pub fn new_input() -> TextArea<'static> {
-    let mut t = TextArea::default();
-    t.set_wrap_mode(WrapMode::WordOrGlyph);
-    t.set_cursor_line_style(Style::default());
-    t.set_cursor_style(Style::default().add_modifier(Modifier::REVERSED));
-    t.set_placeholder_text("Type a message…");
-    t
-}
-
 /// Everything the dashboard shows. Panes only read it (plus scroll bookkeeping).
 #[derive(Debug, Clone)]
 pub struct AppState {
     /// The chat pane: the messages, their scroll, the reply being produced.
     pub chat: Chat,
-    pub input: TextArea<'static>,
+    /// The message input.
+    pub input: Input,
     pub focus: Focus,
     pub engine: EngineStatus,
     pub model: Option<ModelSummary>,
@@ -106,7 +94,7 @@ impl AppState {
     pub fn with_keymap(keymap: Keymap) -> Self {
         Self {
             chat: Chat::default(),
-            input: new_input(),
+            input: Input::default(),
             focus: Focus::Input,
             engine: EngineStatus::Loading {
                 fraction: 0.0,
@@ -150,10 +138,7 @@ impl AppState {
     fn fold(&mut self, event: AppEvent, now: Instant) -> Vec<Effect> {
         match event {
             AppEvent::Key(key) => self.on_key(key, now),
-            AppEvent::Paste(text) => {
-                self.paste(&text, now);
-                vec![]
-            }
+            AppEvent::Paste(text) => self.run(None, |s| &mut s.input, |i, _| i.paste(&text), now),
             AppEvent::Resize(w, h) => {
                 self.size = (w, h);
                 vec![]
@@ -270,7 +255,7 @@ impl AppState {
             Some(a) => self.apply(a, now),
             None => {
                 if self.focus == Focus::Input {
-                    self.input.input(key);
+                    self.input.key(key);
                 }
                 vec![]
             }
@@ -281,7 +266,9 @@ impl AppState {
     pub fn apply(&mut self, action: Action, now: Instant) -> Vec<Effect> {
         match action {
             Action::Send => return self.send(now),
-            Action::NewLine => self.input.insert_newline(),
+            Action::NewLine => {
+                return self.run(None, |s| &mut s.input, |i, ctx| i.handle(action, ctx), now)
+            }
             Action::CancelGeneration => {
                 if self.rag_cancel_pending() {
                     self.set_status("stopped before the reply started", now);

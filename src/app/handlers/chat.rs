@@ -13,7 +13,7 @@ use std::time::Instant;
 impl AppState {
     /// The text currently in the input box.
     pub fn input_text(&self) -> String {
-        self.input.lines().join("\n")
+        self.input.text()
     }
 
     /// The loaded model's name ("" until it has loaded).
@@ -80,7 +80,7 @@ impl AppState {
         }
         let request = self.chat.begin(text.clone());
         self.engine = EngineStatus::Prefill;
-        self.input = crate::app::state::new_input();
+        self.input.clear();
         self.rag_route(request, text, now)
     }
 

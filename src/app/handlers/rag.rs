@@ -25,7 +25,7 @@ impl AppState {
     /// Handles `/add` and `/remember` typed in the input; `None` when the text is a chat message.
     pub(crate) fn rag_command(&mut self, text: &str, now: Instant) -> Option<Vec<Effect>> {
         let parsed = parse_command(text)?;
-        self.input = crate::app::state::new_input();
+        self.input.clear();
         let outcome = self.rag.command(parsed);
         Some(self.take(outcome, now))
     }
@@ -150,7 +150,7 @@ mod tests {
     }
 
     fn type_and_send(s: &mut AppState, text: &str) -> Vec<Effect> {
-        s.input.insert_str(text);
+        s.input.editor.insert_str(text);
         s.apply(Action::Send, Instant::now())
     }
 

@@ -13,7 +13,7 @@ use crate::ui::wrap::char_width;
 pub fn wanted_rows(state: &AppState, width: u16) -> u16 {
     let width = usize::from(width.max(1));
     let mut rows = 0usize;
-    for line in state.input.lines() {
+    for line in state.input.editor.lines() {
         let w: usize = line.chars().map(char_width).sum();
         rows += w.div_ceil(width).max(1);
         if rows >= 16 {
@@ -49,11 +49,11 @@ pub fn render(frame: &mut Frame, area: Rect, state: &mut AppState) {
     let block = Block::bordered()
         .title(title(state))
         .border_style(theme::border(t, focused));
-    state.input.set_block(block);
-    state.input.set_cursor_style(if focused {
+    state.input.editor.set_block(block);
+    state.input.editor.set_cursor_style(if focused {
         Style::default().add_modifier(Modifier::REVERSED)
     } else {
         Style::default()
     });
-    frame.render_widget(&state.input, area);
+    frame.render_widget(&state.input.editor, area);
 }
