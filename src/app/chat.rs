@@ -236,3 +236,61 @@ impl Chat {
         was_running
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_chat_folds_a_reply_and_ignores_other_requests() {
+        let mut chat = Chat::default();
+        let request = chat.begin("hi".into());
+        assert_eq!(request, 1);
+        assert_eq!(chat.next_request, 2);
+        assert!(!chat.token(request + 1, "stale"));
+        assert!(chat.token(request, "Once"));
+        let stats = ReplyStats::default();
+        assert_eq!(
+            chat.finish(request + 1, FinishReason::EndOfTurn, stats.clone()),
+            None
+        );
+        let reply = chat.finish(request, FinishReason::Cancelled, stats);
+        assert_eq!(reply.as_deref(), Some("Once [cancelled]"));
+        assert!(!chat.is_generating());
+        assert!(chat.messages.iter().all(|m| !m.streaming));
+    }
+
+    #[test]
+    fn a_failed_empty_reply_goes_and_the_error_shows() {
+        let mut chat = Chat::default();
+        let request = chat.begin("hi".into());
+        assert!(chat.fail(request, "boom".into()));
+        assert_eq!(chat.messages.len(), 2);
+        assert_eq!(chat.messages[1].role, Role::Error);
+        assert!(!chat.clear());
+        assert!(chat.messages.is_empty());
+    }
+
+    #[test]
+    fn the_chat_scrolls_on_its_keys() {
+        use crate::app::outcome::Ctx;
+        use crate::app::{Focus, Keymap};
+        let keymap = Keymap::default();
+        let ctx = Ctx {
+            keymap: &keymap,
+            focus: Focus::Chat,
+            open: false,
+            input: "",
+            active_profile: "balanced",
+            generating: false,
+            engine_idle: true,
+            bench_running: false,
+        };
+        let mut chat = Chat::default();
+        chat.scroll.resolve(100, 10);
+        assert_eq!(chat.handle(Action::ScrollUp, &ctx), Outcome::default());
+        assert!(!chat.scroll.follow);
+        chat.handle(Action::ScrollToBottom, &ctx);
+        assert!(chat.scroll.follow);
+    }
+}

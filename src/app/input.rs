@@ -76,3 +76,20 @@ impl Input {
         outcome
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_paste_is_capped_and_says_so() {
+        let mut input = Input::default();
+        assert_eq!(input.paste("a\r\nb"), Outcome::focus(Focus::Input));
+        assert_eq!(input.text(), "a\nb");
+        let outcome = input.paste(&"é".repeat(MAX_INPUT_BYTES));
+        assert!(outcome.status.unwrap().starts_with("paste cut"));
+        assert!(input.text().len() <= MAX_INPUT_BYTES);
+        input.clear();
+        assert_eq!(input.text(), "");
+    }
+}
