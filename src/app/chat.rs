@@ -105,16 +105,7 @@ impl Default for Chat {
 impl Chat {
     /// Its scrolling and follow keys.
     pub fn handle(&mut self, action: Action, _ctx: &Ctx) -> Outcome {
-        let s = &mut self.scroll;
-        match action {
-            Action::ScrollUp => s.up(1),
-            Action::ScrollDown => s.down(1),
-            Action::PageUp => s.up(s.page.saturating_sub(1).max(1)),
-            Action::PageDown => s.down(s.page.saturating_sub(1).max(1)),
-            Action::ScrollToTop => s.to_top(),
-            Action::ScrollToBottom => s.to_bottom(),
-            _ => {}
-        }
+        self.scroll.on_action(action);
         Outcome::default()
     }
 

@@ -399,16 +399,7 @@ impl AppState {
     /// A scrolling key: the log's while it has focus, the chat's otherwise.
     fn scroll(&mut self, action: Action, now: Instant) -> Vec<Effect> {
         if self.focus == Focus::Log {
-            let s = &mut self.log.scroll;
-            match action {
-                Action::ScrollUp => s.up(1),
-                Action::ScrollDown => s.down(1),
-                Action::PageUp => s.up(s.page.saturating_sub(1).max(1)),
-                Action::PageDown => s.down(s.page.saturating_sub(1).max(1)),
-                Action::ScrollToTop => s.to_top(),
-                Action::ScrollToBottom => s.to_bottom(),
-                _ => {}
-            }
+            self.log.scroll.on_action(action);
             return vec![];
         }
         self.run(None, |s| &mut s.chat, |c, ctx| c.handle(action, ctx), now)

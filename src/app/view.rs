@@ -31,6 +31,21 @@ impl Default for ScrollState {
 }
 
 impl ScrollState {
+    /// A scrolling key (line, page, top, bottom); other actions leave it as it is.
+    pub fn on_action(&mut self, action: crate::config::keymap::Action) {
+        use crate::config::keymap::Action as A;
+        let page = self.page.saturating_sub(1).max(1);
+        match action {
+            A::ScrollUp => self.up(1),
+            A::ScrollDown => self.down(1),
+            A::PageUp => self.up(page),
+            A::PageDown => self.down(page),
+            A::ScrollToTop => self.to_top(),
+            A::ScrollToBottom => self.to_bottom(),
+            _ => {}
+        }
+    }
+
     pub fn up(&mut self, n: usize) {
         if self.follow {
             if self.max_top == 0 {
