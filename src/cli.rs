@@ -65,6 +65,9 @@ pub enum Command {
     Session(SessionCommand),
     /// RAG memory: add documents and notes, search, list, remove, statistics.
     Rag(RagArgs),
+    /// Serve the model over an OpenAI-compatible HTTP API (chat and text completions, streaming,
+    /// llama-server's sampler fields), with `--parallel` requests decoded together.
+    Serve(ServeArgs),
     /// Print a shell completion script to stdout (see the README for where to put it).
     Completions {
         #[arg(value_enum)]
@@ -123,6 +126,24 @@ pub enum TemplateCommand {
 
 fn parse_var(s: &str) -> Result<(String, String), String> {
     gemma_tui::config::templates::parse_var(s)
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// The address to listen on; anything but loopback needs `--api-key` (or `--insecure`).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Clients must send `Authorization: Bearer KEY`; also from GEMMA_TUI_API_KEY.
+    #[arg(long, value_name = "KEY")]
+    pub api_key: Option<String>,
+    /// Listen on a non-loopback address without an API key.
+    #[arg(long)]
+    pub insecure: bool,
+    /// Requests decoded together (slots); each has `--ctx` positions of its own.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub parallel: usize,
 }
 
 #[derive(Args, Debug)]

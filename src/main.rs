@@ -54,6 +54,7 @@ fn main() -> ExitCode {
         Some(Command::Template(cmd)) => commands::template::run(&cli, cmd),
         Some(Command::Session(cmd)) => commands::session::run(cmd),
         Some(Command::Rag(args)) => commands::rag::run(&cli, args),
+        Some(Command::Serve(args)) => commands::serve::run(&cli, args),
         Some(Command::Completions { shell }) => commands::completions::run(*shell),
     });
     match result {

@@ -23,4 +23,5 @@ pub mod inference;
 pub mod metrics;
 pub mod rag;
 pub mod sampling;
+pub mod serve;
 pub mod supervision;

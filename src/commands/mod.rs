@@ -5,6 +5,7 @@ pub mod completions;
 pub mod model;
 pub mod profile;
 pub mod rag;
+pub mod serve;
 pub mod session;
 pub mod template;
 

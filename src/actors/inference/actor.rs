@@ -6,7 +6,7 @@ use actix::{Actor, Addr, Handler, SyncArbiter, SyncContext};
 
 use super::messages::{EngineEvent, ModelSummary, ReplyStats};
 use super::messages::{
-    Generate, LoadModel, ModelSource, Prompt, ResetConversation, RestoreConversation,
+    Generate, LoadModel, ModelSource, Prompt, ResetConversation, RestoreConversation, SharedEngine,
 };
 use crate::actors::metrics::{MetricsActor, MetricsHandle, ReplyFinished, TokenObserved};
 use crate::actors::sampling::{HistoryUpdate, SampleNext, SamplingActor, SamplingHandle};
@@ -23,7 +23,8 @@ pub struct InferenceActor {
     /// Requests up to this id are cancelled; set from the UI thread without going through the
     /// mailbox, which is busy while a reply is generated.
     cancelled_upto: Arc<AtomicU64>,
-    pub(super) loaded: Option<(Engine, Session)>,
+    /// The engine is shared: the server (`actors::serve`) runs its slots on the same weights.
+    pub(super) loaded: Option<(Arc<Engine>, Session)>,
     /// A model being switched to (loaded beside `loaded`, swapped in between replies).
     pub(super) switch: SwitchSlot,
     /// Where `ModelSource::Default` is found, or pulled to.
@@ -170,7 +171,7 @@ impl Handler<LoadModel> for InferenceActor {
                     };
                     let summary = summarize(&engine, &session);
                     tracing::info!(model = %summary.name, load_ms = summary.load_ms, "model loaded");
-                    self.loaded = Some((engine, session));
+                    self.loaded = Some((Arc::new(engine), session));
                     sink(EngineEvent::Loaded(summary));
                 }
                 Err(e) => {
@@ -331,6 +332,14 @@ impl Handler<Generate> for InferenceActor {
             Ok(r) => r,
             Err(reason) => self.restart(ctx, reason),
         }
+    }
+}
+
+impl Handler<SharedEngine> for InferenceActor {
+    type Result = Option<Arc<Engine>>;
+
+    fn handle(&mut self, _: SharedEngine, _: &mut SyncContext<Self>) -> Self::Result {
+        self.loaded.as_ref().map(|(engine, _)| engine.clone())
     }
 }
 

@@ -54,6 +54,12 @@ pub struct ChatTurn {
     pub dialogue: Dialogue,
 }
 
+/// The loaded engine, to run the server's slots on the same weights (`None` before a model is
+/// loaded).
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "Option<std::sync::Arc<crate::engine::Engine>>")]
+pub struct SharedEngine;
+
 /// Forget the conversation (a new chat).
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "()")]

@@ -9,6 +9,6 @@ pub use actor::{start, EngineSink, InferenceActor, InferenceHandle};
 pub use bench::{RunAb, RunBench};
 pub use messages::{
     ChatTurn, EngineEvent, Generate, LoadModel, ModelSource, ModelSummary, Prompt, ReplyStats,
-    ResetConversation, RestoreConversation, SwitchEvent,
+    ResetConversation, RestoreConversation, SharedEngine, SwitchEvent,
 };
 pub use switch::{CommitSwitch, SwitchModel};

@@ -223,7 +223,7 @@ impl Handler<CommitSwitch> for InferenceActor {
                 load.context = session.pass.capacity();
                 load.kind_override = Some(engine.model_kind.clone());
             }
-            drop(self.loaded.replace((*engine, session)));
+            drop(self.loaded.replace((Arc::from(engine), session)));
             release_freed_memory();
             let total_ms = started.elapsed().as_secs_f64() * 1000.0;
             tracing::info!(
