@@ -19,6 +19,8 @@ pub enum Focus {
     Bench,
     /// The A/B panes (F5), modal while open.
     Ab,
+    /// The server pane (F8), modal while open.
+    Server,
 }
 
 impl Focus {
@@ -32,6 +34,7 @@ impl Focus {
             Focus::Picker => "picker",
             Focus::Bench => "bench",
             Focus::Ab => "a/b",
+            Focus::Server => "server",
         }
     }
 }
@@ -48,6 +51,7 @@ impl Focus {
             Focus::Picker => &[KeyContext::Picker, KeyContext::Global],
             Focus::Bench => &[KeyContext::Bench, KeyContext::Global],
             Focus::Ab => &[KeyContext::Ab, KeyContext::Global],
+            Focus::Server => &[KeyContext::Server, KeyContext::Global],
         }
     }
 }

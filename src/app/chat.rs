@@ -275,6 +275,7 @@ mod tests {
             active_profile: "balanced",
             generating: false,
             engine_idle: true,
+            model_loaded: true,
             bench_running: false,
         };
         let mut chat = Chat::default();

@@ -58,6 +58,11 @@ pub enum Effect {
         b: String,
     },
     Quit,
+    /// Start the OpenAI-compatible server on the loaded model (answered by the serve actor's
+    /// events).
+    StartServer,
+    /// Stop it once its in-flight requests are done.
+    StopServer,
     /// Model picker and switch (see `app::models`).
     Models(super::models::ModelEffect),
     /// Ask the RAG actor for the context of `request`'s prompt (then [`Effect::Generate`]).

@@ -13,17 +13,20 @@ pub enum Layer {
     Bench,
     /// The A/B panes (F5).
     Ab,
+    /// The server pane (F8).
+    Server,
     /// The key help (F1).
     Help,
 }
 
 impl Layer {
     /// Every overlay, in the order they stack when several open at once.
-    pub const ALL: [Layer; 5] = [
+    pub const ALL: [Layer; 6] = [
         Layer::Inspector,
         Layer::Picker,
         Layer::Bench,
         Layer::Ab,
+        Layer::Server,
         Layer::Help,
     ];
 }

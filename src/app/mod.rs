@@ -26,6 +26,7 @@ pub mod picker;
 pub mod profiles;
 pub mod rag;
 pub mod sampler;
+pub mod server;
 pub mod state;
 mod supervision;
 pub mod view;

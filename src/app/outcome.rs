@@ -21,6 +21,8 @@ pub struct Ctx<'a> {
     pub generating: bool,
     /// The model is loaded and idle.
     pub engine_idle: bool,
+    /// A model is loaded (idle or busy).
+    pub model_loaded: bool,
     /// A bench suite is running.
     pub bench_running: bool,
 }
@@ -106,6 +108,12 @@ impl Outcome {
             request: Some(request),
             ..Self::close()
         }
+    }
+
+    /// The same, with a status message.
+    pub fn with_status(mut self, text: impl Into<String>) -> Self {
+        self.status = Some(text.into());
+        self
     }
 
     pub fn and(mut self, effect: Effect) -> Self {

@@ -301,6 +301,7 @@ mod tests {
             active_profile: "balanced",
             generating: false,
             engine_idle: true,
+            model_loaded: true,
             bench_running: false,
         };
         let mut p = Picker::new(PickerKind::Profile, items(&["speed", "coding"]), None);

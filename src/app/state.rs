@@ -74,6 +74,8 @@ pub struct AppState {
     pub conversations: super::conversation::Conversations,
     pub bench: super::bench::BenchPane,
     pub ab: super::ab::AbPane,
+    /// The OpenAI-compatible server run beside the chat, and the nodes of a spread model.
+    pub server: super::server::ServerPane,
     pub rag: super::rag::RagState,
     /// The model picker and a switch in the background.
     pub models: super::models::ModelsState,
@@ -124,6 +126,7 @@ impl AppState {
             conversations: Default::default(),
             bench: Default::default(),
             ab: Default::default(),
+            server: Default::default(),
             rag: super::rag::RagState::default(),
             models: Default::default(),
         }
@@ -391,6 +394,14 @@ impl AppState {
             | Action::AbCancel) => return self.apply_ab(a, now),
             a @ (Action::ToggleRagPane | Action::ToggleRagNextMessage) => {
                 return self.apply_rag(a, now)
+            }
+            a @ (Action::ToggleServer | Action::ServerStartStop) => {
+                return self.run(
+                    Some(Layer::Server),
+                    |s| &mut s.server,
+                    |pane, ctx| pane.handle(a, ctx),
+                    now,
+                )
             }
         }
         vec![]

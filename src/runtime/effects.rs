@@ -143,6 +143,10 @@ pub fn apply_effect(
             super::models::apply(e, &actors.inference, &actors.events, &load);
             false
         }
+        Effect::StartServer | Effect::StopServer => {
+            tracing::warn!("the server actor is not wired yet");
+            false
+        }
         Effect::Quit => {
             actors.inference.cancel(*last_request);
             actors.bench.addr.do_send(CancelBench);

@@ -43,6 +43,7 @@ pub fn draw(frame: &mut Frame, state: &mut AppState) {
             }
             Layer::Bench => panes::bench::render(frame, area, state),
             Layer::Ab => panes::ab::render(frame, area, state),
+            Layer::Server => panes::server::render(frame, area, state),
             Layer::Help => {
                 (state.help.scroll, state.help.page) =
                     panes::help::render(state.theme, frame, area, &state.keymap, state.help.scroll)
@@ -65,6 +66,7 @@ mod tests {
             Layer::Picker => Action::OpenTemplatePicker,
             Layer::Bench => Action::ToggleBench,
             Layer::Ab => Action::ToggleAb,
+            Layer::Server => Action::ToggleServer,
             Layer::Help => Action::ToggleHelp,
         };
         state.apply(action, Instant::now());
@@ -77,6 +79,7 @@ mod tests {
             Layer::Picker => " Prompt templates ",
             Layer::Bench => " Benchmarks ",
             Layer::Ab => " A/B ",
+            Layer::Server => " Server ",
             Layer::Help => " Keys ",
         }
     }

@@ -19,6 +19,12 @@ impl AppState {
             active_profile: &self.profiles.active,
             generating: self.chat.is_generating(),
             engine_idle: matches!(self.engine, crate::app::EngineStatus::Idle),
+            model_loaded: matches!(
+                self.engine,
+                crate::app::EngineStatus::Idle
+                    | crate::app::EngineStatus::Prefill
+                    | crate::app::EngineStatus::Generating
+            ),
             bench_running: self.bench.running(),
         }
     }

@@ -42,6 +42,7 @@ impl AppState {
             Layer::Help => self.help_key(key, now),
             Layer::Bench => self.on_bench_key(key, now),
             Layer::Ab => self.on_ab_key(key, now),
+            Layer::Server => self.on_server_key(key, now),
             Layer::Picker => self.picker_key(key, now),
             Layer::Inspector => {
                 // The inspector is modal: its keys, help and Ctrl-C; nothing else.

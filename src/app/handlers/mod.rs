@@ -13,4 +13,5 @@ mod models;
 mod profiles;
 mod rag;
 mod sampler;
+mod server;
 mod view;

@@ -28,11 +28,13 @@ pub enum KeyContext {
     Bench,
     /// The A/B panes.
     Ab,
+    /// The server pane.
+    Server,
 }
 
 /// Every context once: (context, table name in keymap.toml, heading in the help overlay), in the
 /// order the help overlay lists them.
-const CONTEXTS: [(KeyContext, &str, &str); 9] = [
+const CONTEXTS: [(KeyContext, &str, &str); 10] = [
     (KeyContext::Global, "global", "Anywhere"),
     (KeyContext::Input, "input", "Input"),
     (KeyContext::Panes, "panes", "Chat & log panes"),
@@ -42,12 +44,13 @@ const CONTEXTS: [(KeyContext, &str, &str); 9] = [
     (KeyContext::Picker, "picker", "Pickers"),
     (KeyContext::Bench, "bench", "Bench pane"),
     (KeyContext::Ab, "ab", "A/B panes"),
+    (KeyContext::Server, "server", "Server pane"),
 ];
 
 impl KeyContext {
     /// All contexts, in the order the help overlay lists them.
-    pub const ALL: [KeyContext; 9] = {
-        let mut out = [KeyContext::Global; 9];
+    pub const ALL: [KeyContext; 10] = {
+        let mut out = [KeyContext::Global; 10];
         let mut i = 0;
         while i < CONTEXTS.len() {
             out[i] = CONTEXTS[i].0;
@@ -135,6 +138,8 @@ pub enum Action {
     AbStart,
     AbCancel,
     ToggleRagPane,
+    ToggleServer,
+    ServerStartStop,
     ToggleRagNextMessage,
 }
 
@@ -212,6 +217,8 @@ action_table! {
     AbCancel: "ab_cancel", "Stop both replies";
     ToggleRagPane: "toggle_rag_pane", "Show or hide the RAG pane (the last prompt's memories)";
     ToggleRagNextMessage: "toggle_rag_next_message", "RAG off (or on again) for the next message";
+    ToggleServer: "toggle_server", "Open or close the server pane (its slots, requests and remote nodes)";
+    ServerStartStop: "server_start_stop", "Start or stop the OpenAI-compatible server on the loaded model";
 }
 
 impl Action {

@@ -10,4 +10,5 @@ pub mod log;
 pub mod picker;
 pub mod rag;
 pub mod sampler;
+pub mod server;
 pub mod status;
