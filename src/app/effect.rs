@@ -1,6 +1,14 @@
 //! `Effect`: what the state machine asks the runtime to do after an event. The runtime carries
 //! each one out (mostly a message to an actor); the state machine itself does no IO.
 
+/// What the server starts with: the config in use (settings.toml's `[server]`, the profiles) and
+/// the active profile, whose sampler chain and reply length are every request's base.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerStart {
+    pub config: std::sync::Arc<crate::config::Config>,
+    pub profile: String,
+}
+
 /// What the event loop must do after an event.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
@@ -60,7 +68,7 @@ pub enum Effect {
     Quit,
     /// Start the OpenAI-compatible server on the loaded model (answered by the serve actor's
     /// events).
-    StartServer,
+    StartServer(Box<ServerStart>),
     /// Stop it once its in-flight requests are done.
     StopServer,
     /// Model picker and switch (see `app::models`).

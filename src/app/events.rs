@@ -32,6 +32,8 @@ pub enum AppEvent {
     Rag(crate::actors::rag::RagEvent),
     /// The model picker's listing (read off the UI task).
     Models(ModelsEvent),
+    /// The dashboard's server: started, stopped, its status and requests.
+    Serve(crate::actors::serve::ServeEvent),
     /// An actor panicked and was restarted (see `app::supervision`).
     Restarted(crate::actors::supervision::Restarted),
 }

@@ -62,6 +62,8 @@ pub enum Request {
     SaveProfileAs(String),
     /// Switch to the model this picker key stands for.
     SwitchModel(String),
+    /// Start the server on the loaded model with the profile and settings in use.
+    StartServer,
 }
 
 impl Outcome {

@@ -8,7 +8,8 @@ use std::collections::VecDeque;
 
 use super::action::Action;
 use super::effect::Effect;
-use super::outcome::{Ctx, Outcome};
+use super::outcome::{Ctx, Outcome, Request};
+use crate::actors::serve::ServeEvent;
 
 /// Finished requests kept for the list.
 pub const RECENT_REQUESTS: usize = 50;
@@ -24,7 +25,6 @@ pub enum ServerState {
     Starting,
     Running {
         url: String,
-        parallel: usize,
     },
     /// Asked to stop; in-flight requests drain first.
     Stopping,
@@ -51,7 +51,7 @@ pub struct RequestRow {
     pub prompt_tokens: usize,
     pub generated_tokens: usize,
     pub ms: f64,
-    /// Why it ended ("stop", "length", "cancelled", or an error).
+    /// "ok", or why it failed (or that the client left).
     pub finish: String,
 }
 
@@ -103,14 +103,57 @@ impl ServerPane {
             }
             ServerState::Stopped | ServerState::Failed(_) => {
                 self.state = ServerState::Starting;
-                Outcome::effect(Effect::StartServer).with_status("starting the server")
+                Outcome {
+                    request: Some(Request::StartServer),
+                    ..Outcome::status("starting the server")
+                }
             }
         }
     }
 
-    pub fn started(&mut self, url: String, parallel: usize) {
-        self.state = ServerState::Running { url, parallel };
-        self.slots.parallel = parallel;
+    pub fn started(&mut self, url: String) {
+        self.state = ServerState::Running { url };
+    }
+
+    /// Folds one of the serve actor's reports in; returns a message for the status bar, if any.
+    pub fn on_event(&mut self, event: ServeEvent) -> Option<String> {
+        match event {
+            ServeEvent::Started { addr } => {
+                let url = format!("http://{addr}");
+                self.started(url.clone());
+                Some(format!("serving the model at {url}/v1"))
+            }
+            ServeEvent::Stopped => {
+                self.stopped();
+                Some("the server stopped".into())
+            }
+            ServeEvent::Failed(e) => {
+                self.failed(e.clone());
+                Some(format!("server: {e}"))
+            }
+            ServeEvent::Status(s) => {
+                self.status(SlotsView {
+                    busy: s.pool.busy,
+                    parallel: s.pool.parallel,
+                    queued: s.pool.queued,
+                    requests_total: s.pool.requests_total,
+                    generated_tokens_total: s.pool.generated_tokens_total,
+                    tokens_per_s: s.tokens_per_second,
+                });
+                None
+            }
+            ServeEvent::Request(r) => {
+                self.finished(RequestRow {
+                    route: r.route.to_string(),
+                    status: r.status,
+                    prompt_tokens: r.prompt_tokens,
+                    generated_tokens: r.generated_tokens,
+                    ms: r.ms,
+                    finish: r.error.unwrap_or_else(|| "ok".into()),
+                });
+                None
+            }
+        }
     }
 
     pub fn stopped(&mut self) {
@@ -168,23 +211,23 @@ mod tests {
         let km = Keymap::default();
         let mut pane = ServerPane::default();
         let out = pane.handle(Action::ServerStartStop, &ctx(&km, true, false));
-        assert!(out.effects.is_empty(), "no model loaded: nothing to serve");
+        assert!(out.request.is_none(), "no model loaded: nothing to serve");
         assert_eq!(pane.state, ServerState::Stopped);
 
         let out = pane.handle(Action::ServerStartStop, &ctx(&km, true, true));
-        assert_eq!(out.effects, vec![Effect::StartServer]);
+        assert_eq!(out.request, Some(Request::StartServer));
         assert_eq!(pane.state, ServerState::Starting);
         let out = pane.handle(Action::ServerStartStop, &ctx(&km, true, true));
-        assert!(out.effects.is_empty(), "no second start while starting");
+        assert!(out.request.is_none(), "no second start while starting");
 
-        pane.started("http://127.0.0.1:8080".into(), 4);
+        pane.started("http://127.0.0.1:8080".into());
         assert!(pane.is_running());
         let out = pane.handle(Action::ServerStartStop, &ctx(&km, true, true));
         assert_eq!(out.effects, vec![Effect::StopServer]);
         assert_eq!(pane.state, ServerState::Stopping);
         pane.stopped();
         let out = pane.handle(Action::ServerStartStop, &ctx(&km, true, true));
-        assert_eq!(out.effects, vec![Effect::StartServer], "starts again");
+        assert_eq!(out.request, Some(Request::StartServer), "starts again");
     }
 
     #[test]
@@ -196,7 +239,7 @@ mod tests {
         };
         pane.failed("address in use".into());
         let out = pane.handle(Action::ServerStartStop, &ctx(&km, true, true));
-        assert_eq!(out.effects, vec![Effect::StartServer]);
+        assert_eq!(out.request, Some(Request::StartServer));
         for i in 0..RECENT_REQUESTS + 7 {
             pane.finished(RequestRow {
                 route: "/v1/chat/completions".into(),
@@ -217,6 +260,58 @@ mod tests {
             RECENT_REQUESTS + 6
         );
         assert!(pane.rates.len() <= RATE_HISTORY);
+    }
+
+    #[test]
+    fn the_serve_actors_reports_fold_into_the_pane() {
+        use crate::actors::serve::ServeStatus;
+        use crate::serve::slots::PoolStatus;
+        use crate::serve::RequestRecord;
+        let mut pane = ServerPane {
+            state: ServerState::Starting,
+            ..ServerPane::default()
+        };
+        let said = pane.on_event(ServeEvent::Started {
+            addr: "127.0.0.1:9123".parse().unwrap(),
+        });
+        assert_eq!(
+            said.as_deref(),
+            Some("serving the model at http://127.0.0.1:9123/v1")
+        );
+        assert!(pane.is_running());
+        pane.on_event(ServeEvent::Status(ServeStatus {
+            addr: None,
+            pool: PoolStatus {
+                parallel: 4,
+                busy: 2,
+                queued: 1,
+                requests_total: 9,
+                prompt_tokens_total: 100,
+                generated_tokens_total: 300,
+            },
+            tokens_per_second: 42.0,
+            ok: 8,
+            errors: 1,
+        }));
+        assert_eq!(
+            (pane.slots.busy, pane.slots.parallel, pane.slots.queued),
+            (2, 4, 1)
+        );
+        assert_eq!(pane.rates.back(), Some(&42.0));
+        pane.on_event(ServeEvent::Request(RequestRecord {
+            route: "/v1/completions",
+            status: 499,
+            stream: true,
+            prompt_tokens: 5,
+            generated_tokens: 3,
+            ms: 10.0,
+            error: Some("the client went away".into()),
+        }));
+        assert_eq!(pane.recent.back().unwrap().finish, "the client went away");
+        pane.on_event(ServeEvent::Stopped);
+        assert_eq!(pane.state, ServerState::Stopped);
+        pane.on_event(ServeEvent::Failed("address in use".into()));
+        assert_eq!(pane.state, ServerState::Failed("address in use".into()));
     }
 
     #[test]

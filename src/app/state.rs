@@ -198,6 +198,12 @@ impl AppState {
                 }
                 vec![]
             }
+            AppEvent::Serve(event) => {
+                if let Some(text) = self.server.on_event(event) {
+                    self.set_status(text, now);
+                }
+                vec![]
+            }
             AppEvent::Log(line) => {
                 self.log.push(line);
                 vec![]

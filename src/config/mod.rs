@@ -8,6 +8,7 @@ pub mod edit;
 pub mod keymap;
 pub mod pure;
 pub mod rag_settings;
+pub mod server_settings;
 pub mod store;
 pub mod template_files;
 pub mod templates;
@@ -125,6 +126,8 @@ pub struct Settings {
     pub threads: usize,
     /// RAG memory: budget, ranking weights, tiers.
     pub rag: rag_settings::RagSettings,
+    /// The dashboard's OpenAI-compatible server (F8).
+    pub server: server_settings::ServerSettings,
 }
 
 impl Default for Settings {
@@ -134,6 +137,7 @@ impl Default for Settings {
             model: "gemma-3-270m".into(),
             threads: 0,
             rag: rag_settings::RagSettings::default(),
+            server: server_settings::ServerSettings::default(),
         }
     }
 }

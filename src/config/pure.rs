@@ -324,6 +324,14 @@ pub fn parse_settings(
         };
         return Err(error_at(file, text, &table, leaf, msg));
     }
+    if let Err(msg) = settings.server.validate() {
+        let key = if msg.contains("parallel") {
+            "parallel"
+        } else {
+            "host"
+        };
+        return Err(error_at(file, text, &["server"], key, msg));
+    }
     Ok(settings)
 }
 

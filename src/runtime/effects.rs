@@ -143,11 +143,16 @@ pub fn apply_effect(
             super::models::apply(e, &actors.inference, &actors.events, &load);
             false
         }
-        Effect::StartServer | Effect::StopServer => {
-            tracing::warn!("the server actor is not wired yet");
+        Effect::StartServer(start) => {
+            super::serve::start_server(*start, actors, opts);
+            false
+        }
+        Effect::StopServer => {
+            actors.serve.addr.do_send(crate::actors::serve::StopServer);
             false
         }
         Effect::Quit => {
+            actors.serve.addr.do_send(crate::actors::serve::StopServer);
             actors.inference.cancel(*last_request);
             actors.bench.addr.do_send(CancelBench);
             true

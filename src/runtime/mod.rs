@@ -4,6 +4,7 @@
 //! `effects`, the model picker's effects in `models`.
 mod effects;
 mod models;
+mod serve;
 mod wiring;
 
 use std::io;

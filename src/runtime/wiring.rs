@@ -141,6 +141,8 @@ pub struct Actors {
     pub events: UnboundedSender<AppEvent>,
     pub bench: crate::actors::bench::BenchHandle,
     pub rag: Option<crate::actors::rag::RagHandle>,
+    /// The OpenAI-compatible server beside the chat (started from the server pane).
+    pub serve: crate::actors::serve::ServeHandle,
 }
 
 /// An actor's event sink: its events, wrapped as the dashboard's, into the app channel (a closed
@@ -214,6 +216,7 @@ pub fn start_actors(tx: UnboundedSender<AppEvent>, opts: &RunOptions) -> Actors 
     });
     // The last conversation comes back (after the model load, which is queued first).
     conversations.addr.do_send(conv::ResumeLast);
+    let serve = crate::actors::serve::start(sink(&tx, AppEvent::Serve));
     Actors {
         inference,
         sampler,
@@ -223,5 +226,6 @@ pub fn start_actors(tx: UnboundedSender<AppEvent>, opts: &RunOptions) -> Actors 
         events: tx,
         bench,
         rag,
+        serve,
     }
 }

@@ -2,7 +2,7 @@
 //! carries out what it asks for ([`Outcome`]): a status message, a focus change, effects.
 use std::time::Instant;
 
-use crate::app::effect::Effect;
+use crate::app::effect::{Effect, ServerStart};
 use crate::app::layers::Layer;
 use crate::app::outcome::{Ctx, Outcome, Request};
 use crate::app::picker::Picker;
@@ -129,6 +129,10 @@ impl AppState {
             }
             Request::SaveProfileAs(name) => self.save_profile_as(&name, now),
             Request::SwitchModel(key) => self.accept_model(Some(key), now),
+            Request::StartServer => vec![Effect::StartServer(Box::new(ServerStart {
+                config: self.profiles.config.clone(),
+                profile: self.profiles.active.clone(),
+            }))],
         }
     }
 }

@@ -118,7 +118,7 @@ fn render_rate(t: Theme, frame: &mut Frame, area: Rect, pane: &ServerPane) {
 }
 
 fn render_requests(t: Theme, frame: &mut Frame, area: Rect, pane: &ServerPane) {
-    let header = Row::new(["route", "status", "prompt", "generated", "ms", "finish"])
+    let header = Row::new(["route", "status", "prompt", "generated", "ms", "result"])
         .style(Style::default().add_modifier(Modifier::BOLD));
     let visible = area.height.saturating_sub(2) as usize;
     let rows: Vec<Row> = pane
@@ -238,7 +238,7 @@ mod tests {
             "{text}"
         );
 
-        s.server.started("http://127.0.0.1:8080".into(), 4);
+        s.server.started("http://127.0.0.1:8080".into());
         s.server.status(SlotsView {
             busy: 3,
             parallel: 4,
@@ -253,7 +253,7 @@ mod tests {
             prompt_tokens: 31,
             generated_tokens: 64,
             ms: 812.0,
-            finish: "length".into(),
+            finish: "client went away".into(),
         });
         s.server.nodes = vec![
             NodeRow {
@@ -279,7 +279,7 @@ mod tests {
             "slots 3/4 busy · 2 queued · 17 requests",
             "123.4 tok/s",
             "/v1/chat/completions",
-            "length",
+            "client went away",
             "http://10.0.0.2:8080/v1",
             "down",
             "s stop the server",
