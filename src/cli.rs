@@ -476,6 +476,11 @@ pub struct BenchArgs {
     /// `--engines candle,llama-cpp`.
     #[arg(long, value_enum, value_delimiter = ',')]
     pub engines: Vec<EngineKind>,
+    /// Also measure these many concurrent streams on the server's slot pool (decoded together in
+    /// one batched forward pass per step): the aggregate tokens/s of each count and its ratio to
+    /// the first, e.g. `--parallel 1,2,4,8`.
+    #[arg(long, value_delimiter = ',', value_name = "N,N,..")]
+    pub parallel: Vec<usize>,
     /// The prompt's length in tokens (replaces the suite's prompts; pp/tg default 128).
     #[arg(long, value_name = "N")]
     pub prompt_tokens: Option<usize>,

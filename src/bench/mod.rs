@@ -4,6 +4,7 @@
 pub mod ab;
 pub mod compare;
 pub mod machine;
+pub mod parallel;
 pub mod perplexity;
 pub mod plan;
 pub mod record;

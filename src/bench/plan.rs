@@ -111,6 +111,8 @@ pub struct SuiteFlags {
     pub engines: Vec<EngineKind>,
     /// `--pipeline`.
     pub pipeline: bool,
+    /// `--parallel`: concurrent stream counts to measure on the slot pool.
+    pub parallel: Vec<usize>,
 }
 
 /// The pp/tg measurement `gemma-tui bench` runs without `--suite` or `--quick`, as llama-bench
@@ -132,7 +134,7 @@ pub fn pp_tg_suite() -> Suite {
 /// `base` (named `name`) with `flags` applied, and the name its runs are stored under: the base
 /// name, or for the pp/tg suite (`name` None) its lengths, plus one suffix per flag that changes
 /// what is measured (`-pp32`, `-tg16`, `-full`), so that a suite's baseline only ever meets runs of
-/// the same measurement. `--runs`, `--engines` and `--pipeline` keep the name: they change how
+/// the same measurement. `--runs`, `--engines`, `--pipeline` and `--parallel` keep the name: they change how
 /// often, on what and what else is measured, and every record holds its engine.
 pub fn apply_flags(name: Option<&str>, base: &Suite, flags: &SuiteFlags) -> (String, Suite) {
     let mut suite = base.clone();
@@ -157,6 +159,9 @@ pub fn apply_flags(name: Option<&str>, base: &Suite, flags: &SuiteFlags) -> (Str
         suite.engines = flags.engines.clone();
     }
     suite.pipeline |= flags.pipeline;
+    if !flags.parallel.is_empty() {
+        suite.parallel = flags.parallel.clone();
+    }
     let mut label = match name {
         Some(n) => {
             let mut l = n.to_string();
@@ -223,9 +228,11 @@ mod tests {
             full: true,
             engines: vec![EngineKind::Candle, EngineKind::LlamaCpp],
             pipeline: true,
+            parallel: vec![1, 4],
         };
         let (name, s) = apply_flags(None, &pp_tg_suite(), &flags);
         assert_eq!(name, "pp32-tg16-full");
+        assert_eq!(s.parallel, [1, 4]);
         assert_eq!(s.prompt_lengths, [32, 1, 512]);
         assert_eq!((s.gen_tokens, s.iterations), (16, 2));
         assert!(s.pipeline && s.engines.len() == 2);

@@ -82,6 +82,9 @@ pub struct RunRecord {
     /// the actors over the bare generation loop's, minus one, in percent.
     #[serde(default)]
     pub pipeline_overhead_pct: Vec<f64>,
+    /// When the suite measures concurrent streams: each stream count's figures.
+    #[serde(default)]
+    pub parallel: Vec<ParallelFigures>,
 }
 
 impl RunRecord {
@@ -108,6 +111,7 @@ impl RunRecord {
             perplexity: None,
             prompts: Vec::new(),
             pipeline_overhead_pct: Vec::new(),
+            parallel: Vec::new(),
         }
     }
 
@@ -122,6 +126,19 @@ impl RunRecord {
         if self.perplexity.is_none() {
             self.perplexity = other.perplexity;
         }
+        for theirs in other.parallel {
+            match self
+                .parallel
+                .iter_mut()
+                .find(|p| p.streams == theirs.streams)
+            {
+                Some(mine) => {
+                    mine.aggregate_tok_s.extend(theirs.aggregate_tok_s);
+                    mine.stream_tok_s.extend(theirs.stream_tok_s);
+                }
+                None => self.parallel.push(theirs),
+            }
+        }
         if self.prompts.is_empty() {
             self.prompts = other.prompts;
         } else {
@@ -131,6 +148,17 @@ impl RunRecord {
             }
         }
     }
+}
+
+/// One stream count's figures over the measured iterations.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ParallelFigures {
+    pub streams: usize,
+    /// All streams' tokens per second of wall time, per iteration.
+    pub aggregate_tok_s: Vec<f64>,
+    /// The streams' mean own decode rate (tokens after the first over the time after the
+    /// first), per iteration.
+    pub stream_tok_s: Vec<f64>,
 }
 
 /// Which way is better for a metric.
@@ -316,14 +344,21 @@ mod tests {
             prefill_tok_s: vec![v],
             decode_tok_s: vec![v / 10.0],
         };
+        let streams = |n: usize, v: f64| ParallelFigures {
+            streams: n,
+            aggregate_tok_s: vec![v],
+            stream_tok_s: vec![v / n as f64],
+        };
         let mut a = RunRecord {
             prompts: vec![prompt(100.0)],
+            parallel: vec![streams(1, 80.0)],
             pipeline_overhead_pct: vec![1.0],
             token_latencies_ms: vec![10.0],
             ..RunRecord::example("s", vec![it(50.0)])
         };
         let b = RunRecord {
             prompts: vec![prompt(200.0)],
+            parallel: vec![streams(1, 90.0), streams(4, 200.0)],
             pipeline_overhead_pct: vec![2.0],
             token_latencies_ms: vec![20.0],
             perplexity: Some(Perplexity {
@@ -337,6 +372,9 @@ mod tests {
         assert_eq!(a.prompts[0].prefill_tok_s, [100.0, 200.0]);
         assert_eq!(a.prompts[0].decode_tok_s, [10.0, 20.0]);
         assert_eq!(a.pipeline_overhead_pct, [1.0, 2.0]);
+        assert_eq!(a.parallel.len(), 2);
+        assert_eq!(a.parallel[0].aggregate_tok_s, [80.0, 90.0]);
+        assert_eq!(a.parallel[1].aggregate_tok_s, [200.0]);
         assert_eq!(a.token_latencies_ms, [10.0, 20.0]);
         assert_eq!(a.perplexity.map(|p| p.value), Some(3.0));
     }

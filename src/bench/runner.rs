@@ -10,8 +10,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::machine::Machine;
+use super::parallel;
 use super::perplexity;
-use super::record::{IterationMetrics, Perplexity, PromptFigures, RunRecord, SCHEMA_VERSION};
+use super::record::{
+    IterationMetrics, ParallelFigures, Perplexity, PromptFigures, RunRecord, SCHEMA_VERSION,
+};
 use super::stats::{max, percentile};
 use super::suite::{PromptSpec, Suite};
 use crate::config::Profile;
@@ -216,6 +219,7 @@ pub fn run_with(
             pipeline_overhead_pct.push(probe(plan)?);
         }
     }
+    let parallel = measure_parallel(plan, on_progress, cancelled)?;
     let perplexity = if suite.perplexity_tokens > 0 {
         on_progress(&Progress {
             fraction: (total_units - 1.0) / total_units,
@@ -266,7 +270,58 @@ pub fn run_with(
         perplexity,
         prompts,
         pipeline_overhead_pct,
+        parallel,
     })
+}
+
+/// The suite's concurrent-stream counts on the slot pool, after the iterations (one model load
+/// for all): per measured iteration, each count once, in the suite's order. The prompt is the
+/// suite's first; each stream generates `gen_tokens` with the profile's sampler, seeded.
+fn measure_parallel(
+    plan: &RunPlan,
+    on_progress: &mut dyn FnMut(&Progress),
+    cancelled: &dyn Fn() -> bool,
+) -> Result<Vec<ParallelFigures>, RunError> {
+    let suite = &plan.suite;
+    if suite.parallel.is_empty() {
+        return Ok(Vec::new());
+    }
+    let engine = Engine::load_with(&plan.model_path, plan.threads, plan.engine)
+        .map_err(|e| RunError::Engine(e.to_string()))?;
+    let spec = suite.prompt_specs().remove(0);
+    let ids = prompt_tokens(&engine, &spec);
+    let prompt = engine.tokenizer.decode(&ids[1.min(ids.len())..]);
+    let engine = Arc::new(engine);
+    let mut params = plan.profile.sampler.clone();
+    params.seed = params.seed.or(Some(BENCH_SEED));
+    let mut figures: Vec<ParallelFigures> = suite
+        .parallel
+        .iter()
+        .map(|&streams| ParallelFigures {
+            streams,
+            ..Default::default()
+        })
+        .collect();
+    for i in 0..suite.iterations {
+        for fig in figures.iter_mut() {
+            if cancelled() {
+                return Err(RunError::Cancelled);
+            }
+            on_progress(&Progress {
+                fraction: 1.0,
+                iteration: i + 1,
+                iterations: suite.iterations,
+                warmup: false,
+                phase: format!("{} streams", fig.streams),
+                token_ms: None,
+            });
+            let run = parallel::measure(&engine, fig.streams, &prompt, suite.gen_tokens, &params)
+                .map_err(RunError::Engine)?;
+            fig.aggregate_tok_s.push(run.aggregate_tok_s);
+            fig.stream_tok_s.push(run.stream_tok_s);
+        }
+    }
+    Ok(figures)
 }
 
 fn finite(v: f64) -> f64 {

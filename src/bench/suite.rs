@@ -12,6 +12,8 @@ use crate::engine::EngineKind;
 /// The built-in suites.
 pub const DEFAULT_SUITES: &str = include_str!("../../config/suites.toml");
 pub const SUITES_FILE: &str = "suites.toml";
+/// The most concurrent streams a suite may measure (each is a slot with its own KV cache).
+pub const MAX_STREAMS: usize = 64;
 pub const BUILTIN_SUITES: [&str; 3] = ["quick", "standard", "long-context"];
 
 /// One suite: what to prompt, how much to generate, how often, and under which profiles and models.
@@ -40,6 +42,9 @@ pub struct Suite {
     /// Also measure the dashboard's per-token overhead after each iteration: the same greedy
     /// reply through the actors against the bare generation loop (headless runs only).
     pub pipeline: bool,
+    /// Also measure the aggregate decode rate of these many concurrent streams on the server's
+    /// slot pool (one batched forward pass per step), e.g. [1, 2, 4, 8]; empty skips it.
+    pub parallel: Vec<usize>,
 }
 
 impl Default for Suite {
@@ -57,6 +62,7 @@ impl Default for Suite {
             engines: Vec::new(),
             greedy: false,
             pipeline: false,
+            parallel: Vec::new(),
         }
     }
 }
@@ -111,6 +117,9 @@ impl Suite {
                 "iterations: {} is outside 1..=1000",
                 self.iterations
             ));
+        }
+        if let Some(n) = self.parallel.iter().find(|&&n| n == 0 || n > MAX_STREAMS) {
+            return Err(format!("parallel: {n} is outside 1..={MAX_STREAMS}"));
         }
         if self.warmup > 100 {
             return Err(format!("warmup: {} is above 100", self.warmup));
@@ -231,5 +240,22 @@ mod tests {
         let suites = parse_suites(None).unwrap();
         let e = find(&suites, "fast").unwrap_err();
         assert!(e.contains("long-context, quick, standard"), "{e}");
+    }
+
+    #[test]
+    fn stream_counts_must_be_positive_and_bounded() {
+        let ok = Suite {
+            parallel: vec![1, 2, 4, 8],
+            ..Suite::default()
+        };
+        assert_eq!(ok.validate(), Ok(()));
+        for bad in [0, MAX_STREAMS + 1] {
+            let s = Suite {
+                parallel: vec![1, bad],
+                ..Suite::default()
+            };
+            let e = s.validate().unwrap_err();
+            assert!(e.starts_with(&format!("parallel: {bad} ")), "{e}");
+        }
     }
 }

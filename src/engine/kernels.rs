@@ -123,6 +123,18 @@ pub fn dot_q8_0_q8_0(xs: &[BlockQ8_0], ys: &[BlockQ8_0]) -> f32 {
         .sum()
 }
 
+/// `dot_q8_0_q8_0` against four activation rows (the output head of a batched decode step): each
+/// weight block is loaded and made unsigned once for the four. Every row's arithmetic is the
+/// one-row kernel's, in the same order, so each result is bit for bit that kernel's.
+pub fn dot4_q8_0_q8_0(xs: &[BlockQ8_0], ys: [&[BlockQ8_0]; 4]) -> [f32; 4] {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: AVX2 and FMA were detected on this CPU.
+        return unsafe { avx2::dot4_q8_0_q8_0(xs, ys) };
+    }
+    ys.map(|y| dot_q8_0_q8_0(xs, y))
+}
+
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use std::arch::x86_64::*;
@@ -147,6 +159,31 @@ mod avx2 {
             acc = _mm256_fmadd_ps(d, mul_sum_i8(bx, by), acc);
         }
         hsum(acc)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn dot4_q8_0_q8_0(xs: &[BlockQ8_0], ys: [&[BlockQ8_0]; 4]) -> [f32; 4] {
+        let mut acc = [_mm256_setzero_ps(); 4];
+        let ones16 = _mm256_set1_epi16(1);
+        let base = xs.as_ptr() as *const i8;
+        let bytes = std::mem::size_of_val(xs);
+        for (b, x) in xs.iter().enumerate() {
+            let ahead = b * 34 + 512;
+            if ahead < bytes {
+                _mm_prefetch::<_MM_HINT_T0>(base.add(ahead));
+            }
+            let (dx, qx) = q8_0_parts(x);
+            let bx = _mm256_loadu_si256(qx.as_ptr() as *const __m256i);
+            let ax = _mm256_sign_epi8(bx, bx);
+            for r in 0..4 {
+                let (dy, qy) = q8_0_parts(&ys[r][b]);
+                let by = _mm256_loadu_si256(qy.as_ptr() as *const __m256i);
+                let dot =
+                    _mm256_madd_epi16(ones16, _mm256_maddubs_epi16(ax, _mm256_sign_epi8(by, bx)));
+                acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(dx * dy), _mm256_cvtepi32_ps(dot), acc[r]);
+            }
+        }
+        [hsum(acc[0]), hsum(acc[1]), hsum(acc[2]), hsum(acc[3])]
     }
 
     /// Signed i8 x i8 products of two 32-byte vectors, summed in groups of four as eight f32

@@ -9,6 +9,7 @@ pub mod config;
 pub mod error;
 pub mod gemm;
 mod gemm_pack;
+mod gemm_rows;
 #[cfg(target_arch = "x86_64")]
 mod gemm_simd;
 pub mod generate;

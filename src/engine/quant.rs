@@ -275,6 +275,11 @@ impl QWeight {
             gemm::matmul(kind, w, self.rows, k, x, m, out, acts);
             return Ok(());
         }
+        if let Some(kind) = batched.filter(|&k| k != PackKind::Q5_0 && m > 1) {
+            let w = &self.map[self.offset..self.offset + self.byte_len];
+            super::gemm_rows::matmul_rows(kind, w, k, x, m, out, acts);
+            return Ok(());
+        }
         if let Some(kind) = batched.filter(|&k| k != PackKind::Q5_0) {
             let w = &self.map[self.offset..self.offset + self.byte_len];
             for r in 0..m {
@@ -295,7 +300,7 @@ impl QWeight {
                 m,
                 out,
                 super::kernels::dot_q8_0_q8_0,
-                None,
+                Some(super::kernels::dot4_q8_0_q8_0),
             );
         }
         if self.kind == QKind::Q5_0 {

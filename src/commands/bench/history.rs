@@ -227,6 +227,21 @@ pub fn print_run(r: &RunRecord) {
             &r.pipeline_overhead_pct,
         );
     }
+    // Concurrent streams: the aggregate rate and its ratio to the first count's (one stream).
+    if let Some(first) = r.parallel.first() {
+        let base = summarize(&first.aggregate_tok_s).mean;
+        for p in &r.parallel {
+            let name = format!("{} streams (tok/s total)", p.streams);
+            line(name, &p.aggregate_tok_s);
+            let mean = summarize(&p.aggregate_tok_s).mean;
+            println!(
+                "{:<28} {:>10.2}   each stream {:.1} tok/s",
+                format!("  x {} stream", first.streams),
+                mean / base.max(1e-9),
+                summarize(&p.stream_tok_s).mean
+            );
+        }
+    }
     // With several prompts, each one's own speeds (the metrics above pool them).
     if r.prompts.len() > 1 {
         for p in &r.prompts {

@@ -49,6 +49,7 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Result<(), CommandError> {
         full: args.full,
         engines: args.engines.clone(),
         pipeline: args.pipeline,
+        parallel: args.parallel.clone(),
     };
     let base = args
         .suite
