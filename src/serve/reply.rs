@@ -72,10 +72,11 @@ impl ReplyMeta {
         }))
     }
 
-    /// A piece of text (and its tokens' log-probabilities when asked for).
-    pub fn content_chunk(&self, piece: &TokenOut, logprobs: bool) -> Value {
+    /// A piece of text (and its tokens' log-probabilities when asked for); `offset`: where it
+    /// starts in the reply's text (a text completion's `text_offset`).
+    pub fn content_chunk(&self, piece: &TokenOut, logprobs: bool, offset: usize) -> Value {
         let pieces = std::slice::from_ref(piece);
-        let lp = logprobs.then(|| self.logprobs(pieces, 0));
+        let lp = logprobs.then(|| self.logprobs(pieces, offset));
         match self.route {
             Route::Chat => self.chunk(json!({
                 "index": 0,
@@ -268,7 +269,7 @@ mod tests {
         let first = m.role_chunk();
         assert_eq!(first["object"], "chat.completion.chunk");
         assert_eq!(first["choices"][0]["delta"]["role"], "assistant");
-        let c = m.content_chunk(&piece(" Paris"), true);
+        let c = m.content_chunk(&piece(" Paris"), true, 0);
         assert_eq!(c["choices"][0]["delta"]["content"], " Paris");
         assert_eq!(
             c["choices"][0]["logprobs"]["content"][0]["top_logprobs"][1]["token"],

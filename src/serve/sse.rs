@@ -68,6 +68,7 @@ async fn pump(
         let tx = tx.clone();
         async move { tx.send(Ok(bytes)).await.is_ok() }
     };
+    let mut sent_len = 0;
     let mut open = req.meta.route != Route::Chat || send(event(&req.meta.role_chunk())).await;
     while open {
         let next = tokio::select! {
@@ -83,8 +84,10 @@ async fn pump(
             Some(Some(SlotEvent::Token(piece))) => {
                 record.generated_tokens += 1;
                 if !piece.text.is_empty() || piece.logprob.is_some() {
-                    open = send(event(&req.meta.content_chunk(&piece, req.logprobs))).await;
+                    let chunk = req.meta.content_chunk(&piece, req.logprobs, sent_len);
+                    open = send(event(&chunk)).await;
                 }
+                sent_len += piece.text.len();
             }
             Some(Some(SlotEvent::Done(stats))) => {
                 record.prompt_tokens = stats.prompt_n;
