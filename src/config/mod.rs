@@ -8,6 +8,7 @@ pub mod edit;
 pub mod keymap;
 pub mod pure;
 pub mod rag_settings;
+pub mod remote_entry;
 pub mod store;
 pub mod template_files;
 pub mod templates;
@@ -148,6 +149,21 @@ pub struct ModelEntry {
     /// "base" or "instruct"; absent: read from the GGUF's metadata.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<crate::engine::ModelKind>,
+    /// A remote engine's base URL (`http://host:port/v1`) instead of a `path`.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub url: String,
+    /// Several nodes serving the same model, balanced (instead of `url`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub urls: Vec<String>,
+    /// The environment variable holding the remote's API key.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub api_key_env: String,
+    /// The model name the remote serves; empty: the first its `/v1/models` lists.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub model: String,
+    /// The kind of server: llama-server, vllm, ollama, gemma-tui or openai; absent: guessed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backend: Option<crate::remote::Backend>,
 }
 
 impl Default for ModelEntry {
@@ -157,6 +173,11 @@ impl Default for ModelEntry {
             description: String::new(),
             max_context: 32768,
             kind: None,
+            url: String::new(),
+            urls: Vec::new(),
+            api_key_env: String::new(),
+            model: String::new(),
+            backend: None,
         }
     }
 }
