@@ -144,6 +144,18 @@ pub struct ServeArgs {
     /// Requests decoded together (slots); each has `--ctx` positions of its own.
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub parallel: usize,
+    /// The largest request body taken, in bytes (a larger one gets a 413).
+    #[arg(long, default_value_t = gemma_tui::serve::setup::DEFAULT_MAX_BODY, value_name = "BYTES")]
+    pub max_body: usize,
+    /// The most tokens one reply may ask for (`max_tokens`, `n_predict`); larger asks are cut to it.
+    #[arg(long, default_value_t = gemma_tui::serve::setup::DEFAULT_MAX_TOKENS_CAP, value_name = "N")]
+    pub max_tokens_cap: usize,
+    /// Requests that may wait for a free slot; more get a 429.
+    #[arg(long, default_value_t = gemma_tui::serve::setup::DEFAULT_MAX_QUEUE, value_name = "N")]
+    pub queue: usize,
+    /// The model's name in `/v1/models` and the replies (default: the model file's name).
+    #[arg(long, value_name = "NAME")]
+    pub alias: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -1,0 +1,291 @@
+//! The routes (with and without `/v1`, as llama-server takes them), the key check, the body
+//! limit, the panic guard, and the server's life: bind, answer, drain on shutdown.
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, StatusCode, Uri};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures::FutureExt;
+use serde_json::json;
+
+use super::api::{parse_chat, parse_completion, ParsedRequest};
+use super::auth::authorized;
+use super::error::ApiError;
+use super::fields::Fields;
+use super::reply::{ReplyMeta, Route};
+use super::slots::{JobStats, PoolError, SlotEvent, TokenOut};
+use super::sse::{self, StreamRequest};
+use super::state::{RequestRecord, ServerState};
+
+pub fn router(state: Arc<ServerState>) -> Router {
+    let mut app = Router::new();
+    for prefix in ["", "/v1"] {
+        app = app
+            .route(&format!("{prefix}/chat/completions"), post(chat))
+            .route(&format!("{prefix}/completions"), post(completion))
+            .route(&format!("{prefix}/models"), get(models))
+            .route(&format!("{prefix}/health"), get(health))
+            .route(&format!("{prefix}/metrics"), get(metrics));
+    }
+    let limit = state.config.max_body;
+    app.fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), check_key))
+        .layer(middleware::from_fn(catch_panic))
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+/// Serves on `listener` until `shutdown` resolves; then stops accepting, lets the requests in
+/// flight finish (streams included) and drains the slots.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<ServerState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let ticker = tokio::spawn(tick(state.clone()));
+    let result = axum::serve(listener, router(state.clone()))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    ticker.abort();
+    let drained = state.clone();
+    let _ = tokio::task::spawn_blocking(move || {
+        if let Some(ready) = drained.ready() {
+            ready.pool.drain();
+        }
+    })
+    .await;
+    result
+}
+
+/// Samples the generated-token total once a second for the tokens/s rate.
+async fn tick(state: Arc<ServerState>) {
+    let mut every = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        every.tick().await;
+        if let Some(status) = state.status() {
+            state
+                .counters
+                .sample(Instant::now(), status.generated_tokens_total);
+        }
+    }
+}
+
+/// `/health` stays open (balancers probe it without a key); everything else needs the key.
+async fn check_key(State(state): State<Arc<ServerState>>, req: Request, next: Next) -> Response {
+    let open = matches!(req.uri().path(), "/health" | "/v1/health");
+    match &state.config.api_key {
+        Some(key) if !open && !authorized(req.headers(), key) => {
+            ApiError::unauthorized().into_response()
+        }
+        _ => next.run(req).await,
+    }
+}
+
+/// A bug in a handler answers 500 instead of taking the connection (or the server) down.
+async fn catch_panic(req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    match std::panic::AssertUnwindSafe(next.run(req))
+        .catch_unwind()
+        .await
+    {
+        Ok(response) => response,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".into());
+            tracing::error!(path, panic = what, "handler panicked");
+            ApiError::internal(format!("internal error: {what}")).into_response()
+        }
+    }
+}
+
+async fn not_found(uri: Uri) -> ApiError {
+    ApiError::not_found(uri.path())
+}
+
+async fn method_not_allowed(uri: Uri) -> ApiError {
+    ApiError {
+        status: StatusCode::METHOD_NOT_ALLOWED,
+        ..ApiError::bad_request(format!("method not allowed on {}", uri.path()))
+    }
+}
+
+/// llama-server's answers: 200 `{"status":"ok"}` when ready, 503 while loading.
+async fn health(State(state): State<Arc<ServerState>>) -> Response {
+    if state.ready().is_some() {
+        return Json(json!({"status": "ok"})).into_response();
+    }
+    match state.load_error() {
+        Some(e) => ApiError::unavailable(format!("the model failed to load: {e}")).into_response(),
+        None => ApiError::loading().into_response(),
+    }
+}
+
+async fn models(State(state): State<Arc<ServerState>>) -> Json<serde_json::Value> {
+    Json(json!({
+        "object": "list",
+        "data": [{
+            "id": state.config.model_name,
+            "object": "model",
+            "created": state.started_unix,
+            "owned_by": "gemma-tui",
+        }],
+    }))
+}
+
+async fn metrics(State(state): State<Arc<ServerState>>) -> Response {
+    let text = super::metrics::render(state.status().as_ref(), &state.counters);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}
+
+async fn chat(
+    State(state): State<Arc<ServerState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    completion_route(state, body, Route::Chat).await
+}
+
+async fn completion(
+    State(state): State<Arc<ServerState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    completion_route(state, body, Route::Completion).await
+}
+
+async fn completion_route(
+    state: Arc<ServerState>,
+    body: Result<Bytes, BytesRejection>,
+    route: Route,
+) -> Response {
+    let started = Instant::now();
+    match start(&state, body, route) {
+        Ok((parsed, handle)) => {
+            let meta = ReplyMeta::new(route, &state.config.model_name);
+            if parsed.stream {
+                let req = StreamRequest {
+                    meta,
+                    include_usage: parsed.include_usage,
+                    logprobs: parsed.logprobs,
+                    started,
+                };
+                sse::stream(state, handle, req)
+            } else {
+                whole_reply(&state, handle, meta, parsed.logprobs, started).await
+            }
+        }
+        Err(e) => {
+            state.record(RequestRecord {
+                route: route.name(),
+                status: e.status.as_u16(),
+                stream: false,
+                prompt_tokens: 0,
+                generated_tokens: 0,
+                ms: started.elapsed().as_secs_f64() * 1000.0,
+                error: Some(e.message.clone()),
+            });
+            e.into_response()
+        }
+    }
+}
+
+/// Parses the request and queues its job.
+fn start(
+    state: &ServerState,
+    body: Result<Bytes, BytesRejection>,
+    route: Route,
+) -> Result<(ParsedRequest, super::slots::JobHandle), ApiError> {
+    let body = body.map_err(|e| match e {
+        BytesRejection::FailedToBufferBody(_) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::too_large(state.config.max_body)
+        }
+        other => ApiError::bad_request(format!("cannot read the body: {other}")),
+    })?;
+    let value = Fields::parse(&body)?;
+    let Some(ready) = state.ready() else {
+        return Err(match state.load_error() {
+            Some(e) => ApiError::unavailable(format!("the model failed to load: {e}")),
+            None => ApiError::loading(),
+        });
+    };
+    let parsed = match route {
+        Route::Chat => parse_chat(&value, &state.config.defaults, &ready.style)?,
+        Route::Completion => parse_completion(&value, &state.config.defaults)?,
+    };
+    let handle = ready.pool.submit(parsed.job.clone()).map_err(pool_error)?;
+    Ok((parsed, handle))
+}
+
+fn pool_error(e: PoolError) -> ApiError {
+    let message = e.to_string();
+    match e {
+        PoolError::PromptTooLong { .. } => ApiError {
+            code: Some("context_length_exceeded"),
+            ..ApiError::bad_field("messages", message)
+        },
+        PoolError::EmptyPrompt => ApiError::bad_request(message),
+        PoolError::BadParams(_) => ApiError::bad_request(message),
+        PoolError::QueueFull(_) => ApiError::too_many(message),
+        PoolError::Closed => ApiError::unavailable(message),
+    }
+}
+
+/// A reply not streamed: the slot's events gathered into one response. If the client leaves,
+/// this future is dropped with the handle, which cancels the job.
+async fn whole_reply(
+    state: &ServerState,
+    mut handle: super::slots::JobHandle,
+    meta: ReplyMeta,
+    logprobs: bool,
+    started: Instant,
+) -> Response {
+    let mut text = String::new();
+    let mut pieces: Vec<TokenOut> = Vec::new();
+    let outcome: Result<JobStats, String> = loop {
+        match handle.events.recv().await {
+            Some(SlotEvent::Prefilled { .. }) => {}
+            Some(SlotEvent::Token(piece)) => {
+                text.push_str(&piece.text);
+                if logprobs {
+                    pieces.push(piece);
+                }
+            }
+            Some(SlotEvent::Done(stats)) => break Ok(stats),
+            Some(SlotEvent::Failed(e)) => break Err(e),
+            None => break Err("the slots stopped before the reply ended".into()),
+        }
+    };
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    let mut record = RequestRecord {
+        route: meta.route.name(),
+        status: 200,
+        stream: false,
+        prompt_tokens: 0,
+        generated_tokens: 0,
+        ms,
+        error: None,
+    };
+    let response = match outcome {
+        Ok(stats) => {
+            record.prompt_tokens = stats.prompt_n;
+            record.generated_tokens = stats.predicted_n;
+            Json(meta.response(&text, &pieces, logprobs, &stats)).into_response()
+        }
+        Err(e) => {
+            record.status = 500;
+            record.error = Some(e.clone());
+            ApiError::internal(e).into_response()
+        }
+    };
+    state.record(record);
+    response
+}
