@@ -47,8 +47,14 @@ pub fn resolve_model_name(cli: &mut crate::cli::Cli) -> Result<(), CommandError>
         return Ok(());
     };
     let dir = gemma_tui::config::config_dir(cli.config_dir.as_deref());
-    let config = gemma_tui::config::load(&dir).config;
-    cli.model = model_by_name(&config, &given)?;
+    let report = gemma_tui::config::load(&dir);
+    cli.model = model_by_name(&report.config, &given).map_err(|e| match &e {
+        // A name missing because models.toml could not be used: say why.
+        CommandError::Model(m) if !report.warnings.is_empty() => {
+            CommandError::Model(format!("{m}; {}", report.warnings.join("; ")))
+        }
+        _ => e,
+    })?;
     Ok(())
 }
 
