@@ -23,6 +23,11 @@ pub trait ForwardPass: Send {
     fn capacity(&self) -> usize;
     /// Forgets every position from `len` on.
     fn truncate(&mut self, len: usize);
+    /// Our engine's cache, which `Engine::forward_batch` steps together with others'; other
+    /// engines step one conversation at a time.
+    fn batch_cache(&mut self) -> Option<&mut KvCache> {
+        None
+    }
 }
 
 /// Which forward pass runs the model.
@@ -97,5 +102,9 @@ impl ForwardPass for CandlePass {
 
     fn truncate(&mut self, len: usize) {
         self.cache.truncate(len);
+    }
+
+    fn batch_cache(&mut self) -> Option<&mut KvCache> {
+        Some(&mut self.cache)
     }
 }

@@ -10,14 +10,15 @@ use super::chat::{render_turn, ChatFormat, PromptKind};
 use super::config::Gemma3Config;
 use super::error::EngineError;
 use super::gguf::GgufFile;
-use super::model::Gemma3Model;
+use super::model::{Gemma3Model, KvCache};
 use super::model_kind::{detect_kind, DetectedKind};
-use super::stop::StopMatcher;
-use super::tokenizer::{StreamDecoder, Tokenizer};
+pub use super::reply::FinishReason;
+use super::reply::ReplyState;
+use super::tokenizer::Tokenizer;
 
 /// Prompts are prefilled in slices of this many tokens so that a cancel is seen quickly and a huge
 /// paste never needs activations for all of it at once.
-const PREFILL_CHUNK: usize = 256;
+pub const PREFILL_CHUNK: usize = 256;
 
 pub struct Engine {
     pub kind: EngineKind,
@@ -37,6 +38,17 @@ enum LoadedModel {
     Candle(Arc<Gemma3Model>),
     #[cfg(feature = "llama-cpp")]
     LlamaCpp(super::llama_cpp::LlamaCppModel),
+}
+
+impl LoadedModel {
+    /// Our own model, when it is the one loaded.
+    fn candle(&self) -> Option<&Gemma3Model> {
+        match self {
+            LoadedModel::Candle(model) => Some(model),
+            #[cfg(feature = "llama-cpp")]
+            LoadedModel::LlamaCpp(_) => None,
+        }
+    }
 }
 
 /// One conversation: what is in the KV cache, and tokens shown to the user but not yet fed back.
@@ -65,18 +77,6 @@ impl Session {
         self.pending.clear();
         self.turns = 0;
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FinishReason {
-    /// The model ended its turn.
-    EndOfTurn,
-    /// A stop string appeared (it is not part of the reply).
-    StopString,
-    MaxTokens,
-    Cancelled,
-    ContextFull,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -263,6 +263,38 @@ impl Engine {
         Ok(session.turns)
     }
 
+    /// One decode step for several conversations: `tokens[i]` after what `sessions[i]` holds;
+    /// returns each one's logits. Our engine runs them as one batched forward pass (the weights
+    /// read once for all); another engine runs them one after another.
+    pub fn forward_batch(
+        &self,
+        sessions: &mut [&mut Session],
+        tokens: &[u32],
+    ) -> Result<Vec<Vec<f32>>, EngineError> {
+        let n = sessions.len();
+        if let Some(model) = self.model.candle() {
+            let mut caches: Vec<&mut KvCache> = sessions
+                .iter_mut()
+                .filter_map(|s| s.pass.batch_cache())
+                .collect();
+            if caches.len() == n {
+                return model.forward_batch(tokens, &mut caches);
+            }
+        }
+        if tokens.len() != n {
+            return Err(EngineError::Kernel(format!(
+                "a batched step needs one token per session ({} tokens, {} sessions)",
+                tokens.len(),
+                sessions.len()
+            )));
+        }
+        sessions
+            .iter_mut()
+            .zip(tokens)
+            .map(|(s, &t)| s.pass.forward(&[t]))
+            .collect()
+    }
+
     /// The tokens a prompt adds to `session` (BOS first in an empty conversation).
     pub fn prompt_tokens(&self, session: &Session, prompt: &PromptKind) -> Vec<u32> {
         let text = render_turn(prompt, session.turns);
@@ -332,18 +364,16 @@ impl Engine {
             return Ok(stats);
         }
         let format = prompt.format();
-        let mut stops = StopMatcher::new(
+        let mut reply = ReplyState::new(
             limits
                 .stop
                 .iter()
                 .chain(format.map(ChatFormat::stop).unwrap_or_default()),
             format.is_some_and(ChatFormat::trims_reply_start),
+            limits.max_tokens,
         );
-        // Where each generated token's text ends in the decoded reply, to cut the cache at a stop.
-        let mut text_ends: Vec<usize> = Vec::new();
-        let mut decoder = StreamDecoder::default();
         let mut first_at = None;
-        while stats.generated_ids.len() < limits.max_tokens {
+        while reply.wants_more() {
             if cancelled() {
                 stats.finish = FinishReason::Cancelled;
                 break;
@@ -353,21 +383,23 @@ impl Engine {
                 first_at = Some(Instant::now());
                 stats.ttft_ms = ms(start.elapsed());
             }
-            if self.tokenizer.is_eog(id) {
+            let accepted = reply.accept(&self.tokenizer, id);
+            if accepted.end == Some(FinishReason::EndOfTurn) {
                 stats.finish = FinishReason::EndOfTurn;
                 break;
             }
             stats.generated_ids.push(id);
             session.tokens.push(id);
-            let shown = stops.push(&decoder.push(&self.tokenizer, id));
-            text_ends.push(stops.decoded().len());
-            let control = if shown.is_empty() {
+            let control = if accepted.shown.is_empty() {
                 StepControl::Continue
             } else {
-                on_event(GenEvent::Token { id, text: &shown })
+                on_event(GenEvent::Token {
+                    id,
+                    text: &accepted.shown,
+                })
             };
-            if let Some(at) = stops.stopped_at() {
-                self.cut_at_stop(session, reply_start, &text_ends, &stops, at);
+            if accepted.end == Some(FinishReason::StopString) {
+                self.cut_at_stop(session, reply_start, &reply);
                 stats.finish = FinishReason::StopString;
                 break;
             }
@@ -376,7 +408,7 @@ impl Engine {
                 stats.finish = FinishReason::Cancelled;
                 break;
             }
-            if stats.generated_ids.len() >= limits.max_tokens {
+            if accepted.end == Some(FinishReason::MaxTokens) {
                 session.pending.push(id);
                 break;
             }
@@ -387,15 +419,12 @@ impl Engine {
             }
             logits = session.pass.forward(&[id])?;
         }
-        if stats.finish != FinishReason::StopString {
-            stops.push(&decoder.finish());
-            let tail = stops.finish();
-            if !tail.is_empty() {
-                on_event(GenEvent::Token {
-                    id: u32::MAX,
-                    text: &tail,
-                });
-            }
+        let tail = reply.finish();
+        if !tail.is_empty() {
+            on_event(GenEvent::Token {
+                id: u32::MAX,
+                text: &tail,
+            });
         }
         if let Some(t) = first_at {
             stats.decode_ms = ms(t.elapsed());
@@ -403,26 +432,19 @@ impl Engine {
         Ok(stats)
     }
 
-    /// After a stop string at byte `at` of the reply: the conversation keeps only the tokens whose
-    /// text ends before it (in the cache), plus the text of a token it cut in two (re-tokenized,
-    /// pending for the next prefill), so the next turn follows the reply exactly as shown.
-    fn cut_at_stop(
-        &self,
-        session: &mut Session,
-        reply_start: usize,
-        text_ends: &[usize],
-        stops: &StopMatcher,
-        at: usize,
-    ) {
-        let kept = text_ends.iter().take_while(|&&end| end <= at).count();
-        let kept_text_end = kept.checked_sub(1).map_or(0, |i| text_ends[i]);
+    /// After a stop string: the conversation keeps only the tokens whose text ends before it (in
+    /// the cache), plus the text of a token it cut in two (re-tokenized, pending for the next
+    /// prefill), so the next turn follows the reply exactly as shown.
+    fn cut_at_stop(&self, session: &mut Session, reply_start: usize, reply: &ReplyState) {
+        let Some((kept, rest)) = reply.cut() else {
+            return;
+        };
         let keep = reply_start + kept;
         // The last sampled token was never fed to the cache; everything before it was.
         if session.pass.len() > keep {
             session.pass.truncate(keep);
         }
         session.tokens.truncate(keep);
-        let rest = &stops.decoded()[kept_text_end..at];
         if !rest.is_empty() {
             let ids = self.tokenizer.encode(rest, false, false);
             session.tokens.extend_from_slice(&ids);

@@ -19,7 +19,9 @@ pub mod llama_cpp;
 pub mod model;
 pub mod model_kind;
 pub mod quant;
+pub mod reply;
 pub mod stop;
+pub mod token_text;
 pub mod tokenizer;
 
 pub use backend::{EngineKind, ForwardPass};
@@ -29,5 +31,6 @@ pub use error::EngineError;
 pub use generate::{Engine, FinishReason, GenEvent, GenerationStats, Limits, Session, StepControl};
 pub use model::{Gemma3Model, KvCache};
 pub use model_kind::{DetectedKind, ModelKind};
+pub use reply::{Accepted, ReplyState};
 pub use stop::StopMatcher;
 pub use tokenizer::{StreamDecoder, Tokenizer};

@@ -36,6 +36,17 @@ struct Layer {
     rope_scale: f64,
 }
 
+impl Layer {
+    /// How far back this layer's attention looks.
+    fn window(&self, cfg: &Gemma3Config) -> usize {
+        if self.sliding {
+            cfg.sliding_window
+        } else {
+            usize::MAX
+        }
+    }
+}
+
 pub struct Gemma3Model {
     pub cfg: Gemma3Config,
     embed: QWeight,
@@ -198,40 +209,56 @@ impl Gemma3Model {
         let d = cfg.embedding_length;
         let m = tokens.len();
         let p0 = cache.len;
-        let mut x = vec![0f32; m * d];
+        let mut x = self.embed(tokens)?;
+        let n_layers = self.layers.len();
+        let positions: Vec<usize> = (p0..p0 + m).collect();
+        let mut ropes = RopeTables::default();
+        for (il, layer) in self.layers.iter().enumerate() {
+            // Only the last position's logits are wanted: after the last layer's attention, which
+            // needs every position, the rest of the work is done for the last row alone.
+            let keep_last = il == n_layers - 1 && m > 1;
+            let rope = ropes.get(layer, &positions, cfg.head_dim);
+            x = self.layer_forward(layer, il, x, m, p0, cache, keep_last, rope)?;
+        }
+        cache.len = p0 + m;
+        let mut logits = vec![0f32; cfg.vocab_size];
+        self.logits(&x[x.len() - d..], 1, &mut logits, &mut cache.scratch.acts)?;
+        Ok(logits)
+    }
+
+    /// The output head over `rows` final hidden states: `logits` gets `rows x vocab`.
+    fn logits(
+        &self,
+        x: &[f32],
+        rows: usize,
+        logits: &mut [f32],
+        acts: &mut PackedActs,
+    ) -> Result<(), EngineError> {
+        let cfg = &self.cfg;
+        let d = cfg.embedding_length;
+        let mut h = vec![0f32; rows * d];
+        h.chunks_mut(d)
+            .zip(x.chunks(d))
+            .for_each(|(h, x)| rms_norm(x, &self.output_norm, cfg.rms_eps, h));
+        let head = self.output.as_ref().unwrap_or(&self.embed);
+        head.matmul(&h, rows, logits, acts)?;
+        if let Some(cap) = cfg.final_logit_softcap {
+            logits.iter_mut().for_each(|l| *l = (*l / cap).tanh() * cap);
+        }
+        Ok(())
+    }
+
+    /// The scaled token embeddings of `tokens`, one row each.
+    fn embed(&self, tokens: &[u32]) -> Result<Vec<f32>, EngineError> {
+        let d = self.cfg.embedding_length;
+        let mut x = vec![0f32; tokens.len() * d];
         let scale = (d as f32).sqrt();
         for (i, &t) in tokens.iter().enumerate() {
             let row = &mut x[i * d..(i + 1) * d];
             self.embed.row_to_f32(t as usize, row)?;
             row.iter_mut().for_each(|v| *v *= scale);
         }
-        let n_layers = self.layers.len();
-        let mut ropes: Vec<RopeTable> = Vec::new();
-        for (il, layer) in self.layers.iter().enumerate() {
-            // Only the last position's logits are wanted: after the last layer's attention, which
-            // needs every position, the rest of the work is done for the last row alone.
-            let keep_last = il == n_layers - 1 && m > 1;
-            let key = (layer.rope_base, layer.rope_scale);
-            let ri = match ropes.iter().position(|r| (r.base, r.scale) == key) {
-                Some(ri) => ri,
-                None => {
-                    ropes.push(RopeTable::new(p0, m, cfg.head_dim, key.0, key.1));
-                    ropes.len() - 1
-                }
-            };
-            x = self.layer_forward(layer, il, x, m, p0, cache, keep_last, &ropes[ri])?;
-        }
-        cache.len = p0 + m;
-        let last = &x[x.len() - d..];
-        let mut h = vec![0f32; d];
-        rms_norm(last, &self.output_norm, cfg.rms_eps, &mut h);
-        let head = self.output.as_ref().unwrap_or(&self.embed);
-        let mut logits = vec![0f32; cfg.vocab_size];
-        head.matmul(&h, 1, &mut logits, &mut cache.scratch.acts)?;
-        if let Some(cap) = cfg.final_logit_softcap {
-            logits.iter_mut().for_each(|l| *l = (*l / cap).tanh() * cap);
-        }
-        Ok(logits)
+        Ok(x)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -267,6 +294,54 @@ impl Gemma3Model {
         rope: &RopeTable,
         s: &mut Scratch,
     ) -> Result<Vec<f32>, EngineError> {
+        self.project_qkv(layer, &x, m, rope, s)?;
+        let cfg = &self.cfg;
+        let (nh, nkv, hd, vd) = (
+            cfg.head_count,
+            cfg.head_count_kv,
+            cfg.head_dim,
+            cfg.value_dim,
+        );
+        let w = cache.kv_width;
+        cache.k[il][p0 * w..(p0 + m) * w].copy_from_slice(&s.k);
+        cache.v[il][p0 * w..(p0 + m) * w].copy_from_slice(&s.v);
+        let rows: Vec<usize> = if keep_last {
+            vec![m - 1]
+        } else {
+            (0..m).collect()
+        };
+        let mr = rows.len();
+        let attn = sized(&mut s.attn, mr * nh * vd);
+        attention(
+            &s.q,
+            &cache.k[il],
+            &cache.v[il],
+            &rows,
+            p0,
+            (nh, nkv, hd, vd),
+            layer.window(cfg),
+            attn,
+        );
+        // The residual stream, restricted to the rows still needed.
+        let resid: Vec<f32> = if keep_last {
+            x[(m - 1) * cfg.embedding_length..].to_vec()
+        } else {
+            x
+        };
+        self.attn_output_and_ffn(layer, resid, mr, s)
+    }
+
+    /// The layer's first half for `m` rows of `x`: the attention norm, Q/K/V projections, the Q/K
+    /// norms and RoPE (row `i` at the position `rope` has for it), into `s.q`, `s.k`, `s.v` (K
+    /// and V rounded as the cache stores them).
+    fn project_qkv(
+        &self,
+        layer: &Layer,
+        x: &[f32],
+        m: usize,
+        rope: &RopeTable,
+        s: &mut Scratch,
+    ) -> Result<(), EngineError> {
         let cfg = &self.cfg;
         let (d, hd, nh, nkv) = (
             cfg.embedding_length,
@@ -312,39 +387,22 @@ impl Gemma3Model {
                     *e = half::f16::from_f32(*e).to_f32();
                 }
             });
-        let w = cache.kv_width;
-        cache.k[il][p0 * w..(p0 + m) * w].copy_from_slice(k);
-        cache.v[il][p0 * w..(p0 + m) * w].copy_from_slice(v);
-        let window = if layer.sliding {
-            cfg.sliding_window
-        } else {
-            usize::MAX
-        };
-        let rows: Vec<usize> = if keep_last {
-            vec![m - 1]
-        } else {
-            (0..m).collect()
-        };
-        let mr = rows.len();
-        let attn = sized(&mut s.attn, mr * nh * vd);
-        attention(
-            q,
-            &cache.k[il],
-            &cache.v[il],
-            &rows,
-            p0,
-            (nh, nkv, hd, vd),
-            window,
-            attn,
-        );
+        Ok(())
+    }
+
+    /// The layer's second half for `mr` rows: the output projection of `s.attn`, the post-attention
+    /// norm and residual, the FFN and its residual; returns the new residual stream.
+    fn attn_output_and_ffn(
+        &self,
+        layer: &Layer,
+        mut resid: Vec<f32>,
+        mr: usize,
+        s: &mut Scratch,
+    ) -> Result<Vec<f32>, EngineError> {
+        let cfg = &self.cfg;
+        let (d, eps) = (cfg.embedding_length, cfg.rms_eps);
         let o = sized(&mut s.o, mr * d);
-        layer.wo.matmul(attn, mr, o, &mut s.acts)?;
-        // The residual stream, restricted to the rows still needed.
-        let mut resid: Vec<f32> = if keep_last {
-            x[(m - 1) * d..].to_vec()
-        } else {
-            x
-        };
+        layer.wo.matmul(&s.attn, mr, o, &mut s.acts)?;
         let hn = sized(&mut s.hn, mr * d);
         resid
             .par_chunks_mut(d)
@@ -384,6 +442,28 @@ impl Gemma3Model {
     }
 }
 
+/// One step's RoPE tables, one per (base, scale) the layers use.
+#[derive(Default)]
+struct RopeTables(Vec<RopeTable>);
+
+impl RopeTables {
+    /// The table for `layer`'s base at `positions` (row i at `positions[i]`).
+    fn get(&mut self, layer: &Layer, positions: &[usize], hd: usize) -> &RopeTable {
+        let key = (layer.rope_base, layer.rope_scale);
+        let i = match self.0.iter().position(|r| (r.base, r.scale) == key) {
+            Some(i) => i,
+            None => {
+                self.0.push(RopeTable::new(positions, hd, key.0, key.1));
+                self.0.len() - 1
+            }
+        };
+        &self.0[i]
+    }
+}
+
+#[path = "model_batch.rs"]
+mod batch;
+
 /// Buffers for one step's activations, kept across steps.
 #[derive(Default)]
 struct Scratch {
@@ -417,12 +497,13 @@ struct RopeTable {
 }
 
 impl RopeTable {
-    fn new(p0: usize, m: usize, hd: usize, base: f64, scale: f64) -> Self {
+    fn new(positions: &[usize], hd: usize, base: f64, scale: f64) -> Self {
+        let m = positions.len();
         let (mut cos, mut sin) = (
             Vec::with_capacity(m * hd / 2),
             Vec::with_capacity(m * hd / 2),
         );
-        for pos in p0..p0 + m {
+        for &pos in positions {
             let (c, s) = rope_table(pos, hd, base, scale);
             cos.extend(c);
             sin.extend(s);

@@ -13,6 +13,8 @@ pub mod metrics;
 pub mod render;
 pub mod reply;
 pub mod setup;
+mod job;
+mod slot;
 pub mod slots;
 pub mod sse;
 pub mod state;

@@ -4,135 +4,284 @@
 //! own) and leaves it when it finishes, is cancelled or its receiver is dropped.
 //!
 //! The interface below is what the HTTP layer and the bench use; see `SlotPool`.
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Instant;
 
 use tokio::sync::mpsc;
 
-use crate::engine::{Engine, EngineError, FinishReason, Limits};
-use crate::sampling::SamplerParams;
+use super::slot::{Queued, Shared, Slot};
+use crate::engine::{Engine, EngineError, Session};
 
-/// One request for the pool.
-#[derive(Debug, Clone)]
-pub struct Job {
-    /// The whole prompt as text: tokenized with BOS, special markers (`<start_of_turn>`) parsed.
-    pub prompt: String,
-    /// The request's sampler chain (the profile's settings with the request's fields over them).
-    pub params: SamplerParams,
-    /// Most tokens, and the stop strings (the chat format's included).
-    pub limits: Limits,
-    /// Whether whitespace at the reply's start belongs to the format (a dialogue's space after
-    /// `Assistant:`), as `ChatFormat::trims_reply_start`.
-    pub trim_reply_start: bool,
-    /// Keep going past an end-of-generation token (llama.cpp's `ignore_eos`: the token is then
-    /// never sampled).
-    pub ignore_eos: bool,
-    /// Report each token's log-probability and this many top alternatives (`logprobs` with
-    /// `top_logprobs`); `None` reports none.
-    pub top_logprobs: Option<usize>,
-}
-
-/// What a job reports, in order: `Prefilled`, any number of `Token`s, then `Done` or `Failed`.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SlotEvent {
-    Prefilled { prompt_tokens: usize, ms: f64 },
-    Token(TokenOut),
-    Done(JobStats),
-    Failed(String),
-}
-
-/// A piece of the reply: whole UTF-8 characters (a token's text may be held back until a stop
-/// string can no longer match, then come out with a later one).
-#[derive(Debug, Clone, PartialEq)]
-pub struct TokenOut {
-    pub text: String,
-    /// The sampled token's id (`u32::MAX` for text released at the end).
-    pub id: u32,
-    pub logprob: Option<TokenLogprob>,
-}
-
-/// Log-probabilities from the model's raw distribution (log-softmax of the logits), as
-/// llama-server reports them.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TokenLogprob {
-    /// The sampled token's text and log-probability.
-    pub token: String,
-    pub logprob: f32,
-    /// The most likely tokens, most likely first.
-    pub top: Vec<(String, f32)>,
-}
-
-/// A finished job's figures: llama-server's `timings` and OpenAI's `usage` are made of these.
-#[derive(Debug, Clone, PartialEq)]
-pub struct JobStats {
-    pub finish: FinishReason,
-    pub prompt_n: usize,
-    pub prompt_ms: f64,
-    pub predicted_n: usize,
-    pub predicted_ms: f64,
-    /// From submission to the first token (queueing and prefill included).
-    pub ttft_ms: f64,
-}
-
-/// Why a job was not taken.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum PoolError {
-    #[error("the prompt has {tokens} tokens; a slot holds {capacity}")]
-    PromptTooLong { tokens: usize, capacity: usize },
-    #[error("the prompt is empty")]
-    EmptyPrompt,
-    #[error("{0} requests are waiting already; try again later")]
-    QueueFull(usize),
-    #[error("the server is shutting down")]
-    Closed,
-    #[error("bad sampler settings: {0}")]
-    BadParams(String),
-}
-
-/// The pool's state for `/metrics`, `/health` and the dashboard.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct PoolStatus {
-    pub parallel: usize,
-    pub busy: usize,
-    pub queued: usize,
-    pub requests_total: u64,
-    pub prompt_tokens_total: u64,
-    pub generated_tokens_total: u64,
-}
-
-/// A submitted job: its events. Dropping the receiver cancels the job at the next step and frees
-/// its slot.
-pub struct JobHandle {
-    pub events: mpsc::UnboundedReceiver<SlotEvent>,
-}
+pub use super::job::{
+    Job, JobHandle, JobStats, PoolError, PoolStatus, SlotEvent, TokenLogprob, TokenOut,
+};
 
 /// The slots and the thread that runs them.
 pub struct SlotPool {
-    _engine: Arc<Engine>,
+    engine: Arc<Engine>,
+    control: Arc<Control>,
+    shared: Arc<Shared>,
+    parallel: usize,
+    /// Positions each slot holds.
+    capacity: usize,
+    max_queue: usize,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// What the submitting side and the decode thread share under one lock.
+#[derive(Default)]
+struct Queue {
+    waiting: VecDeque<Queued>,
+    busy: usize,
+    /// No new jobs (draining or dropped).
+    closing: bool,
+    /// The thread should end: fail what is left and exit.
+    shutdown: bool,
+    /// The decode thread has ended.
+    stopped: bool,
+}
+
+#[derive(Default)]
+struct Control {
+    queue: Mutex<Queue>,
+    /// Signalled when a job arrives or the pool shuts down.
+    work: Condvar,
+    /// Signalled when the pool has nothing running or waiting.
+    idle: Condvar,
+    requests_total: AtomicU64,
+}
+
+impl Control {
+    /// The queue, even if a panic poisoned its lock (its fields stay consistent: every update is
+    /// a single assignment).
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 impl SlotPool {
     /// Starts the decode thread: `parallel` slots of `ctx` positions each on `engine`; at most
     /// `max_queue` jobs wait for a slot.
     pub fn start(
-        _engine: Arc<Engine>,
-        _parallel: usize,
-        _ctx: usize,
-        _max_queue: usize,
+        engine: Arc<Engine>,
+        parallel: usize,
+        ctx: usize,
+        max_queue: usize,
     ) -> Result<Self, EngineError> {
-        unimplemented!("slots: being written")
+        if parallel == 0 {
+            return Err(EngineError::EngineUnavailable(
+                "the server needs at least one slot (--parallel 1 or more)".into(),
+            ));
+        }
+        let sessions = (0..parallel)
+            .map(|_| engine.new_session(ctx))
+            .collect::<Result<Vec<Session>, _>>()?;
+        let capacity = sessions[0].pass.capacity();
+        let slots: Vec<Slot> = sessions.into_iter().map(Slot::new).collect();
+        let control = Arc::new(Control::default());
+        let shared = Arc::new(Shared::new(engine.clone()));
+        let thread = {
+            let (control, shared) = (control.clone(), shared.clone());
+            std::thread::Builder::new()
+                .name("gemma-slots".into())
+                .spawn(move || decode_thread(slots, &control, &shared))
+                .map_err(|e| EngineError::Kernel(format!("cannot start the decode thread: {e}")))?
+        };
+        Ok(Self {
+            engine,
+            control,
+            shared,
+            parallel,
+            capacity,
+            max_queue,
+            thread: Some(thread),
+        })
+    }
+
+    /// Positions each slot holds (a prompt must leave room for one generated token).
+    pub fn slot_capacity(&self) -> usize {
+        self.capacity
     }
 
     /// Queues a job (tokenized here, so a prompt that cannot fit is refused at once).
-    pub fn submit(&self, _job: Job) -> Result<JobHandle, PoolError> {
-        unimplemented!("slots: being written")
+    pub fn submit(&self, job: Job) -> Result<JobHandle, PoolError> {
+        if self.control.lock().closing {
+            return Err(PoolError::Closed);
+        }
+        job.params.validate().map_err(PoolError::BadParams)?;
+        if job.prompt.is_empty() {
+            return Err(PoolError::EmptyPrompt);
+        }
+        let ids = self.engine.tokenizer.encode(&job.prompt, true, true);
+        if ids.len() >= self.capacity {
+            return Err(PoolError::PromptTooLong {
+                tokens: ids.len(),
+                capacity: self.capacity,
+            });
+        }
+        let (events, rx) = mpsc::unbounded_channel();
+        let mut q = self.control.lock();
+        if q.closing {
+            return Err(PoolError::Closed);
+        }
+        // Jobs not yet in a slot: those a free slot will take at once do not count as waiting.
+        let free = self.parallel.saturating_sub(q.busy);
+        if q.waiting.len() >= self.max_queue + free {
+            return Err(PoolError::QueueFull(q.waiting.len()));
+        }
+        q.waiting.push_back(Queued {
+            job,
+            ids,
+            events,
+            submitted: Instant::now(),
+        });
+        self.control.requests_total.fetch_add(1, Ordering::Relaxed);
+        self.control.work.notify_one();
+        Ok(JobHandle { events: rx })
     }
 
     pub fn status(&self) -> PoolStatus {
-        unimplemented!("slots: being written")
+        let q = self.control.lock();
+        PoolStatus {
+            parallel: self.parallel,
+            busy: q.busy,
+            queued: q.waiting.len(),
+            requests_total: self.control.requests_total.load(Ordering::Relaxed),
+            prompt_tokens_total: self.shared.prompt_tokens_total.load(Ordering::Relaxed),
+            generated_tokens_total: self.shared.generated_tokens_total.load(Ordering::Relaxed),
+        }
     }
 
     /// Refuses new jobs and waits until the running and queued ones are done.
     pub fn drain(&self) {
-        unimplemented!("slots: being written")
+        let mut q = self.control.lock();
+        q.closing = true;
+        while !q.stopped && (q.busy > 0 || !q.waiting.is_empty()) {
+            q = self.control.idle.wait(q).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+impl Drop for SlotPool {
+    /// Fails whatever is still queued or running and ends the decode thread.
+    fn drop(&mut self) {
+        {
+            let mut q = self.control.lock();
+            q.closing = true;
+            q.shutdown = true;
+        }
+        self.control.work.notify_all();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The decode thread: admit waiting jobs into free slots, step every busy slot together, repeat.
+/// A panic fails the jobs in the slots (their clients get `Failed`, not silence) and the thread
+/// goes on serving.
+fn decode_thread(mut slots: Vec<Slot>, control: &Control, shared: &Shared) {
+    loop {
+        match catch_unwind(AssertUnwindSafe(|| iteration(&mut slots, control, shared))) {
+            Ok(true) => continue,
+            Ok(false) => break,
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| panic.downcast_ref::<&str>().copied())
+                    .unwrap_or("unknown");
+                tracing::error!("the decode thread panicked: {what}");
+                for slot in slots.iter_mut().filter(|s| s.is_busy()) {
+                    slot.fail(&format!("the server's decode step failed: {what}"));
+                }
+                update_busy(&slots, control);
+            }
+        }
+    }
+    let mut q = control.lock();
+    q.stopped = true;
+    control.idle.notify_all();
+}
+
+/// One round; false when the pool shuts down.
+fn iteration(slots: &mut [Slot], control: &Control, shared: &Shared) -> bool {
+    {
+        let mut q = control.lock();
+        if q.shutdown {
+            for job in q.waiting.drain(..) {
+                let _ = job
+                    .events
+                    .send(SlotEvent::Failed(PoolError::Closed.to_string()));
+            }
+            drop(q);
+            for slot in slots.iter_mut().filter(|s| s.is_busy()) {
+                slot.fail(&PoolError::Closed.to_string());
+            }
+            update_busy(slots, control);
+            return false;
+        }
+    }
+    // Admit: each new prompt is prefilled on its own (the batched kernels already use every
+    // core for a prompt), then its first token joins the next step.
+    while let Some(free) = slots.iter().position(|s| !s.is_busy()) {
+        let job = {
+            let mut q = control.lock();
+            let job = q.waiting.pop_front();
+            if job.is_some() {
+                q.busy += 1;
+            }
+            job
+        };
+        let Some(job) = job else { break };
+        slots[free].start(job, shared);
+        update_busy(slots, control);
+    }
+    for slot in slots.iter_mut().filter(|s| s.abandoned()) {
+        slot.release();
+    }
+    let (mut sessions, mut tokens, mut stepping) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, slot) in slots.iter_mut().enumerate() {
+        if let Some(t) = slot.next_token() {
+            tokens.push(t);
+            stepping.push(i);
+            sessions.push(&mut slot.session);
+        }
+    }
+    if tokens.is_empty() {
+        update_busy(slots, control);
+        let mut q = control.lock();
+        while q.waiting.is_empty() && !q.shutdown {
+            q = control.work.wait(q).unwrap_or_else(|e| e.into_inner());
+        }
+        return true;
+    }
+    match shared.engine.forward_batch(&mut sessions, &tokens) {
+        Ok(logits) => {
+            for (i, logits) in stepping.into_iter().zip(logits) {
+                slots[i].on_logits(logits, shared);
+            }
+        }
+        Err(e) => {
+            for i in stepping {
+                slots[i].fail(&format!("decode step failed: {e}"));
+            }
+        }
+    }
+    update_busy(slots, control);
+    true
+}
+
+/// Publishes how many slots are busy; wakes `drain` when nothing is left.
+fn update_busy(slots: &[Slot], control: &Control) {
+    let busy = slots.iter().filter(|s| s.is_busy()).count();
+    let mut q = control.lock();
+    q.busy = busy;
+    if busy == 0 && q.waiting.is_empty() {
+        control.idle.notify_all();
     }
 }

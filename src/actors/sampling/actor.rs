@@ -140,14 +140,7 @@ impl Handler<SetVocabulary> for SamplingActor {
 
 /// The text of each token as generated text shows it (control tokens by their name).
 pub fn vocab_of(tokenizer: &Tokenizer) -> Vocab {
-    Vocab::from_fn(tokenizer.vocab_size(), |id| {
-        let bytes = tokenizer.token_bytes(id);
-        if bytes.is_empty() {
-            tokenizer.piece(id).unwrap_or_default().to_string()
-        } else {
-            String::from_utf8_lossy(&bytes).into_owned()
-        }
-    })
+    Vocab::from_fn(tokenizer.vocab_size(), |id| tokenizer.token_text(id))
 }
 
 /// Gives the actor the vocabulary's text unless it has it already (called from the inference
