@@ -190,6 +190,10 @@ async fn a_urls_model_spreads_survives_a_killed_node_and_skips_a_dead_one() {
             assert!(*at > 0 && *at < reply.text.len());
         }
         resumes += resumed.len();
+        eprintln!(
+            "reply: {} tokens in {:.0} ms (uninterrupted: {:.0} ms), resumed at bytes {resumed:?}",
+            reply.tokens, reply.total_ms, reference.total_ms
+        );
         assert_eq!(
             reply.text, reference.text,
             "a resumed reply reads as the uninterrupted one (greedy)"
