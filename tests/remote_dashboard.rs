@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use common::dashboard::{run, Dashboard, Sandbox};
 use gemma_tui::actors::inference::{
-    ChatTurn, EngineEvent, Generate, ModelSource, Prompt, RemoteEvent,
+    ChatTurn, EngineEvent, Generate, ModelSource, Prompt, RemoteEvent, SwitchEvent,
 };
 use gemma_tui::app::AppEvent;
 use gemma_tui::engine::{Dialogue, FinishReason, Limits};
@@ -136,6 +136,7 @@ fn the_inference_actor_streams_a_remote_model_like_a_local_one() {
         };
         assert!(!text.is_empty());
         assert_eq!(stats.generated_tokens, 8);
+        let first_prompt_tokens = stats.prompt_tokens;
         assert!(
             stats.prompt_tokens > 0 && stats.ttft_ms > 0.0 && stats.decode_tok_s > 0.0,
             "{stats:?}"
@@ -187,6 +188,118 @@ fn the_inference_actor_streams_a_remote_model_like_a_local_one() {
                 assert!(nodes[0].healthy, "{nodes:?}");
                 assert_eq!((nodes[0].requests, nodes[0].in_flight), (2, 0), "{nodes:?}");
                 break;
+            }
+        }
+
+        // The A/B panes: both sides stream on the remote, each with its own settings.
+        let updates = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = updates.clone();
+        let side = |label: &str, temperature| gemma_tui::bench::ab::AbSide {
+            label: label.into(),
+            sampler: SamplerParams {
+                temperature,
+                seed: Some(1),
+                ..SamplerParams::greedy()
+            },
+            system: None,
+            dialogue: match turn("") {
+                Prompt::Chat(t) => t.dialogue,
+                Prompt::Raw(_) => unreachable!(),
+            },
+            stop: vec![],
+            model: None,
+        };
+        let ran = d
+            .actors
+            .inference
+            .addr
+            .send(gemma_tui::actors::inference::RunAb {
+                prompt: "Name a colour.".into(),
+                sides: [side("A", 0.0), side("B", 1.0)],
+                max_tokens: 6,
+                updates: std::sync::Arc::new(move |u| sink.lock().unwrap().push(u)),
+                cancel: Default::default(),
+            })
+            .await
+            .unwrap();
+        assert_eq!(ran, Ok(()));
+        let updates = updates.lock().unwrap().clone();
+        for side in 0..2 {
+            let last = updates
+                .iter()
+                .rfind(|u| u.side == side)
+                .expect("a side streamed");
+            assert!(last.done && last.tokens == 6, "{last:?}");
+        }
+
+        // Switching to another remote entry from the picker: connected in the background, then
+        // swapped in with the conversation's turns.
+        let mut config = gemma_tui::config::Config::defaults();
+        config.models.insert(
+            "other".into(),
+            gemma_tui::config::ModelEntry {
+                url: url.clone(),
+                backend: Some(Backend::GemmaTui),
+                ..Default::default()
+            },
+        );
+        d.actors
+            .inference
+            .addr
+            .do_send(gemma_tui::actors::inference::SwitchModel {
+                name: "other".into(),
+                path: "other".into(),
+                threads: 1,
+                engine: d.opts.engine,
+                context: 4096,
+                config: std::sync::Arc::new(config),
+            });
+        loop {
+            match d.next(Duration::from_secs(30)).await {
+                AppEvent::Engine(EngineEvent::Switch(SwitchEvent::Ready { name })) => {
+                    assert_eq!(name, "other");
+                    d.actors
+                        .inference
+                        .addr
+                        .do_send(gemma_tui::actors::inference::CommitSwitch {
+                            turns: vec![("Hello there.".into(), text.clone())],
+                            system: None,
+                            dialogue: match turn("") {
+                                Prompt::Chat(t) => t.dialogue,
+                                Prompt::Raw(_) => unreachable!(),
+                            },
+                        });
+                }
+                AppEvent::Engine(EngineEvent::Switch(SwitchEvent::Swapped {
+                    summary,
+                    restored,
+                    ..
+                })) => {
+                    assert_eq!(
+                        (summary.name.as_str(), summary.engine.as_str()),
+                        ("other", "gemma-tui")
+                    );
+                    assert_eq!(restored, 1);
+                    break;
+                }
+                AppEvent::Engine(EngineEvent::Switch(SwitchEvent::Failed { error, .. })) => {
+                    panic!("{error}")
+                }
+                _ => {}
+            }
+        }
+        d.actors.inference.addr.do_send(generate(3, "And then?", 4));
+        loop {
+            match d.next(Duration::from_secs(60)).await {
+                AppEvent::Engine(EngineEvent::Finished {
+                    request: 3, stats, ..
+                }) => {
+                    // The history went with the request: its prompt is longer than the first one.
+                    assert!(stats.prompt_tokens > first_prompt_tokens, "{stats:?}");
+                    break;
+                }
+                AppEvent::Engine(EngineEvent::Failed { error, .. }) => panic!("{error}"),
+                _ => {}
             }
         }
     });
