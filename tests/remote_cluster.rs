@@ -92,7 +92,11 @@ async fn a_urls_model_spreads_survives_a_killed_node_and_skips_a_dead_one() {
     let quoted: Vec<String> = urls.iter().map(|u| format!("\"{u}\"")).collect();
     std::fs::write(
         home.path().join("config/models.toml"),
-        format!("[models.pool]\nurls = [{}]\n", quoted.join(", ")),
+        format!(
+            "[models.pool]\nurls = [{}]\n\n[models.as-openai]\nurl = \"{}\"\nbackend = \"openai\"\n",
+            quoted.join(", "),
+            live[0]
+        ),
     )
     .unwrap();
     let out = common::stdout_of(common::headless(home.path()).args([
@@ -115,6 +119,28 @@ async fn a_urls_model_spreads_survives_a_killed_node_and_skips_a_dead_one() {
     assert!(!json["text"].as_str().unwrap().is_empty(), "{json}");
     assert!(json["generated_tokens"].as_u64().unwrap() > 0, "{json}");
     assert!(json["timings"]["ttft_ms"].as_f64().unwrap() > 0.0, "{json}");
+
+    // A backend that does not take top_k: the reply comes, and stderr says what was not applied.
+    let out = common::headless(home.path())
+        .args([
+            "ask",
+            "--model",
+            "as-openai",
+            "--max-tokens",
+            "4",
+            "--top-k",
+            "20",
+            "Hi",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("as-openai (openai) does not apply: top_k = 20"),
+        "{stderr}"
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).trim().is_empty());
 
     let spec = RemoteModel {
         name: "pool".into(),
