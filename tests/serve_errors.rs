@@ -220,6 +220,23 @@ async fn a_client_that_leaves_mid_stream_frees_its_slot() {
     )
     .await;
     assert_eq!(s, 200, "{b}");
+
+    // A client that gives up on a reply not streamed frees the slot too.
+    let before = server.metric(None, "generated_tokens_total").await;
+    let gave_up = client
+        .post(server.url("/v1/completions"))
+        .timeout(Duration::from_millis(1500))
+        .json(&json!({"prompt": "Once upon a time", "max_tokens": 400, "ignore_eos": true}))
+        .send()
+        .await;
+    assert!(gave_up.is_err_and(|e| e.is_timeout()));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server.metric(None, "slots_busy").await != 0.0 {
+        assert!(Instant::now() < deadline, "the slot was not freed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let made = server.metric(None, "generated_tokens_total").await - before;
+    assert!(made < 200.0, "{made} tokens: the job was cancelled early");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -157,7 +157,9 @@ async fn text_completions_logprobs_and_prefill() {
     let whole = post_json(
         &server,
         "/v1/completions",
-        json!({"prompt": prompt, "max_tokens": 6, "temperature": 0, "ignore_eos": true, "logprobs": 2}),
+        // No penalties: the greedy pick is then the raw distribution's most likely token.
+        json!({"prompt": prompt, "max_tokens": 6, "temperature": 0, "ignore_eos": true, "logprobs": 2,
+               "repeat_penalty": 1.0, "presence_penalty": 0, "frequency_penalty": 0, "dry_multiplier": 0}),
     )
     .await;
     assert_eq!(whole["object"], "text_completion");
@@ -189,6 +191,7 @@ async fn text_completions_logprobs_and_prefill() {
         &server,
         "/completions",
         json!({"prompt": prompt, "n_predict": 6, "temperature": 0, "ignore_eos": true, "stream": true,
+               "repeat_penalty": 1.0, "presence_penalty": 0, "frequency_penalty": 0, "dry_multiplier": 0,
                "stream_options": {"include_usage": true}}),
     )
     .await;
@@ -228,10 +231,21 @@ async fn text_completions_logprobs_and_prefill() {
 
     // A trailing assistant message is continued: a reply cut after a few words and sent back as
     // a prefill goes on as the whole reply did.
+    // No penalties: they count the reply's tokens, which the prefill moves into the prompt.
+    let plain = json!({"temperature": 0, "repeat_penalty": 1.0, "presence_penalty": 0,
+                       "frequency_penalty": 0, "dry_multiplier": 0});
+    let with = |extra: Value| {
+        let mut body = plain.clone();
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        body
+    };
+    let describe = json!([{"role": "user", "content": "Describe the city of Paris in detail."}]);
     let full = post_json(
         &server,
         "/v1/chat/completions",
-        json!({"messages": question(), "max_tokens": 16, "temperature": 0}),
+        with(json!({"messages": describe, "max_tokens": 16})),
     )
     .await;
     let full = full["choices"][0]["message"]["content"]
@@ -241,7 +255,7 @@ async fn text_completions_logprobs_and_prefill() {
     let words: Vec<&str> = full.split(' ').collect();
     assert!(words.len() >= 4, "a reply of a few words to cut: {full:?}");
     let cut = words[..2].join(" ");
-    let mut messages = question();
+    let mut messages = describe.clone();
     messages
         .as_array_mut()
         .unwrap()
@@ -249,7 +263,7 @@ async fn text_completions_logprobs_and_prefill() {
     let resumed = post_json(
         &server,
         "/v1/chat/completions",
-        json!({"messages": messages, "max_tokens": 6, "temperature": 0}),
+        with(json!({"messages": messages, "max_tokens": 6})),
     )
     .await;
     let continuation = resumed["choices"][0]["message"]["content"]

@@ -289,3 +289,137 @@ async fn whole_reply(
     state.record(record);
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::serve::setup::{server_config, ServeLimits};
+    use axum::body::Body;
+    use tower::ServiceExt;
+
+    /// A server whose model has not loaded yet (no engine needed).
+    fn loading_state(api_key: Option<&str>) -> Arc<ServerState> {
+        let dir = tempfile::tempdir().unwrap();
+        let limits = ServeLimits {
+            api_key: api_key.map(str::to_string),
+            parallel: 1,
+            ctx: 256,
+            max_body: 1024,
+            max_tokens_cap: 8,
+            max_queue: 1,
+        };
+        let config = server_config(&Config::defaults(), dir.path(), None, "m", limits).unwrap();
+        ServerState::new(config, None)
+    }
+
+    async fn call(app: Router, req: axum::http::Request<Body>) -> (StatusCode, serde_json::Value) {
+        let response = app.oneshot(req).await.unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    fn post(path: &str, body: &str) -> axum::http::Request<Body> {
+        axum::http::Request::post(path)
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn while_loading_health_and_completions_answer_503_like_llama_server() {
+        let state = loading_state(None);
+        let (status, body) = call(
+            router(state.clone()),
+            axum::http::Request::get("/health")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body["error"]["message"], "Loading model");
+        assert_eq!(body["error"]["type"], "unavailable_error");
+        let chat = r#"{"messages": [{"role": "user", "content": "hi"}]}"#;
+        let (status, _) = call(router(state.clone()), post("/v1/chat/completions", chat)).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        // Malformed input is still a 400, loaded or not.
+        let (status, _) = call(router(state.clone()), post("/v1/chat/completions", "{")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let (status, body) = call(
+            router(state.clone()),
+            post("/v1/completions", &"x".repeat(2000)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+        state.set_load_error("no such file".into());
+        let (status, body) = call(
+            router(state),
+            axum::http::Request::get("/v1/health")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no such file"));
+    }
+
+    async fn boom() -> &'static str {
+        panic!("a bug")
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_and_the_server_goes_on() {
+        let app = Router::new()
+            .route("/boom", get(boom))
+            .route("/fine", get(|| async { Json(json!({"ok": true})) }))
+            .layer(middleware::from_fn(catch_panic));
+        let (status, body) = call(
+            app.clone(),
+            axum::http::Request::get("/boom")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(body["error"]["message"].as_str().unwrap().contains("a bug"));
+        let (status, _) = call(
+            app,
+            axum::http::Request::get("/fine")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn metrics_need_the_key_health_does_not() {
+        let state = loading_state(Some("k"));
+        let get = |path: &str| axum::http::Request::get(path).body(Body::empty()).unwrap();
+        let response = router(state.clone())
+            .oneshot(get("/metrics"))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let response = router(state.clone()).oneshot(get("/health")).await.unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not 401"
+        );
+        let mut req = get("/metrics");
+        req.headers_mut()
+            .insert("authorization", "Bearer k".parse().unwrap());
+        let response = router(state).oneshot(req).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let text = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        assert!(String::from_utf8_lossy(&text).contains("gemma_tui_model_loaded 0"));
+    }
+}
