@@ -179,23 +179,27 @@ async fn a_urls_model_spreads_survives_a_killed_node_and_skips_a_dead_one() {
         .unwrap();
     assert_eq!(reference.tokens, 64);
 
-    // Three replies stream; once each has some text, the node serving one of them is killed.
-    let pieces = AtomicUsize::new(0);
-    let streaming = futures::future::join_all((0..3).map(|_| async {
-        let mut resumed = Vec::new();
-        let reply = cluster
-            .generate(&request(64), &|| false, &mut |e| match e {
-                ReplyEvent::Text(_) => {
-                    pieces.fetch_add(1, Ordering::SeqCst);
-                }
-                ReplyEvent::Resumed { at, .. } => resumed.push(at),
-            })
-            .await;
-        (reply, resumed)
+    // Three replies stream; once each has some text, the node serving one of them is killed
+    // (every node in flight then is mid-stream, none still prefilling or already done).
+    let pieces: [AtomicUsize; 3] = Default::default();
+    let streaming = futures::future::join_all((0..3).map(|i| {
+        let (pieces, cluster) = (&pieces, &cluster);
+        async move {
+            let mut resumed = Vec::new();
+            let reply = cluster
+                .generate(&request(64), &|| false, &mut |e| match e {
+                    ReplyEvent::Text(_) => {
+                        pieces[i].fetch_add(1, Ordering::SeqCst);
+                    }
+                    ReplyEvent::Resumed { at, .. } => resumed.push(at),
+                })
+                .await;
+            (reply, resumed)
+        }
     }));
     let killer = async {
-        while pieces.load(Ordering::SeqCst) < 12 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
+        while pieces.iter().any(|p| p.load(Ordering::SeqCst) < 3) {
+            tokio::time::sleep(Duration::from_millis(2)).await;
         }
         let busy = cluster
             .status()
