@@ -97,6 +97,7 @@ fn run_dashboard(cli: &Cli, matches: &clap::ArgMatches) -> Result<(), CommandErr
         .clone();
     let given = |id: &str| matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
     let model = match &cli.model {
+        _ if let Some(remote) = commands::remote_model(cli)? => ModelSource::Remote(remote),
         Some(p) if !p.exists() => {
             return Err(CommandError::Model(format!(
                 "model file {} does not exist",

@@ -43,6 +43,18 @@ pub fn run(cli: &Cli, args: &AskArgs, matches: &clap::ArgMatches) -> Result<(), 
     } else {
         Some(render_turn(cli, args, &profiled, &prompt)?)
     };
+    if let Some(remote) = super::remote_model(cli)? {
+        let ask = super::ask_remote::RemoteAsk {
+            remote,
+            prompt: &prompt,
+            params,
+            max_tokens: profiled.max_tokens,
+            stop: profiled.stop.clone(),
+            turn: turn.map(|t| (t.text, t.system, t.stop)),
+            json: args.json,
+        };
+        return super::ask_remote::run(ask);
+    }
     let path = resolve_model(cli.model.clone())?;
     let mut engine = Engine::load_with(
         &path,

@@ -1,5 +1,6 @@
 //! Headless subcommands. Each returns an `ExitCode`-mapped error so scripts can tell failures apart.
 pub mod ask;
+mod ask_remote;
 pub mod bench;
 pub mod completions;
 pub mod model;
@@ -46,17 +47,27 @@ pub fn resolve_model_name(cli: &mut crate::cli::Cli) -> Result<(), CommandError>
         return Ok(());
     };
     let dir = gemma_tui::config::config_dir(cli.config_dir.as_deref());
-    let config = gemma_tui::config::load(&dir).config;
-    cli.model = model_by_name(&config, &given)?;
+    let report = gemma_tui::config::load(&dir);
+    cli.model = model_by_name(&report.config, &given).map_err(|e| match &e {
+        // A name missing because models.toml could not be used: say why.
+        CommandError::Model(m) if !report.warnings.is_empty() => {
+            CommandError::Model(format!("{m}; {}", report.warnings.join("; ")))
+        }
+        _ => e,
+    })?;
     Ok(())
 }
 
-/// The pure part of [`resolve_model_name`].
+/// The pure part of [`resolve_model_name`]. A remote entry's name stays as it is: there is no
+/// file, and [`remote_model`] finds the entry again by that name.
 fn model_by_name(
     config: &gemma_tui::config::Config,
     given: &std::path::Path,
 ) -> Result<Option<PathBuf>, CommandError> {
     if let Some(entry) = given.to_str().and_then(|name| config.models.get(name)) {
+        if entry.is_remote() {
+            return Ok(Some(given.to_path_buf()));
+        }
         return Ok(Some(PathBuf::from(&entry.path)).filter(|p| !p.as_os_str().is_empty()));
     }
     if given.exists() {
@@ -67,6 +78,28 @@ fn model_by_name(
         given.display(),
         config.models.keys().cloned().collect::<Vec<_>>().join(", ")
     )))
+}
+
+/// The remote engine `--model` names (a models.toml entry with `url` or `urls`), if it does.
+pub fn remote_model(
+    cli: &crate::cli::Cli,
+) -> Result<Option<gemma_tui::remote::RemoteModel>, CommandError> {
+    let Some(name) = cli.model.as_deref().and_then(|p| p.to_str()) else {
+        return Ok(None);
+    };
+    let dir = gemma_tui::config::config_dir(cli.config_dir.as_deref());
+    let config = gemma_tui::config::load(&dir).config;
+    remote_by_name(&config, name)
+}
+
+fn remote_by_name(
+    config: &gemma_tui::config::Config,
+    name: &str,
+) -> Result<Option<gemma_tui::remote::RemoteModel>, CommandError> {
+    match config.models.get(name) {
+        Some(entry) => entry.remote(name).map_err(CommandError::Model),
+        None => Ok(None),
+    }
 }
 
 /// The model to use: `--model`, or the default one (fetched with a progress bar when missing).
@@ -110,12 +143,33 @@ mod tests {
                 ..Default::default()
             },
         );
+        config.models.insert(
+            "lab".into(),
+            gemma_tui::config::ModelEntry {
+                urls: vec![
+                    "http://127.0.0.1:9/v1".into(),
+                    "http://127.0.0.1:10/v1".into(),
+                ],
+                ..Default::default()
+            },
+        );
         let by = |s: &str| model_by_name(&config, std::path::Path::new(s));
         assert_eq!(by("other").unwrap(), Some(file.clone()));
         assert_eq!(by("gemma-3-270m").unwrap(), None, "empty path: the default");
         assert_eq!(by(file.to_str().unwrap()).unwrap(), Some(file.clone()));
+        assert_eq!(
+            by("lab").unwrap(),
+            Some(PathBuf::from("lab")),
+            "a remote keeps its name"
+        );
+        let remote = remote_by_name(&config, "lab").unwrap().unwrap();
+        assert_eq!(remote.urls.len(), 2);
+        assert!(remote_by_name(&config, "other").unwrap().is_none());
         let err = by("nope").unwrap_err();
         assert_eq!(err.exit_code(), 3);
-        assert!(err.to_string().contains("gemma-3-270m, other"), "{err}");
+        assert!(
+            err.to_string().contains("gemma-3-270m, lab, other"),
+            "{err}"
+        );
     }
 }

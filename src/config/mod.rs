@@ -8,6 +8,7 @@ pub mod edit;
 pub mod keymap;
 pub mod pure;
 pub mod rag_settings;
+pub mod remote_entry;
 pub mod server_settings;
 pub mod store;
 pub mod template_files;
@@ -152,6 +153,21 @@ pub struct ModelEntry {
     /// "base" or "instruct"; absent: read from the GGUF's metadata.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<crate::engine::ModelKind>,
+    /// A remote engine's base URL (`http://host:port/v1`) instead of a `path`.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub url: String,
+    /// Several nodes serving the same model, balanced (instead of `url`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub urls: Vec<String>,
+    /// The environment variable holding the remote's API key.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub api_key_env: String,
+    /// The model name the remote serves; empty: the first its `/v1/models` lists.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub model: String,
+    /// The kind of server: llama-server, vllm, ollama, gemma-tui or openai; absent: guessed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backend: Option<crate::remote::Backend>,
 }
 
 impl Default for ModelEntry {
@@ -161,6 +177,11 @@ impl Default for ModelEntry {
             description: String::new(),
             max_context: 32768,
             kind: None,
+            url: String::new(),
+            urls: Vec::new(),
+            api_key_env: String::new(),
+            model: String::new(),
+            backend: None,
         }
     }
 }
@@ -200,24 +221,30 @@ impl Config {
         };
         // The entry naming this very path first: two entries may name links to one file (the
         // same weights under two names, one marked `kind = "instruct"`).
-        let exact = self.models.iter().find(|(_, m)| entry_path(m) == path);
+        // Remote entries name no file (their empty `path` is not the default model).
+        let files = || self.models.iter().filter(|(_, m)| !m.is_remote());
+        let exact = files().find(|(_, m)| entry_path(m) == path);
         exact
-            .or_else(|| {
-                self.models
-                    .iter()
-                    .find(|(_, m)| same_file(&entry_path(m), path))
-            })
+            .or_else(|| files().find(|(_, m)| same_file(&entry_path(m), path)))
             .map(|(name, m)| (name.as_str(), m))
     }
 
-    /// models.toml's entries with their files (an empty path is the default model).
+    /// models.toml's entries with their files (an empty path is the default model); a remote
+    /// entry's "path" is its URLs, as the loaded remote's summary names it.
     pub fn named_models(&self) -> Vec<crate::models::NamedModel> {
         let default = crate::models::default_model_path();
         self.models
             .iter()
             .map(|(name, m)| crate::models::NamedModel {
                 name: name.clone(),
-                path: if m.path.is_empty() {
+                path: if m.is_remote() {
+                    let urls = if m.url.is_empty() {
+                        m.urls.join(", ")
+                    } else {
+                        m.url.clone()
+                    };
+                    std::path::PathBuf::from(urls)
+                } else if m.path.is_empty() {
                     default.clone()
                 } else {
                     std::path::PathBuf::from(&m.path)
@@ -312,5 +339,32 @@ mod model_entry_tests {
         assert_eq!(config.model_entry_for(&c).unwrap().0, "a");
         let named = config.named_models();
         assert_eq!(named.iter().find(|m| m.name == "b").unwrap().path, b);
+    }
+
+    #[test]
+    fn a_remote_entry_is_not_the_default_model_and_lists_its_urls() {
+        let mut config = Config::defaults();
+        // Sorts before the default entry, and has an empty `path` like it.
+        config.models.insert(
+            "a-lab".into(),
+            ModelEntry {
+                urls: vec![
+                    "http://10.0.0.1:8080/v1".into(),
+                    "http://10.0.0.2:8080/v1".into(),
+                ],
+                ..Default::default()
+            },
+        );
+        let default = crate::models::default_model_path();
+        assert_eq!(config.model_entry_for(&default).unwrap().0, "gemma-3-270m");
+        let named = config.named_models();
+        let lab = named.iter().find(|m| m.name == "a-lab").unwrap();
+        assert_eq!(
+            lab.path,
+            std::path::PathBuf::from("http://10.0.0.1:8080/v1, http://10.0.0.2:8080/v1")
+        );
+        let choices = crate::models::catalog(&named, &[], &|_| None);
+        let choice = choices.iter().find(|c| c.name == "a-lab").unwrap();
+        assert_eq!(choice.problem, None, "a remote can be picked");
     }
 }

@@ -287,6 +287,10 @@ pub fn parse_models(
             );
             return Err(error_at(file, text, &["models", name], "max_context", msg));
         }
+        if let Err((key, msg)) = super::remote_entry::validate(m) {
+            let msg = format!("{msg} in model `{name}`");
+            return Err(error_at(file, text, &["models", name], key, msg));
+        }
     }
     Ok(merged.models)
 }
@@ -352,3 +356,7 @@ pub fn check_text(kind: FileKind, file: &str, text: &str) -> Result<(), ConfigEr
 #[cfg(test)]
 #[path = "pure_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "remote_entry_tests.rs"]
+mod remote_entry_tests;

@@ -102,6 +102,13 @@ fn describe(
         quantization: None,
         problem: None,
     };
+    // A remote engine (models.toml `url`/`urls`): no file to read; the switch checks its nodes.
+    if path
+        .to_str()
+        .is_some_and(|p| p.starts_with("http://") || p.starts_with("https://"))
+    {
+        return choice;
+    }
     if !path.exists() {
         choice.problem = Some(format!("{} does not exist", path.display()));
         return choice;

@@ -125,6 +125,8 @@ impl RunOptions {
         match &self.model {
             ModelSource::Path(p) => p.clone(),
             ModelSource::Default => self.paths.default_model(),
+            // No file: models.toml's name (its `kind` lookup finds nothing).
+            ModelSource::Remote(r) => PathBuf::from(&r.name),
         }
     }
 }
@@ -197,7 +199,7 @@ pub fn start_actors(tx: UnboundedSender<AppEvent>, opts: &RunOptions) -> Actors 
         crate::bench::plan::Overrides {
             model: match &opts.model {
                 ModelSource::Path(p) => Some(p.clone()),
-                ModelSource::Default => None,
+                ModelSource::Default | ModelSource::Remote(_) => None,
             },
             profile: opts.profile.clone(),
             threads: opts.threads,

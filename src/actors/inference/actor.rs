@@ -14,7 +14,7 @@ use crate::actors::supervision::{guard, ActorName, RestartSink, Supervised};
 use crate::engine::{Engine, EngineError, GenEvent, PromptKind, Session, StepControl};
 use crate::models;
 
-pub type EngineSink = Arc<dyn Fn(EngineEvent) + Send + Sync>;
+pub use super::messages::EngineSink;
 
 pub struct InferenceActor {
     pub(super) sink: EngineSink,
@@ -25,6 +25,8 @@ pub struct InferenceActor {
     cancelled_upto: Arc<AtomicU64>,
     /// The engine is shared: the server (`actors::serve`) runs its slots on the same weights.
     pub(super) loaded: Option<(Arc<Engine>, Session)>,
+    /// A remote model instead (models.toml `url`/`urls`): `loaded` is `None` meanwhile.
+    pub(super) remote: Option<super::remote::RemoteBackend>,
     /// A model being switched to (loaded beside `loaded`, swapped in between replies).
     pub(super) switch: SwitchSlot,
     /// Where `ModelSource::Default` is found, or pulled to.
@@ -51,6 +53,8 @@ pub(super) struct SwitchSlot {
     /// Bumped by every request: a load that finishes after a newer request is dropped.
     pub(super) seq: u64,
     pub(super) parked: Option<Parked>,
+    /// A remote model connected and waiting for `CommitSwitch`.
+    pub(super) parked_remote: Option<super::remote::ParkedRemote>,
 }
 
 /// What the dashboard holds: the actor's address and the cancel switch.
@@ -82,6 +86,7 @@ pub fn start(
         metrics: metrics.clone(),
         cancelled_upto: flag.clone(),
         loaded: None,
+        remote: None,
         switch: Default::default(),
         models_dir: models_dir.clone(),
         max_tokens,
@@ -105,7 +110,49 @@ impl Actor for InferenceActor {
     type Context = SyncContext<Self>;
 }
 
-impl InferenceActor {}
+impl InferenceActor {
+    /// Connects to a remote model (its nodes are checked); it replaces the local one.
+    fn load_remote(&mut self, spec: &crate::remote::RemoteModel) {
+        (self.sink)(EngineEvent::LoadProgress {
+            fraction: 0.5,
+            message: format!("connecting to {}", spec.urls.join(", ")),
+        });
+        match super::remote::RemoteBackend::connect(spec, self.sink.clone()) {
+            Ok(remote) => {
+                let summary = remote.summary();
+                self.loaded = None;
+                self.remote = Some(remote);
+                (self.sink)(EngineEvent::Loaded(summary));
+            }
+            Err(e) => {
+                tracing::error!("connecting to {} failed: {e}", spec.name);
+                (self.sink)(EngineEvent::LoadFailed(e));
+            }
+        }
+    }
+
+    /// A reply from the remote model, with the sampling actor's current settings.
+    fn generate_remote(&mut self, msg: Generate) {
+        let request = msg.request;
+        let params = match futures::executor::block_on(
+            self.sampler.send(crate::actors::sampling::CurrentParams),
+        ) {
+            Ok(p) => p,
+            Err(e) => {
+                return (self.sink)(EngineEvent::Failed {
+                    request,
+                    error: format!("sampling actor: {e}"),
+                })
+            }
+        };
+        let flag = self.cancelled_upto.clone();
+        let cancelled = move || flag.load(Ordering::SeqCst) >= request;
+        let Some(remote) = self.remote.as_mut() else {
+            return;
+        };
+        remote.generate(msg, params, &cancelled, &self.sink, self.metrics.as_ref());
+    }
+}
 
 crate::actors::supervision::handle_inject_panic!(InferenceActor);
 
@@ -134,6 +181,7 @@ impl Handler<LoadModel> for InferenceActor {
         match guard(|| {
             let sink = self.sink.clone();
             let path = match msg.source {
+                ModelSource::Remote(spec) => return self.load_remote(&spec),
                 ModelSource::Path(p) => p,
                 ModelSource::Default => {
                     let pulled = models::pull_into(
@@ -172,6 +220,7 @@ impl Handler<LoadModel> for InferenceActor {
                     let summary = summarize(&engine, &session);
                     tracing::info!(model = %summary.name, load_ms = summary.load_ms, "model loaded");
                     self.loaded = Some((Arc::new(engine), session));
+                    self.remote = None;
                     sink(EngineEvent::Loaded(summary));
                 }
                 Err(e) => {
@@ -214,6 +263,9 @@ impl Handler<Generate> for InferenceActor {
                 msg.limits.max_tokens = n;
             }
             let request = msg.request;
+            if self.remote.is_some() {
+                return self.generate_remote(msg);
+            }
             let Some((engine, session)) = self.loaded.as_mut() else {
                 return sink(EngineEvent::Failed {
                     request,
@@ -352,6 +404,9 @@ impl Handler<ResetConversation> for InferenceActor {
             if let Some((_, session)) = self.loaded.as_mut() {
                 session.reset();
             }
+            if let Some(remote) = self.remote.as_mut() {
+                remote.reset();
+            }
         }) {
             Ok(r) => r,
             Err(reason) => self.restart(ctx, reason),
@@ -368,6 +423,11 @@ impl Handler<RestoreConversation> for InferenceActor {
     fn handle(&mut self, msg: RestoreConversation, ctx: &mut SyncContext<Self>) {
         // Supervised: see actors::supervision.
         match guard(|| {
+            if let Some(remote) = self.remote.as_mut() {
+                // The API is stateless: the turns go with the next request.
+                remote.restore(msg.turns.clone(), msg.system.clone());
+                return (self.sink)(EngineEvent::Restored { context_used: 0 });
+            }
             let Some((engine, session)) = self.loaded.as_mut() else {
                 return;
             };

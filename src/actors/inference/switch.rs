@@ -64,9 +64,25 @@ impl Handler<SwitchModel> for InferenceActor {
             self.switch.seq += 1;
             // A model parked for an earlier request is not the one wanted any more.
             self.switch.parked = None;
+            self.switch.parked_remote = None;
             let seq = self.switch.seq;
             let sink = self.sink.clone();
             let addr = ctx.address();
+            if let Some(entry) = msg.config.models.get(&msg.name).filter(|m| m.is_remote()) {
+                return match entry.remote(&msg.name) {
+                    Ok(Some(spec)) => {
+                        super::switch_remote::connect_in_background(seq, spec, sink, addr)
+                    }
+                    Ok(None) => {}
+                    Err(error) => report(
+                        &sink,
+                        SwitchEvent::Failed {
+                            name: msg.name.clone(),
+                            error,
+                        },
+                    ),
+                };
+            }
             let name = msg.name.clone();
             let spawned = std::thread::Builder::new()
                 .name("model-switch".into())
@@ -186,6 +202,9 @@ impl Handler<CommitSwitch> for InferenceActor {
     fn handle(&mut self, msg: CommitSwitch, ctx: &mut SyncContext<Self>) {
         // Supervised: see actors::supervision.
         match guard(|| {
+            if self.commit_remote(msg.turns.clone(), msg.system.clone()) {
+                return;
+            }
             let Some(Parked {
                 name,
                 engine,
@@ -224,6 +243,7 @@ impl Handler<CommitSwitch> for InferenceActor {
                 load.kind_override = Some(engine.model_kind.clone());
             }
             drop(self.loaded.replace((Arc::from(engine), session)));
+            self.remote = None;
             release_freed_memory();
             let total_ms = started.elapsed().as_secs_f64() * 1000.0;
             tracing::info!(

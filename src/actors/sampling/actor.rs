@@ -3,7 +3,9 @@ use std::sync::Arc;
 use actix::{Actor, Addr, AsyncContext, Context, Handler, MailboxError};
 
 use super::messages::TokenTrace;
-use super::messages::{Configure, HasVocabulary, ResetSampler, SampleNext, SetVocabulary};
+use super::messages::{
+    Configure, CurrentParams, HasVocabulary, ResetSampler, SampleNext, SetVocabulary,
+};
 use crate::engine::Tokenizer;
 use crate::sampling::{Sampler, SamplerParams, SamplingError, Vocab};
 
@@ -101,6 +103,14 @@ impl Handler<Configure> for SamplingActor {
     fn handle(&mut self, msg: Configure, _: &mut Context<Self>) {
         tracing::info!("sampler: {}", crate::sampling::format_order(&msg.0.chain()));
         self.sampler.set_params(msg.0);
+    }
+}
+
+impl Handler<CurrentParams> for SamplingActor {
+    type Result = actix::MessageResult<CurrentParams>;
+
+    fn handle(&mut self, _: CurrentParams, _: &mut Context<Self>) -> Self::Result {
+        actix::MessageResult(self.sampler.params.clone())
     }
 }
 

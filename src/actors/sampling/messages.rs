@@ -47,6 +47,11 @@ impl HistoryUpdate {
 #[rtype(result = "()")]
 pub struct Configure(pub SamplerParams);
 
+/// The chain's settings as they are now (a remote engine sends them with each request).
+#[derive(Message)]
+#[rtype(result = "SamplerParams")]
+pub struct CurrentParams;
+
 /// A new conversation: restart the RNG from the seed and Mirostat's mu from 2·tau.
 #[derive(Message)]
 #[rtype(result = "()")]

@@ -5,5 +5,6 @@ mod messages;
 
 pub use actor::{ensure_vocabulary, start, vocab_of, SamplingActor, SamplingHandle, TraceSink};
 pub use messages::{
-    Configure, HasVocabulary, HistoryUpdate, ResetSampler, SampleNext, SetVocabulary, TokenTrace,
+    Configure, CurrentParams, HasVocabulary, HistoryUpdate, ResetSampler, SampleNext,
+    SetVocabulary, TokenTrace,
 };

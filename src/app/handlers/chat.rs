@@ -195,6 +195,8 @@ impl AppState {
                 }
             }
             EngineEvent::Switch(e) => self.on_switch(e, now),
+            // The remote's nodes and notes: for the cluster pane (not drawn yet).
+            EngineEvent::Remote(_) => {}
         }
         // A model loaded in the background is swapped in once no reply runs.
         effects.extend(self.commit_switch_when_idle());
