@@ -15,6 +15,8 @@ pub struct SamplerForm {
     pub open: bool,
     /// The selected row (an index into [`Param::ALL`]).
     pub row: usize,
+    /// A remote model's server and the settings it does not apply (`field = value`).
+    pub not_applied: Option<(String, Vec<String>)>,
 }
 
 impl SamplerForm {

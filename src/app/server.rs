@@ -73,8 +73,10 @@ pub struct ServerPane {
     /// Newest last.
     pub recent: VecDeque<RequestRow>,
     pub rates: VecDeque<f64>,
-    /// The nodes of the model in use (empty for a local model or a single remote).
+    /// The nodes of the model in use (empty for a local model).
     pub nodes: Vec<NodeRow>,
+    /// The remote model they serve.
+    pub cluster_model: Option<String>,
 }
 
 impl ServerPane {

@@ -129,6 +129,7 @@ impl AppState {
                 self.engine = EngineStatus::Loading { fraction, message };
             }
             EngineEvent::Loaded(summary) => {
+                self.forget_remote();
                 self.set_status(format!("loaded {}", summary.name), now);
                 self.model = Some(summary);
                 if !self.is_generating() {
@@ -195,8 +196,7 @@ impl AppState {
                 }
             }
             EngineEvent::Switch(e) => self.on_switch(e, now),
-            // The remote's nodes and notes: for the cluster pane (not drawn yet).
-            EngineEvent::Remote(_) => {}
+            EngineEvent::Remote(e) => self.on_remote(e, now),
         }
         // A model loaded in the background is swapped in once no reply runs.
         effects.extend(self.commit_switch_when_idle());

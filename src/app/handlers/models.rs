@@ -130,6 +130,7 @@ impl AppState {
                 total_ms,
                 ..
             } => {
+                self.forget_remote();
                 // The picker's name (models.toml's or the file's): the metadata's may be the same
                 // for two files.
                 let name = self

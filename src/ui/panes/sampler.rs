@@ -52,6 +52,13 @@ pub fn render(frame: &mut Frame, area: Rect, form: &SamplerForm, t: Theme, focus
     let block = Block::bordered()
         .title(Line::styled(" Sampler ", theme::title(t, focused)))
         .title_bottom(Line::styled(format!(" seed {seed} "), theme::dim(t)))
+        .title_bottom(match &form.not_applied {
+            Some((backend, settings)) => Line::styled(
+                format!(" not applied by {backend}: {} ", settings.join(", ")),
+                Style::default().fg(t.error),
+            ),
+            None => Line::raw(""),
+        })
         .border_style(theme::border(t, focused));
     let inner = block.inner(area);
     frame.render_widget(block, area);

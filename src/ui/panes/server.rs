@@ -200,7 +200,10 @@ fn render_nodes(t: Theme, frame: &mut Frame, area: Rect, pane: &ServerPane) {
     )
     .header(header)
     .block(Block::default().title(Line::styled(
-        "Cluster: the model's nodes",
+        format!(
+            "Cluster: the nodes of {}",
+            pane.cluster_model.as_deref().unwrap_or("the model")
+        ),
         theme::title(t, false),
     )));
     frame.render_widget(table, area);
