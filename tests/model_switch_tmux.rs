@@ -3,10 +3,9 @@
 //! dashboard says it switched, with the new kind. Every directory is a temp dir.
 mod common;
 
-use std::process::Command;
 use std::time::Duration;
 
-use common::tmux::{tmux, wait_for, Session};
+use common::tmux::{launch_dashboard, tmux, wait_for};
 
 #[test]
 fn the_model_picker_switches_to_another_model_in_tmux() {
@@ -29,30 +28,13 @@ fn the_model_picker_switches_to_another_model_in_tmux() {
         ),
     )
     .unwrap();
-    let cmd = format!(
-        "GEMMA_TUI_LOG_DIR='{d}/log' GEMMA_TUI_DATA_DIR='{d}/data' GEMMA_TUI_CONFIG_DIR='{d}/config' \
-         GEMMA_TUI_MODELS_DIR='{d}/models' '{}' --model gemma-3-270m --threads 2 \
-         --max-tokens 12; echo EXITED:$?; sleep 60",
-        env!("CARGO_BIN_EXE_gemma-tui"),
-        d = d.display(),
-    );
     let name = format!("gemma-tui-switch-{}", std::process::id());
-    let status = Command::new("tmux")
-        .args([
-            "new-session",
-            "-d",
-            "-s",
-            &name,
-            "-x",
-            "120",
-            "-y",
-            "36",
-            &cmd,
-        ])
-        .status()
-        .expect("tmux is installed");
-    assert!(status.success());
-    let s = Session(name);
+    let s = launch_dashboard(
+        d,
+        "--model gemma-3-270m --threads 2 --max-tokens 12",
+        &name,
+        (120, 36),
+    );
     wait_for(&s, "the model to load", Duration::from_secs(90), |sc| {
         sc.contains("idle")
     });

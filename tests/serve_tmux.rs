@@ -5,10 +5,9 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::process::Command;
 use std::time::Duration;
 
-use common::tmux::{tmux, wait_for, Session};
+use common::tmux::{launch_dashboard, tmux, wait_for};
 
 /// One HTTP/1.1 request over a plain socket; the whole response as text.
 fn http(port: u16, method: &str, path: &str, body: &str) -> String {
@@ -43,29 +42,8 @@ fn the_server_pane_starts_a_server_that_answers_and_stops_it() {
         "[server]\nport = 0\nparallel = 2\napi_key_env = \"GEMMA_TUI_TEST_NO_SUCH_KEY\"\n",
     )
     .unwrap();
-    let cmd = format!(
-        "GEMMA_TUI_LOG_DIR='{d}/log' GEMMA_TUI_DATA_DIR='{d}/data' GEMMA_TUI_CONFIG_DIR='{d}/config' \
-         GEMMA_TUI_MODELS_DIR='{d}/models' '{}' --threads 2 --max-tokens 12; echo EXITED:$?; sleep 60",
-        env!("CARGO_BIN_EXE_gemma-tui"),
-        d = d.display(),
-    );
     let name = format!("gemma-tui-serve-{}", std::process::id());
-    let status = Command::new("tmux")
-        .args([
-            "new-session",
-            "-d",
-            "-s",
-            &name,
-            "-x",
-            "130",
-            "-y",
-            "40",
-            &cmd,
-        ])
-        .status()
-        .expect("tmux is installed");
-    assert!(status.success());
-    let s = Session(name);
+    let s = launch_dashboard(d, "--threads 2 --max-tokens 12", &name, (130, 40));
     wait_for(&s, "the model to load", Duration::from_secs(90), |sc| {
         sc.contains("idle")
     });

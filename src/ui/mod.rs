@@ -52,12 +52,25 @@ pub fn draw(frame: &mut Frame, state: &mut AppState) {
     }
 }
 
+/// The whole dashboard drawn on a `width` x `height` test terminal, as text (tests).
+#[cfg(test)]
+pub(crate) fn screen_text(state: &mut AppState, width: u16, height: u16) -> String {
+    use ratatui::{backend::TestBackend, Terminal};
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|f| draw(f, state)).unwrap();
+    let buffer = terminal.backend().buffer();
+    buffer
+        .content()
+        .chunks(buffer.area.width as usize)
+        .map(|row| row.iter().map(|c| c.symbol()).collect::<String>() + "\n")
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::app::{Action, AppEvent};
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-    use ratatui::{backend::TestBackend, Terminal};
     use std::time::Instant;
 
     fn open(state: &mut AppState, layer: Layer) {
@@ -85,14 +98,7 @@ mod tests {
     }
 
     fn screen(state: &mut AppState) -> String {
-        let mut terminal = Terminal::new(TestBackend::new(100, 40)).unwrap();
-        terminal.draw(|f| draw(f, state)).unwrap();
-        let buffer = terminal.backend().buffer();
-        buffer
-            .content()
-            .chunks(buffer.area.width as usize)
-            .map(|row| row.iter().map(|c| c.symbol()).collect::<String>() + "\n")
-            .collect()
+        screen_text(state, 100, 40)
     }
 
     /// For every overlay over every other: the one drawn on top is the one the keys go to (Esc

@@ -43,3 +43,32 @@ pub fn wait_for(s: &Session, what: &str, timeout: Duration, ok: impl Fn(&str) ->
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// Starts the release binary in a detached tmux session (`cols` x `rows`) with its config, data,
+/// models and log dirs under `d` and the arguments `args`; when it exits the pane shows
+/// `EXITED:<code>` (and stays a minute for the test to read it).
+pub fn launch_dashboard(d: &std::path::Path, args: &str, name: &str, size: (u16, u16)) -> Session {
+    let cmd = format!(
+        "GEMMA_TUI_LOG_DIR='{d}/log' GEMMA_TUI_DATA_DIR='{d}/data' GEMMA_TUI_CONFIG_DIR='{d}/config' \
+         GEMMA_TUI_MODELS_DIR='{d}/models' '{}' {args}; echo EXITED:$?; sleep 60",
+        env!("CARGO_BIN_EXE_gemma-tui"),
+        d = d.display(),
+    );
+    let (cols, rows) = (size.0.to_string(), size.1.to_string());
+    let status = Command::new("tmux")
+        .args([
+            "new-session",
+            "-d",
+            "-s",
+            name,
+            "-x",
+            &cols,
+            "-y",
+            &rows,
+            &cmd,
+        ])
+        .status()
+        .expect("tmux is installed");
+    assert!(status.success());
+    Session(name.to_string())
+}

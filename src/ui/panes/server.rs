@@ -213,21 +213,12 @@ fn render_nodes(t: Theme, frame: &mut Frame, area: Rect, pane: &ServerPane) {
 mod tests {
     use std::time::Instant;
 
-    use ratatui::{backend::TestBackend, Terminal};
-
     use super::*;
     use crate::app::server::{NodeRow, RequestRow, SlotsView};
     use crate::app::AppEvent;
 
     fn screen(state: &mut AppState) -> String {
-        let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
-        terminal.draw(|f| crate::ui::draw(f, state)).unwrap();
-        let buffer = terminal.backend().buffer();
-        buffer
-            .content()
-            .chunks(buffer.area.width as usize)
-            .map(|row| row.iter().map(|c| c.symbol()).collect::<String>() + "\n")
-            .collect()
+        crate::ui::screen_text(state, 120, 40)
     }
 
     #[test]
