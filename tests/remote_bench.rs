@@ -100,7 +100,7 @@ fn a_remote_model_is_benchmarked_stored_and_listed() {
     assert!(out.status.success(), "{}", text(&out));
     let r: RunRecord = serde_json::from_slice(&out.stdout).expect("--json prints the run");
     let remote = r.remote.as_ref().expect("the record says it ran remotely");
-    assert_eq!(remote.urls, [node.url.clone()]);
+    assert_eq!(remote.urls, std::slice::from_ref(&node.url));
     assert_eq!(remote.backend, "gemma-tui");
     assert_eq!(r.engine, "remote gemma-tui");
     assert_eq!(r.model, "far");

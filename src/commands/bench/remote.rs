@@ -8,8 +8,11 @@ use indicatif::ProgressBar;
 
 use crate::commands::CommandError;
 
-/// Makes a progress bar with a prefix, and what moves it.
-pub type BarMaker = dyn Fn(&str) -> (ProgressBar, Box<dyn FnMut(&Progress)>);
+/// A progress bar and what moves it.
+pub type ShownProgress = (ProgressBar, Box<dyn FnMut(&Progress)>);
+
+/// Makes a progress bar with a prefix.
+pub type BarMaker = dyn Fn(&str) -> ShownProgress;
 
 /// Every plan measured against `remote`, in order; nothing stored yet.
 pub fn measure(

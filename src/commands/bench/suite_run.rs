@@ -190,7 +190,7 @@ fn in_process(plan: &RunPlan, prefix: &str) -> Result<RunRecord, CommandError> {
 }
 
 /// A progress bar on stderr prefixed `prefix`, and what moves it.
-fn progress_bar(prefix: &str) -> (ProgressBar, Box<dyn FnMut(&Progress)>) {
+fn progress_bar(prefix: &str) -> super::remote::ShownProgress {
     let bar = ProgressBar::new(1000);
     bar.set_style(
         ProgressStyle::with_template("{prefix} [{bar:30}] {percent:>3}% {msg}")
