@@ -8,6 +8,7 @@ pub mod parallel;
 pub mod perplexity;
 pub mod plan;
 pub mod record;
+pub mod remote_run;
 pub mod report;
 pub mod runner;
 pub mod stats;

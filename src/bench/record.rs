@@ -85,6 +85,9 @@ pub struct RunRecord {
     /// When the suite measures concurrent streams: each stream count's figures.
     #[serde(default)]
     pub parallel: Vec<ParallelFigures>,
+    /// A run on a remote engine: where, and which metrics it could not measure and why.
+    #[serde(default)]
+    pub remote: Option<RemoteTarget>,
 }
 
 impl RunRecord {
@@ -112,6 +115,7 @@ impl RunRecord {
             prompts: Vec::new(),
             pipeline_overhead_pct: Vec::new(),
             parallel: Vec::new(),
+            remote: None,
         }
     }
 
@@ -148,6 +152,22 @@ impl RunRecord {
             }
         }
     }
+}
+
+/// Where a remote run ran, stored with its record.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RemoteTarget {
+    /// The node URLs of the models.toml entry.
+    pub urls: Vec<String>,
+    /// "llama-server", "vllm", "ollama", "gemma-tui", "openai".
+    pub backend: String,
+    /// The model name the server was asked for.
+    pub served_model: String,
+    /// Per measured iteration and prompt, the reply tokens the server generated (its usage
+    /// count, else one per streamed piece): a reply may stop early at an end of text.
+    pub generated_tokens: Vec<usize>,
+    /// Metric keys (of [`METRICS`]) not measured on this run, each with the reason.
+    pub not_measured: Vec<(String, String)>,
 }
 
 /// One stream count's figures over the measured iterations.
@@ -278,6 +298,13 @@ impl RunRecord {
 
     pub fn summary(&self, metric: &Metric) -> Summary {
         summarize(&self.values(metric))
+    }
+
+    /// Whether the run measured the metric `key` (a remote run leaves some out).
+    pub fn measured(&self, key: &str) -> bool {
+        self.remote
+            .as_ref()
+            .is_none_or(|t| t.not_measured.iter().all(|(k, _)| k != key))
     }
 
     pub fn metric(&self, key: &str) -> Option<Summary> {

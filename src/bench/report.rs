@@ -86,6 +86,10 @@ pub fn to_csv(runs: &[RunRecord]) -> Result<String, String> {
             r.iterations.len().to_string(),
         ];
         for m in &METRICS {
+            if !r.measured(m.key) {
+                row.extend(std::iter::repeat_n(String::new(), 4));
+                continue;
+            }
             let s = r.summary(m);
             let (lo, hi) = s.ci95.unwrap_or((f64::NAN, f64::NAN));
             row.extend([num(s.mean), num(s.sd), num(lo), num(hi)]);

@@ -271,6 +271,7 @@ pub fn run_with(
         prompts,
         pipeline_overhead_pct,
         parallel,
+        remote: None,
     })
 }
 

@@ -42,6 +42,19 @@ pub(super) struct RemoteBackend {
     reporter: tokio::task::JoinHandle<()>,
 }
 
+impl RemoteBackend {
+    /// One bench plan on this model (`bench::remote_run`), on the backend's runtime.
+    pub(super) fn run_bench(
+        &self,
+        plan: &crate::bench::RunPlan,
+        on_progress: &mut dyn FnMut(&crate::bench::Progress),
+        cancelled: &(dyn Fn() -> bool + Sync),
+    ) -> Result<crate::bench::RunRecord, crate::bench::RunError> {
+        let run = crate::bench::remote_run::run(plan, &self.cluster, on_progress, cancelled);
+        self.runtime.block_on(run)
+    }
+}
+
 impl Drop for RemoteBackend {
     fn drop(&mut self) {
         self.reporter.abort();

@@ -191,11 +191,29 @@ pub fn print_run(r: &RunRecord) {
         s.gen_tokens
     );
     println!("machine {}; gemma-tui {}", r.machine.describe(), r.version);
+    if let Some(remote) = &r.remote {
+        println!(
+            "remote {} ({}) at {}; tokens generated {:?}",
+            remote.served_model,
+            remote.backend,
+            remote.urls.join(" "),
+            remote.generated_tokens
+        );
+    }
     println!(
         "{:<28} {:>10} {:>9} {:>24}",
         "metric", "mean", "sd", "95% CI"
     );
+    let not_measured = r.remote.as_ref().map_or(&[][..], |t| &t.not_measured[..]);
     for m in &METRICS {
+        if let Some((_, why)) = not_measured.iter().find(|(k, _)| k == m.key) {
+            println!(
+                "{:<28} {:>10}   not measured: {why}",
+                format!("{} ({})", m.label, m.unit),
+                "-"
+            );
+            continue;
+        }
         let sum = r.summary(m);
         let ci = sum
             .ci95

@@ -7,6 +7,7 @@
 //! process of its own, alternating engines, and the engines are compared side by side.
 mod history;
 mod pipeline;
+mod remote;
 mod suite_run;
 
 use super::CommandError;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use gemma_tui::bench::plan::{apply_flags, plans_for, pp_tg_suite, Overrides, SuiteFlags};
 use gemma_tui::bench::suite::{find, load_suites};
-use gemma_tui::bench::{compare, runner, BenchStore, RunPlan, RunRecord};
+use gemma_tui::bench::{compare, runner, BenchStore, Progress, RunPlan, RunRecord};
 use gemma_tui::engine::EngineKind;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -24,7 +24,8 @@ fn io(e: impl std::fmt::Display) -> CommandError {
 pub fn run(cli: &Cli, args: &BenchArgs) -> Result<(), CommandError> {
     let (config_dir, report) = crate::commands::profile::load(cli);
     let config = report.config;
-    if let Some(p) = &cli.model {
+    let remote = crate::commands::remote_model(cli)?;
+    if let Some(p) = cli.model.as_ref().filter(|_| remote.is_none()) {
         if !p.exists() {
             return Err(CommandError::Model(format!(
                 "model file {} does not exist",
@@ -66,7 +67,20 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Result<(), CommandError> {
         }
         None => apply_flags(None, &pp_tg_suite(), &flags),
     };
-    let plans = plans_for(&config, &suite_name, &suite, &over).map_err(CommandError::Config)?;
+    let mut plans = plans_for(&config, &suite_name, &suite, &over).map_err(CommandError::Config)?;
+    let mut done = Finished::default();
+    if let Some(remote) = remote {
+        // The engine runs on the server: one plan per profile, whatever engines the suite names.
+        plans.dedup_by(|a, b| a.profile_name == b.profile_name);
+        drop(BenchStore::open_default().map_err(io)?);
+        for plan in &mut plans {
+            plan.model_name = remote.name.clone();
+        }
+        for record in super::remote::measure(&remote, &plans, args.json, &progress_bar)? {
+            done.store(record, args)?;
+        }
+        return finish(done, args);
+    }
     for plan in &plans {
         if plan.model_path == gemma_tui::models::default_model_path() && !plan.model_path.exists() {
             crate::commands::resolve_model(None)?;
@@ -75,7 +89,6 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Result<(), CommandError> {
     // Open the history before measuring, so a broken file fails fast; then let it go, so that
     // `bench list` works in another terminal while this runs.
     drop(BenchStore::open_default().map_err(io)?);
-    let mut done = Finished::default();
     // Child processes when the figures of one engine must not hold another's, and for llama.cpp,
     // which keeps every model it loaded for the life of the process (each iteration's load would
     // add to the next one's peak RSS).
@@ -93,6 +106,11 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Result<(), CommandError> {
             done.store(record?, args)?;
         }
     }
+    finish(done, args)
+}
+
+/// Prints the stored runs (or the JSON of them) and fails on a regression.
+fn finish(done: Finished, args: &BenchArgs) -> Result<(), CommandError> {
     if args.json {
         let text = if done.stored.len() == 1 {
             serde_json::to_string(&done.stored[0])
@@ -159,37 +177,42 @@ impl Finished {
 
 /// One plan measured in this process, with a progress bar on stderr.
 fn in_process(plan: &RunPlan, prefix: &str) -> Result<RunRecord, CommandError> {
+    let (bar, mut show) = progress_bar(&format!(
+        "{prefix} ({}/{} {})",
+        plan.model_name, plan.profile_name, plan.engine
+    ));
+    let record = runner::run_with(plan, Some(&mut pipeline::overhead_pct), &mut *show, &|| {
+        false
+    })
+    .map_err(|e| CommandError::Generation(e.to_string()));
+    bar.finish_and_clear();
+    record
+}
+
+/// A progress bar on stderr prefixed `prefix`, and what moves it.
+fn progress_bar(prefix: &str) -> super::remote::ShownProgress {
     let bar = ProgressBar::new(1000);
     bar.set_style(
         ProgressStyle::with_template("{prefix} [{bar:30}] {percent:>3}% {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
-    bar.set_prefix(format!(
-        "{prefix} ({}/{} {})",
-        plan.model_name, plan.profile_name, plan.engine
-    ));
+    bar.set_prefix(prefix.to_string());
     bar.enable_steady_tick(Duration::from_millis(200));
-    let record = runner::run_with(
-        plan,
-        Some(&mut pipeline::overhead_pct),
-        &mut |p| {
-            bar.set_position((p.fraction * 1000.0) as u64);
-            let kind = if p.warmup { "warm-up" } else { "iteration" };
-            let token = p
-                .token_ms
-                .map(|ms| format!("  {ms:.1} ms/token"))
-                .unwrap_or_default();
-            bar.set_message(format!(
-                "{kind} {}/{} {}{token}",
-                p.iteration, p.iterations, p.phase
-            ));
-        },
-        &|| false,
-    )
-    .map_err(|e| CommandError::Generation(e.to_string()));
-    bar.finish_and_clear();
-    record
+    let shown = bar.clone();
+    let show = move |p: &Progress| {
+        shown.set_position((p.fraction * 1000.0) as u64);
+        let kind = if p.warmup { "warm-up" } else { "iteration" };
+        let token = p
+            .token_ms
+            .map(|ms| format!("  {ms:.1} ms/token"))
+            .unwrap_or_default();
+        shown.set_message(format!(
+            "{kind} {}/{} {}{token}",
+            p.iteration, p.iterations, p.phase
+        ));
+    };
+    (bar, Box::new(show))
 }
 
 /// Every plan's iterations, one child process each, alternating plans (and so engines) within
