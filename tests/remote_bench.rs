@@ -3,46 +3,12 @@
 //! stored record read back: the tokens generated, TTFT, decode and prefill rates measured (the
 //! prefill from the server's `timings`), the metrics of the local process left out and said why.
 mod common;
+mod serve_support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use gemma_tui::bench::RunRecord;
-
-/// A `gemma-tui serve --port 0` process, killed when dropped.
-struct Node {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_node(home: &std::path::Path) -> Node {
-    let mut child = common::headless_with_model(home)
-        .args(["serve", "--port", "0", "--threads", "1"])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start gemma-tui serve");
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = loop {
-        let line = lines
-            .next()
-            .expect("serve exited before listening")
-            .unwrap();
-        if let Some(addr) = line.strip_prefix("listening on ") {
-            break format!("{}/v1", addr.trim());
-        }
-    };
-    std::thread::spawn(move || lines.for_each(drop));
-    Node { child, url }
-}
 
 /// Waits until the node's model is loaded (`/health` 200).
 fn wait_healthy(url: &str) {
@@ -71,16 +37,16 @@ fn text(o: &Output) -> String {
 
 #[test]
 fn a_remote_model_is_benchmarked_stored_and_listed() {
-    let server_home = tempfile::tempdir().unwrap();
-    let node = start_node(server_home.path());
-    wait_healthy(&node.url);
+    let node = serve_support::Server::spawn_with_threads(1, &[]);
+    let url = node.v1();
+    wait_healthy(&url);
 
     let home = tempfile::tempdir().unwrap();
     let config = home.path().join("config");
     std::fs::create_dir_all(&config).unwrap();
     std::fs::write(
         config.join("models.toml"),
-        format!("[models.far]\nurl = \"{}\"\n", node.url),
+        format!("[models.far]\nurl = \"{url}\"\n"),
     )
     .unwrap();
     let gemma = |args: &[&str]| common::headless(home.path()).args(args).output().unwrap();
@@ -100,7 +66,7 @@ fn a_remote_model_is_benchmarked_stored_and_listed() {
     assert!(out.status.success(), "{}", text(&out));
     let r: RunRecord = serde_json::from_slice(&out.stdout).expect("--json prints the run");
     let remote = r.remote.as_ref().expect("the record says it ran remotely");
-    assert_eq!(remote.urls, std::slice::from_ref(&node.url));
+    assert_eq!(remote.urls, std::slice::from_ref(&url));
     assert_eq!(remote.backend, "gemma-tui");
     assert_eq!(r.engine, "remote gemma-tui");
     assert_eq!(r.model, "far");

@@ -2,49 +2,13 @@
 //! model: requests spread over the nodes, `ask --model NAME` goes through it, a node down at
 //! start is skipped, and a node killed while replies stream loses none of them.
 mod common;
+mod serve_support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use gemma_tui::remote::{Backend, Cluster, Message, Prompt, RemoteModel, ReplyEvent, Request};
 use gemma_tui::sampling::SamplerParams;
-
-/// A `gemma-tui serve --port 0` process, killed when dropped.
-struct Node {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_node(home: &std::path::Path) -> Node {
-    let mut child = common::headless_with_model(home)
-        .args(["serve", "--port", "0", "--threads", "1"])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start gemma-tui serve");
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = loop {
-        let line = lines
-            .next()
-            .expect("serve exited before listening")
-            .unwrap();
-        if let Some(addr) = line.strip_prefix("listening on ") {
-            break format!("{}/v1", addr.trim());
-        }
-    };
-    // The rest of its stderr is drained so that the process never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    Node { child, url }
-}
 
 /// Waits until every node's model is loaded (`/health` 200).
 async fn wait_healthy(urls: &[String]) {
@@ -80,8 +44,10 @@ fn request(max_tokens: usize) -> Request {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_urls_model_spreads_survives_a_killed_node_and_skips_a_dead_one() {
     let home = tempfile::tempdir().unwrap();
-    let mut nodes: Vec<Node> = (0..3).map(|_| start_node(home.path())).collect();
-    let live: Vec<String> = nodes.iter().map(|n| n.url.clone()).collect();
+    let mut nodes: Vec<serve_support::Server> = (0..3)
+        .map(|_| serve_support::Server::spawn_with_threads(1, &[]))
+        .collect();
+    let live: Vec<String> = nodes.iter().map(|n| n.v1()).collect();
     wait_healthy(&live).await;
     let down = dead_url();
     let mut urls = live.clone();

@@ -217,7 +217,11 @@ impl Gemma3Model {
             // Only the last position's logits are wanted: after the last layer's attention, which
             // needs every position, the rest of the work is done for the last row alone.
             let keep_last = il == n_layers - 1 && m > 1;
-            let rope = ropes.get(layer, &positions, cfg.head_dim);
+            let rope = ropes.get(
+                (layer.rope_base, layer.rope_scale),
+                &positions,
+                cfg.head_dim,
+            );
             x = self.layer_forward(layer, il, x, m, p0, cache, keep_last, rope)?;
         }
         cache.len = p0 + m;
@@ -442,27 +446,11 @@ impl Gemma3Model {
     }
 }
 
-/// One step's RoPE tables, one per (base, scale) the layers use.
-#[derive(Default)]
-struct RopeTables(Vec<RopeTable>);
-
-impl RopeTables {
-    /// The table for `layer`'s base at `positions` (row i at `positions[i]`).
-    fn get(&mut self, layer: &Layer, positions: &[usize], hd: usize) -> &RopeTable {
-        let key = (layer.rope_base, layer.rope_scale);
-        let i = match self.0.iter().position(|r| (r.base, r.scale) == key) {
-            Some(i) => i,
-            None => {
-                self.0.push(RopeTable::new(positions, hd, key.0, key.1));
-                self.0.len() - 1
-            }
-        };
-        &self.0[i]
-    }
-}
-
 #[path = "model_batch.rs"]
 mod batch;
+#[path = "model_rope.rs"]
+mod rope;
+use rope::{apply_rope, RopeTable, RopeTables};
 
 /// Buffers for one step's activations, kept across steps.
 #[derive(Default)]
@@ -485,42 +473,6 @@ struct Scratch {
 fn sized(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
     buf.resize(len, 0.0);
     buf
-}
-
-/// cos/sin of the RoPE angles for one step's positions, built once per base instead of per layer.
-struct RopeTable {
-    base: f64,
-    scale: f64,
-    half: usize,
-    cos: Vec<f32>,
-    sin: Vec<f32>,
-}
-
-impl RopeTable {
-    fn new(positions: &[usize], hd: usize, base: f64, scale: f64) -> Self {
-        let m = positions.len();
-        let (mut cos, mut sin) = (
-            Vec::with_capacity(m * hd / 2),
-            Vec::with_capacity(m * hd / 2),
-        );
-        for &pos in positions {
-            let (c, s) = rope_table(pos, hd, base, scale);
-            cos.extend(c);
-            sin.extend(s);
-        }
-        Self {
-            base,
-            scale,
-            half: hd / 2,
-            cos,
-            sin,
-        }
-    }
-
-    fn row(&self, i: usize) -> (&[f32], &[f32]) {
-        let r = i * self.half..(i + 1) * self.half;
-        (&self.cos[r.clone()], &self.sin[r])
-    }
 }
 
 pub(crate) fn rms_norm(x: &[f32], w: &[f32], eps: f32, out: &mut [f32]) {
@@ -565,40 +517,9 @@ fn gelu_lookup(table: &[f32], x: f32) -> f32 {
     }
 }
 
-/// cos/sin of the NEOX rotation angles at `pos` for a head of `hd` dimensions.
-fn rope_table(pos: usize, hd: usize, base: f64, scale: f64) -> (Vec<f32>, Vec<f32>) {
-    let half = hd / 2;
-    let mut cos = Vec::with_capacity(half);
-    let mut sin = Vec::with_capacity(half);
-    for i in 0..half {
-        let theta = pos as f64 * scale * base.powf(-2.0 * i as f64 / hd as f64);
-        cos.push(theta.cos() as f32);
-        sin.push(theta.sin() as f32);
-    }
-    (cos, sin)
-}
-
-/// NEOX RoPE: element i rotates with element i + hd/2.
-fn apply_rope(head: &mut [f32], cos: &[f32], sin: &[f32]) {
-    let half = head.len() / 2;
-    for i in 0..half {
-        let (a, b) = (head[i], head[i + half]);
-        head[i] = a * cos[i] - b * sin[i];
-        head[i + half] = a * sin[i] + b * cos[i];
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rope_at_position_zero_is_identity() {
-        let (c, s) = rope_table(0, 8, 10_000.0, 1.0);
-        let mut v: Vec<f32> = (0..8).map(|i| i as f32).collect();
-        apply_rope(&mut v, &c, &s);
-        assert_eq!(v, (0..8).map(|i| i as f32).collect::<Vec<_>>());
-    }
 
     #[test]
     fn rms_norm_gives_unit_rms() {

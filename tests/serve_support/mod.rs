@@ -28,9 +28,14 @@ impl Server {
 
     /// Spawned and listening; the model may still be loading.
     pub fn spawn(args: &[&str]) -> Server {
+        Self::spawn_with_threads(2, args)
+    }
+
+    /// The same with `threads` forward-pass threads (several nodes on the two cores).
+    pub fn spawn_with_threads(threads: usize, args: &[&str]) -> Server {
         let home = tempfile::tempdir().unwrap();
         let mut cmd = super::common::headless_with_model(home.path());
-        cmd.args(["serve", "--port", "0", "--threads", "2"])
+        cmd.args(["serve", "--port", "0", "--threads", &threads.to_string()])
             .args(args)
             .env_remove("GEMMA_TUI_API_KEY")
             .stdout(Stdio::null())
@@ -68,6 +73,11 @@ impl Server {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// The base URL the OpenAI clients (and models.toml's `url`) take.
+    pub fn v1(&self) -> String {
+        self.url("/v1")
     }
 
     pub async fn wait_ready(&self) {
