@@ -170,17 +170,17 @@ fn a_public_address_without_a_key_is_refused() {
     assert!(!err.contains("listening on"), "{err}");
 }
 
-/// Reads a streamed body until `n` content events arrived; returns the stream to keep or drop.
+/// Reads a streamed body until `n` events arrived; returns the text read.
 async fn read_events(
     stream: &mut (impl futures::Stream<Item = reqwest::Result<axum::body::Bytes>> + Unpin),
     n: usize,
 ) -> String {
     let mut text = String::new();
-    while text.matches("\"content\":\"").count() < n + 1 {
+    while text.matches("data: {").count() < n {
         let chunk = tokio::time::timeout(Duration::from_secs(60), stream.next())
             .await
             .expect("a chunk in time")
-            .expect("the stream goes on")
+            .unwrap_or_else(|| panic!("the stream ended early: {text}"))
             .unwrap();
         text.push_str(&String::from_utf8_lossy(&chunk));
     }
@@ -191,10 +191,12 @@ async fn read_events(
 async fn a_client_that_leaves_mid_stream_frees_its_slot() {
     let server = Server::start(&["--parallel", "1"]).await;
     let client = reqwest::Client::new();
-    let long = json!({"messages": [{"role": "user", "content": "Count to a thousand."}],
-                      "max_tokens": 400, "ignore_eos": true, "stream": true});
+    // A plain completion (no format's stop string such as a dialogue's `\nUser:`), no stop
+    // strings from the profile, no end token: nothing but the client can end this reply early.
+    let long = json!({"prompt": "Count to a thousand: 1, 2, 3,", "max_tokens": 400,
+                      "ignore_eos": true, "stream": true, "stop": []});
     let r = client
-        .post(server.url("/v1/chat/completions"))
+        .post(server.url("/v1/completions"))
         .json(&long)
         .send()
         .await
@@ -243,11 +245,11 @@ async fn a_client_that_leaves_mid_stream_frees_its_slot() {
 async fn sigterm_drains_the_reply_in_flight_then_exits_0() {
     let mut server = Server::start(&[]).await;
     let client = reqwest::Client::new();
-    let body = json!({"messages": [{"role": "user", "content": "Tell me a story."}],
-                      "max_tokens": 40, "ignore_eos": true, "stream": true,
-                      "stream_options": {"include_usage": true}});
+    // No stop string and no end token can cut this reply short of its 40 tokens.
+    let body = json!({"prompt": "Once upon a time", "max_tokens": 40, "ignore_eos": true,
+                      "stop": [], "stream": true, "stream_options": {"include_usage": true}});
     let r = client
-        .post(server.url("/v1/chat/completions"))
+        .post(server.url("/v1/completions"))
         .json(&body)
         .send()
         .await
