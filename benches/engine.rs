@@ -1,4 +1,5 @@
-//! Criterion benches of the engine on the real default model: one decode step, a 128-token prefill,
+//! Criterion benches of the engine on the real default model: one decode step, a batched step of
+//! 1-8 conversations, a 128-token prefill,
 //! tokenizing a paragraph, and the sampler chain over Gemma's 262,144 logits. `gemma-tui bench`
 //! reports the same prefill/decode figures end to end; `cargo bench` gives their distributions.
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -42,6 +43,27 @@ fn benches(c: &mut Criterion) {
             s.forward(&[ids[64]]).unwrap()
         })
     });
+    g.finish();
+
+    // One batched decode step for `m` conversations (the server's `--parallel`): per-row cost
+    // against the one-row step above is what continuous batching saves.
+    let mut g = c.benchmark_group("batched_step_at_64");
+    g.sample_size(10);
+    for m in [1usize, 2, 4, 8] {
+        let mut sessions: Vec<_> = (0..m).map(|_| e.new_session(256).unwrap()).collect();
+        for s in &mut sessions {
+            s.forward(&ids[..64]).unwrap();
+        }
+        let tokens = vec![ids[64]; m];
+        g.throughput(Throughput::Elements(m as u64));
+        g.bench_function(format!("rows_{m}"), |b| {
+            b.iter(|| {
+                sessions.iter_mut().for_each(|s| s.pass.truncate(64));
+                let mut refs: Vec<_> = sessions.iter_mut().collect();
+                e.forward_batch(&mut refs, &tokens).unwrap()
+            })
+        });
+    }
     g.finish();
 
     c.bench_function("tokenize_paragraph", |b| {

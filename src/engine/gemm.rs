@@ -21,19 +21,38 @@ use rayon::prelude::*;
 pub use super::gemm_pack::{
     decode_block_scalar, q4k_scale_min, PackKind, PackedActs, WeightTile, TILE,
 };
+pub use super::gemm_scales::TileScales;
 
 impl WeightTile {
     /// Decodes rows `j0..j0 + 8` of `w` (`bpr` blocks a row).
-    pub fn decode(&mut self, kind: PackKind, w: &[u8], bpr: usize, j0: usize) {
+    /// With the matrix's `scales` decoded at load, only the quants are decoded here.
+    pub fn decode(
+        &mut self,
+        kind: PackKind,
+        w: &[u8],
+        bpr: usize,
+        j0: usize,
+        scales: Option<&TileScales>,
+    ) {
         let k = bpr * kind.block();
         self.resize(kind, k);
         #[cfg(target_arch = "x86_64")]
-        if super::kernels::has_avx2() {
+        let simd = super::kernels::has_avx2();
+        #[cfg(not(target_arch = "x86_64"))]
+        let simd = false;
+        if simd {
+            #[cfg(target_arch = "x86_64")]
             // SAFETY: AVX2 was detected; the tile was sized for k above.
-            unsafe { super::gemm_simd::decode_tile(self, kind, w, bpr, j0) };
-            return;
+            unsafe {
+                super::gemm_simd::decode_tile(self, kind, w, bpr, j0, scales.is_none())
+            };
+        } else {
+            self.decode_scalar(kind, w, bpr, j0);
         }
-        self.decode_scalar(kind, w, bpr, j0);
+        if let Some(scales) = scales {
+            debug_assert_eq!(scales.kind(), kind);
+            scales.fill(self, j0 / TILE);
+        }
     }
 }
 
@@ -164,7 +183,8 @@ unsafe impl Send for SharedOut {}
 unsafe impl Sync for SharedOut {}
 
 /// `out[r][j] = dot(x[r], w[j])`: `w` is `n x k` raw blocks of `kind` (n a multiple of 8), `x` is
-/// `m x k` f32, `out` is `m x n`; `acts` is the caller's buffer for the quantized activations.
+/// `m x k` f32, `out` is `m x n`; `acts` is the caller's buffer for the quantized activations;
+/// `scales` are `w`'s scales decoded at load (else each tile decodes its own).
 #[allow(clippy::too_many_arguments)] // a matrix product's operands and its one buffer
 pub fn matmul(
     kind: PackKind,
@@ -175,6 +195,7 @@ pub fn matmul(
     m: usize,
     out: &mut [f32],
     acts: &mut PackedActs,
+    scales: Option<&TileScales>,
 ) {
     debug_assert!(n.is_multiple_of(TILE) && out.len() == m * n);
     {
@@ -190,7 +211,7 @@ pub fn matmul(
             TILE_BUF.with_borrow_mut(|tile| {
                 for ti in c * chunk..((c + 1) * chunk).min(tiles) {
                     let j0 = ti * TILE;
-                    tile.decode(kind, w, bpr, j0);
+                    tile.decode(kind, w, bpr, j0, scales);
                     // SAFETY: this task alone writes columns j0..j0 + 8 of every row, all in bounds.
                     let out = unsafe { std::slice::from_raw_parts_mut(dst.0, m * n) };
                     run_tile(kind, tile, acts, out, n, j0);

@@ -14,9 +14,17 @@ pub fn has_vnni() -> bool {
     })
 }
 
-/// Decodes rows `j0..j0 + 8` into `t` (sized for them by the caller).
+/// Decodes rows `j0..j0 + 8` into `t` (sized for them by the caller): the quants, and the
+/// scales unless the caller has them decoded already.
 #[target_feature(enable = "avx2,fma")]
-pub unsafe fn decode_tile(t: &mut WeightTile, kind: PackKind, w: &[u8], bpr: usize, j0: usize) {
+pub unsafe fn decode_tile(
+    t: &mut WeightTile,
+    kind: PackKind,
+    w: &[u8],
+    bpr: usize,
+    j0: usize,
+    with_scales: bool,
+) {
     let (bb, nb) = (kind.block_bytes(), kind.block());
     let vals = t.vals.as_mut_ptr();
     for b in 0..bpr {
@@ -24,7 +32,9 @@ pub unsafe fn decode_tile(t: &mut WeightTile, kind: PackKind, w: &[u8], bpr: usi
         for (r, p) in blocks.iter_mut().enumerate() {
             let off = ((j0 + r) * bpr + b) * bb;
             let blk = &w[off..off + bb];
-            t.decode_scales(kind, blk, b, r);
+            if with_scales {
+                t.decode_scales(kind, blk, b, r);
+            }
             *p = blk.as_ptr();
         }
         for c in 0..nb / 32 {

@@ -62,7 +62,33 @@ fn batched_kernels_match_dequantized_products_and_the_scalar_kernel() {
         let w = random_weights(kind, n, bpr, &mut rng);
         let x: Vec<f32> = (0..m * k).map(|_| rng.unit() * 3.0).collect();
         let mut out = vec![0f32; m * n];
-        matmul(kind, &w, n, k, &x, m, &mut out, &mut PackedActs::default());
+        matmul(
+            kind,
+            &w,
+            n,
+            k,
+            &x,
+            m,
+            &mut out,
+            &mut PackedActs::default(),
+            None,
+        );
+        // The scales decoded once at load give the same numbers, bit for bit.
+        let scales = TileScales::new(kind, &w, n, bpr).unwrap();
+        let mut with_scales = vec![0f32; m * n];
+        let mut acts = PackedActs::default();
+        matmul(
+            kind,
+            &w,
+            n,
+            k,
+            &x,
+            m,
+            &mut with_scales,
+            &mut acts,
+            Some(&scales),
+        );
+        assert!(out == with_scales, "{kind:?} with scales decoded at load");
 
         let mut acts = PackedActs::default();
         acts.pack(&x, m, k, kind);
@@ -71,7 +97,7 @@ fn batched_kernels_match_dequantized_products_and_the_scalar_kernel() {
         let mut scalar = vec![0f32; m * n];
         for j0 in (0..n).step_by(TILE) {
             let (mut simd_tile, mut scalar_tile) = (WeightTile::default(), WeightTile::default());
-            simd_tile.decode(kind, &w, bpr, j0);
+            simd_tile.decode(kind, &w, bpr, j0, None);
             scalar_tile.decode_scalar(kind, &w, bpr, j0);
             assert!(simd_tile.vals == scalar_tile.vals, "{kind:?} decoded bytes");
             assert_eq!(simd_tile.d, scalar_tile.d);

@@ -10,6 +10,7 @@ pub mod error;
 pub mod gemm;
 mod gemm_pack;
 mod gemm_rows;
+mod gemm_scales;
 #[cfg(target_arch = "x86_64")]
 mod gemm_simd;
 pub mod generate;
@@ -19,6 +20,7 @@ pub mod kernels;
 pub mod llama_cpp;
 pub mod model;
 pub mod model_kind;
+mod q8_0_vnni;
 pub mod quant;
 pub mod reply;
 pub mod stop;

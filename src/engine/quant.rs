@@ -136,6 +136,16 @@ macro_rules! with_block_type {
     };
 }
 
+/// The prompt kernels' name for a quantization they take.
+fn pack_kind(kind: QKind) -> Option<PackKind> {
+    match kind {
+        QKind::Q5_0 => Some(PackKind::Q5_0),
+        QKind::Q4K => Some(PackKind::Q4K),
+        QKind::Q6K => Some(PackKind::Q6K),
+        _ => None,
+    }
+}
+
 /// From this many activation rows on, a product goes through the batched kernels (`gemm`). Fewer
 /// rows take per-row kernels that sum exactly as the batched ones do: a decode step must give a
 /// prompt's numbers bit for bit, or a conversation continued from the cache drifts from the same
@@ -150,6 +160,8 @@ pub struct QWeight {
     map: Arc<Mmap>,
     offset: usize,
     byte_len: usize,
+    /// The scales in the prompt kernels' tile order, for the matrices that take them.
+    tile_scales: Option<gemm::TileScales>,
 }
 
 impl QWeight {
@@ -208,6 +220,8 @@ impl QWeight {
                 "tensor {name} is not aligned in the file"
             )));
         }
+        let tile_scales = pack_kind(kind)
+            .and_then(|pack| gemm::TileScales::new(pack, bytes, rows, cols / pack.block()));
         Ok(Self {
             kind,
             rows,
@@ -215,6 +229,7 @@ impl QWeight {
             map: gguf.map.clone(),
             offset,
             byte_len,
+            tile_scales,
         })
     }
 
@@ -263,16 +278,21 @@ impl QWeight {
         debug_assert_eq!(out.len(), m * self.rows);
         let k = self.cols;
         // A prompt: the batched kernels decode each tile of weight rows once for all the rows.
-        let batched = match self.kind {
-            QKind::Q5_0 => Some(PackKind::Q5_0),
-            QKind::Q4K => Some(PackKind::Q4K),
-            QKind::Q6K => Some(PackKind::Q6K),
-            _ => None,
-        };
+        let batched = pack_kind(self.kind);
         if let Some(kind) = batched.filter(|_| m >= GEMM_MIN_ROWS && self.rows.is_multiple_of(TILE))
         {
             let w = &self.map[self.offset..self.offset + self.byte_len];
-            gemm::matmul(kind, w, self.rows, k, x, m, out, acts);
+            gemm::matmul(
+                kind,
+                w,
+                self.rows,
+                k,
+                x,
+                m,
+                out,
+                acts,
+                self.tile_scales.as_ref(),
+            );
             return Ok(());
         }
         if let Some(kind) = batched.filter(|&k| k != PackKind::Q5_0 && m > 1) {
@@ -289,6 +309,15 @@ impl QWeight {
                 );
                 gemm::matvec_blockwise(kind, w, k, xr, or, acts);
             }
+            return Ok(());
+        }
+        if self.kind == QKind::Q8_0 && super::q8_0_vnni::available() {
+            let xbpr = k / BlockQ8_0::BLCK_SIZE;
+            let mut xq = vec![BlockQ8_0::zeros(); m * xbpr];
+            for (src, dst) in x.chunks_exact(k).zip(xq.chunks_exact_mut(xbpr)) {
+                quantize_q8_0(src, dst);
+            }
+            super::q8_0_vnni::matmul(self.blocks(), self.rows, k, &xq, m, out);
             return Ok(());
         }
         if self.kind == QKind::Q8_0 {
