@@ -14,6 +14,7 @@ use super::model::{Gemma3Model, KvCache};
 use super::model_kind::{detect_kind, DetectedKind};
 pub use super::reply::FinishReason;
 use super::reply::ReplyState;
+use super::rope_scaling::{RopeParams, RopeScaling};
 use super::tokenizer::Tokenizer;
 
 /// Prompts are prefilled in slices of this many tokens so that a cancel is seen quickly and a huge
@@ -22,6 +23,8 @@ pub const PREFILL_CHUNK: usize = 256;
 
 pub struct Engine {
     pub kind: EngineKind,
+    /// The global layers' RoPE (the file's settings under the user's scaling).
+    pub rope: RopeParams,
     pub cfg: Gemma3Config,
     /// Base or instruction-tuned, as the GGUF's metadata says (models.toml may override it).
     pub model_kind: DetectedKind,
@@ -149,9 +152,20 @@ impl Engine {
     /// Loads `path` on the engine `kind`. The tokenizer and hyper-parameters are always read by us
     /// from the GGUF, so both engines see the same token ids.
     pub fn load_with(path: &Path, threads: usize, kind: EngineKind) -> Result<Self, EngineError> {
+        Self::load_with_rope(path, threads, kind, &RopeScaling::default())
+    }
+
+    /// [`Engine::load_with`], with `rope` over the file's RoPE settings (the global layers').
+    pub fn load_with_rope(
+        path: &Path,
+        threads: usize,
+        kind: EngineKind,
+        rope: &RopeScaling,
+    ) -> Result<Self, EngineError> {
         let start = Instant::now();
         let gguf = GgufFile::open(path)?;
         let cfg = Gemma3Config::from_gguf(&gguf)?;
+        rope.validate().map_err(EngineError::Kernel)?;
         let tokenizer = Tokenizer::from_gguf(&gguf)?;
         if tokenizer.vocab_size() != cfg.vocab_size {
             return Err(EngineError::BadTokenizer(format!(
@@ -162,11 +176,15 @@ impl Engine {
         }
         let threads = threads.max(1);
         let model = match kind {
-            EngineKind::Candle => LoadedModel::Candle(Arc::new(Gemma3Model::load(&gguf, threads)?)),
-            #[cfg(feature = "llama-cpp")]
-            EngineKind::LlamaCpp => {
-                LoadedModel::LlamaCpp(super::llama_cpp::LlamaCppModel::load(path, threads)?)
+            EngineKind::Candle => {
+                LoadedModel::Candle(Arc::new(Gemma3Model::load_with_rope(&gguf, threads, rope)?))
             }
+            #[cfg(feature = "llama-cpp")]
+            EngineKind::LlamaCpp => LoadedModel::LlamaCpp(super::llama_cpp::LlamaCppModel::load(
+                path,
+                threads,
+                super::llama_cpp::rope_context(rope, &cfg.rope),
+            )?),
             #[cfg(not(feature = "llama-cpp"))]
             EngineKind::LlamaCpp => {
                 return Err(EngineError::EngineUnavailable(
@@ -177,6 +195,7 @@ impl Engine {
         };
         Ok(Self {
             kind,
+            rope: rope.resolve(&cfg.rope),
             cfg,
             model_kind: detect_kind(&gguf),
             tokenizer,

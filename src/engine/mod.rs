@@ -21,6 +21,7 @@ pub mod model;
 pub mod model_kind;
 pub mod quant;
 pub mod reply;
+pub mod rope_scaling;
 pub mod stop;
 pub mod token_text;
 pub mod tokenizer;
@@ -33,5 +34,6 @@ pub use generate::{Engine, FinishReason, GenEvent, GenerationStats, Limits, Sess
 pub use model::{Gemma3Model, KvCache};
 pub use model_kind::{DetectedKind, ModelKind};
 pub use reply::{Accepted, ReplyState};
+pub use rope_scaling::{RopeParams, RopeScaling, RopeScalingKind};
 pub use stop::StopMatcher;
 pub use tokenizer::{StreamDecoder, Tokenizer};
