@@ -302,6 +302,18 @@ pub struct AskArgs {
     /// chat template), whatever the model's metadata and models.toml say.
     #[arg(long, value_name = "KIND", value_parser = parse_kind, conflicts_with = "raw")]
     pub kind: Option<gemma_tui::engine::ModelKind>,
+    /// When the context fills, keep the first --keep tokens (after BOS), drop half of the rest
+    /// and go on (llama.cpp's context shift), instead of ending the reply.
+    #[arg(long)]
+    pub context_shift: bool,
+    /// Tokens after BOS that a context shift keeps (the start of the prompt).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        requires = "context_shift"
+    )]
+    pub keep: usize,
 }
 
 fn parse_kind(s: &str) -> Result<gemma_tui::engine::ModelKind, String> {

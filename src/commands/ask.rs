@@ -81,6 +81,8 @@ pub fn run(cli: &Cli, args: &AskArgs, matches: &clap::ArgMatches) -> Result<(), 
     let mut session = engine
         .new_session(profiled.ctx)
         .map_err(|e| CommandError::Model(e.to_string()))?;
+    // BOS and the first --keep tokens survive every shift.
+    session.context_shift = args.context_shift.then_some(args.keep + 1);
     let mut sampler = Sampler::new(params);
     if sampler
         .params

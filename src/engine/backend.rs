@@ -39,6 +39,14 @@ pub trait ForwardPass: Send {
         }
         Ok(())
     }
+    /// Context shift: drops positions `keep..keep + discard` and moves the later ones down,
+    /// without a new prefill.
+    fn shift(&mut self, keep: usize, discard: usize) -> Result<(), EngineError> {
+        let _ = (keep, discard);
+        Err(EngineError::EngineUnavailable(
+            "context shift is not supported by this engine".into(),
+        ))
+    }
     /// Positions in the cache.
     fn len(&self) -> usize;
     fn is_empty(&self) -> bool {
@@ -137,6 +145,10 @@ impl ForwardPass for CandlePass {
 
     fn truncate(&mut self, len: usize) {
         self.cache.truncate(len);
+    }
+
+    fn shift(&mut self, keep: usize, discard: usize) -> Result<(), EngineError> {
+        self.model.shift_cache(&mut self.cache, keep, discard)
     }
 
     fn batch_cache(&mut self) -> Option<&mut KvCache> {

@@ -60,6 +60,11 @@ pub struct Session {
     pub tokens: Vec<u32>,
     pending: Vec<u32>,
     pub turns: usize,
+    /// Context shift (llama.cpp's `--context-shift`): when the cache fills during a reply, keep
+    /// this many first positions, drop half of the rest and go on; `None` ends the reply there.
+    pub context_shift: Option<usize>,
+    /// Positions dropped by context shifts so far.
+    pub shifted: usize,
 }
 
 impl Session {
@@ -233,6 +238,8 @@ impl Engine {
             tokens: Vec::new(),
             pending: Vec::new(),
             turns: 0,
+            context_shift: None,
+            shifted: 0,
         })
     }
 
@@ -370,7 +377,7 @@ impl Engine {
         session.pending.clear();
         // The pending tail was already counted in `tokens` when it was generated.
         session.tokens.extend_from_slice(&stats.prompt_ids);
-        let reply_start = session.tokens.len();
+        let mut reply_start = session.tokens.len();
         if matches!(prompt, PromptKind::Chat { .. }) {
             session.turns += 1;
         }
@@ -432,9 +439,17 @@ impl Engine {
                 break;
             }
             if session.pass.len() + 1 >= session.pass.capacity() {
-                session.pending.push(id);
-                stats.finish = FinishReason::ContextFull;
-                break;
+                match session.context_shift {
+                    Some(keep) => {
+                        let dropped = self.shift_context(session, keep)?;
+                        reply_start = reply_start.saturating_sub(dropped);
+                    }
+                    None => {
+                        session.pending.push(id);
+                        stats.finish = FinishReason::ContextFull;
+                        break;
+                    }
+                }
             }
             logits = session.pass.forward(&[id])?;
         }
@@ -449,6 +464,19 @@ impl Engine {
             stats.decode_ms = ms(t.elapsed());
         }
         Ok(stats)
+    }
+
+    /// Context shift: keeps the first `keep` cached positions (at least BOS), drops half of the
+    /// rest, as llama.cpp's n_discard default, from the cache and the token history alike.
+    fn shift_context(&self, session: &mut Session, keep: usize) -> Result<usize, EngineError> {
+        let len = session.pass.len();
+        let keep = keep.clamp(1, len.saturating_sub(2));
+        let discard = (len - keep) / 2;
+        session.pass.shift(keep, discard)?;
+        session.tokens.drain(keep..keep + discard);
+        session.shifted += discard;
+        tracing::info!("context shift: kept {keep}, dropped {discard} positions");
+        Ok(discard)
     }
 
     /// After a stop string: the conversation keeps only the tokens whose text ends before it (in

@@ -466,6 +466,8 @@ mod all_logits;
 mod batch;
 #[path = "model_rope.rs"]
 mod rope;
+#[path = "model_shift.rs"]
+mod shift;
 use rope::{apply_rope, RopeTable, RopeTables};
 
 /// Buffers for one step's activations, kept across steps.

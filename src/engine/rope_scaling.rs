@@ -119,22 +119,28 @@ impl RopeParams {
         [low, high]
     }
 
-    /// (cos, sin) factors of the angles of pair `i` of `n_dims` for `pos`, as ggml's
-    /// `rope_yarn`: with ext_factor 0 the linear case (theta x freq_scale), else the ramp mix and
-    /// the magnitude attn_factor x (1 + 0.1 ln(1 / freq_scale)) on both.
-    pub fn angle(&self, pos: usize, i: usize, n_dims: usize, corr: [f64; 2]) -> (f64, f64) {
+    /// The angle of pair `i` of `n_dims` at `pos`, as ggml's `rope_yarn`: theta x freq_scale with
+    /// ext_factor 0 (linear), else the ramp's mix of the interpolated and extrapolated angles.
+    pub fn theta(&self, pos: usize, i: usize, n_dims: usize, corr: [f64; 2]) -> f64 {
         let theta_extrap = pos as f64 * self.freq_base.powf(-2.0 * i as f64 / n_dims as f64);
         let theta_interp = self.freq_scale * theta_extrap;
-        let (theta, mscale) = if self.ext_factor != 0.0 {
-            let y = (i as f64 - corr[0]) / (corr[1] - corr[0]).max(0.001);
-            let ramp = 1.0 - y.clamp(0.0, 1.0);
-            let mix = ramp * self.ext_factor;
-            (
-                theta_interp * (1.0 - mix) + theta_extrap * mix,
-                self.attn_factor * (1.0 + 0.1 * (1.0 / self.freq_scale).ln()),
-            )
+        if self.ext_factor == 0.0 {
+            return theta_interp;
+        }
+        let y = (i as f64 - corr[0]) / (corr[1] - corr[0]).max(0.001);
+        let mix = (1.0 - y.clamp(0.0, 1.0)) * self.ext_factor;
+        theta_interp * (1.0 - mix) + theta_extrap * mix
+    }
+
+    /// (cos, sin) factors of pair `i` at `pos`: those of [`RopeParams::theta`] times the
+    /// magnitude, attn_factor x (1 + 0.1 ln(1 / freq_scale)) when ext_factor is set, else
+    /// attn_factor.
+    pub fn angle(&self, pos: usize, i: usize, n_dims: usize, corr: [f64; 2]) -> (f64, f64) {
+        let theta = self.theta(pos, i, n_dims, corr);
+        let mscale = if self.ext_factor != 0.0 {
+            self.attn_factor * (1.0 + 0.1 * (1.0 / self.freq_scale).ln())
         } else {
-            (theta_interp, self.attn_factor)
+            self.attn_factor
         };
         (theta.cos() * mscale, theta.sin() * mscale)
     }
