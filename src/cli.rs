@@ -5,6 +5,10 @@ use clap::{Args, Parser, Subcommand};
 use gemma_tui::engine::EngineKind;
 use gemma_tui::sampling::{Mirostat, SamplerKind, SamplerParams};
 
+#[path = "cli_rope.rs"]
+mod rope;
+pub use rope::RopeArgs;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "gemma-tui",
@@ -38,6 +42,8 @@ pub struct Cli {
     /// explicit flags override it.
     #[arg(long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
+    #[command(flatten)]
+    pub rope: RopeArgs,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -68,6 +74,9 @@ pub enum Command {
     /// Serve the model over an OpenAI-compatible HTTP API (chat and text completions, streaming,
     /// llama-server's sampler fields), with `--parallel` requests decoded together.
     Serve(ServeArgs),
+    /// Perplexity of a text file as llama-perplexity measures it: chunks of --ctx tokens (default
+    /// 512 here), each from BOS, the second half of each scored.
+    Perplexity(PerplexityArgs),
     /// Print a shell completion script to stdout (see the README for where to put it).
     Completions {
         #[arg(value_enum)]
@@ -126,6 +135,16 @@ pub enum TemplateCommand {
 
 fn parse_var(s: &str) -> Result<(String, String), String> {
     gemma_tui::config::templates::parse_var(s)
+}
+
+#[derive(Args, Debug)]
+pub struct PerplexityArgs {
+    /// The text to score (UTF-8; at least 2 x --ctx tokens).
+    pub file: PathBuf,
+    /// Print one JSON object (chunks, tokens scored, ppl, its error, per-chunk values); the
+    /// running estimates go to stderr.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -283,6 +302,18 @@ pub struct AskArgs {
     /// chat template), whatever the model's metadata and models.toml say.
     #[arg(long, value_name = "KIND", value_parser = parse_kind, conflicts_with = "raw")]
     pub kind: Option<gemma_tui::engine::ModelKind>,
+    /// When the context fills, keep the first --keep tokens (after BOS), drop half of the rest
+    /// and go on (llama.cpp's context shift), instead of ending the reply.
+    #[arg(long)]
+    pub context_shift: bool,
+    /// Tokens after BOS that a context shift keeps (the start of the prompt).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        requires = "context_shift"
+    )]
+    pub keep: usize,
 }
 
 fn parse_kind(s: &str) -> Result<gemma_tui::engine::ModelKind, String> {

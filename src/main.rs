@@ -55,6 +55,7 @@ fn main() -> ExitCode {
         Some(Command::Session(cmd)) => commands::session::run(cmd),
         Some(Command::Rag(args)) => commands::rag::run(&cli, args),
         Some(Command::Serve(args)) => commands::serve::run(&cli, args),
+        Some(Command::Perplexity(args)) => commands::perplexity::run(&cli, args, &matches),
         Some(Command::Completions { shell }) => commands::completions::run(*shell),
     });
     match result {

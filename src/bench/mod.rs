@@ -6,6 +6,7 @@ pub mod compare;
 pub mod machine;
 pub mod parallel;
 pub mod perplexity;
+pub mod perplexity_chunks;
 pub mod plan;
 pub mod record;
 pub mod remote_run;

@@ -56,10 +56,17 @@ pub fn run(cli: &Cli, args: &AskArgs, matches: &clap::ArgMatches) -> Result<(), 
         return super::ask_remote::run(ask);
     }
     let path = resolve_model(cli.model.clone())?;
-    let mut engine = Engine::load_with(
+    // RoPE scaling: the models.toml entry's, the profile's, then the flags.
+    let rope = profiled.config.rope_for(
+        &path,
+        profiled.config.profiles.get(&profiled.profile_name),
+        &cli.rope.to_scaling(),
+    );
+    let mut engine = Engine::load_with_rope(
         &path,
         cli.threads.unwrap_or_else(default_threads),
         cli.engine,
+        &rope,
     )
     .map_err(|e| CommandError::Model(format!("{}: {e}", path.display())))?;
     if let Some(kind) = profiled.config.kind_override(&path) {
@@ -74,6 +81,8 @@ pub fn run(cli: &Cli, args: &AskArgs, matches: &clap::ArgMatches) -> Result<(), 
     let mut session = engine
         .new_session(profiled.ctx)
         .map_err(|e| CommandError::Model(e.to_string()))?;
+    // BOS and the first --keep tokens survive every shift.
+    session.context_shift = args.context_shift.then_some(args.keep + 1);
     let mut sampler = Sampler::new(params);
     if sampler
         .params

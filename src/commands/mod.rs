@@ -4,6 +4,7 @@ mod ask_remote;
 pub mod bench;
 pub mod completions;
 pub mod model;
+pub mod perplexity;
 pub mod profile;
 pub mod rag;
 pub mod serve;

@@ -95,6 +95,9 @@ pub struct Profile {
     /// Strings that end a reply (llama.cpp's `--reverse-prompt`/`stop`), besides the chat
     /// format's own and the template's.
     pub stop: Vec<String>,
+    /// RoPE scaling (`[profiles.NAME.rope]`), over the model entry's; unset keys are the model's.
+    #[serde(skip_serializing_if = "crate::engine::RopeScaling::is_unset")]
+    pub rope: crate::engine::RopeScaling,
 }
 
 impl Default for Profile {
@@ -108,6 +111,7 @@ impl Default for Profile {
             sampler: SamplerParams::default(),
             rag: true,
             stop: Vec::new(),
+            rope: Default::default(),
         }
     }
 }
@@ -168,6 +172,9 @@ pub struct ModelEntry {
     /// The kind of server: llama-server, vllm, ollama, gemma-tui or openai; absent: guessed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backend: Option<crate::remote::Backend>,
+    /// RoPE scaling for this model (`[models.NAME.rope]`); unset keys are the GGUF's.
+    #[serde(skip_serializing_if = "crate::engine::RopeScaling::is_unset")]
+    pub rope: crate::engine::RopeScaling,
 }
 
 impl Default for ModelEntry {
@@ -182,6 +189,7 @@ impl Default for ModelEntry {
             api_key_env: String::new(),
             model: String::new(),
             backend: None,
+            rope: Default::default(),
         }
     }
 }
@@ -263,6 +271,22 @@ impl Config {
             }),
             _ => None,
         }
+    }
+
+    /// The RoPE scaling for the GGUF at `path` under `profile`: the models.toml entry's settings,
+    /// then the profile's, then `flags` (each key from the last that sets it).
+    pub fn rope_for(
+        &self,
+        path: &std::path::Path,
+        profile: Option<&Profile>,
+        flags: &crate::engine::RopeScaling,
+    ) -> crate::engine::RopeScaling {
+        let entry = self
+            .model_entry_for(path)
+            .map(|(_, m)| m.rope)
+            .unwrap_or_default();
+        let profile = profile.map(|p| p.rope).unwrap_or_default();
+        entry.overlaid(&profile).overlaid(flags)
     }
 
     /// `name`, or the active profile when `None`.

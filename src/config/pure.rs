@@ -244,6 +244,9 @@ pub fn validate_profile(p: &Profile) -> Result<(), (String, String)> {
     if p.template.trim().is_empty() {
         return Err(("template".into(), "template must name a template".into()));
     }
+    if let Err(msg) = p.rope.validate() {
+        return Err(("rope".into(), msg));
+    }
     Ok(())
 }
 
@@ -286,6 +289,10 @@ pub fn parse_models(
                 m.max_context
             );
             return Err(error_at(file, text, &["models", name], "max_context", msg));
+        }
+        if let Err(msg) = m.rope.validate() {
+            let msg = format!("{msg} in model `{name}`");
+            return Err(error_at(file, text, &["models", name], "rope", msg));
         }
         if let Err((key, msg)) = super::remote_entry::validate(m) {
             let msg = format!("{msg} in model `{name}`");

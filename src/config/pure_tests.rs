@@ -100,3 +100,46 @@ fn validation_names_the_value_and_points_at_the_line() {
     );
     assert_eq!(e.position, Some((2, 1)));
 }
+
+#[test]
+fn rope_tables_in_models_and_profiles_overlay_key_by_key() {
+    use crate::engine::{RopeScaling, RopeScalingKind};
+    let models = parse_models(
+        "models.toml",
+        Some("[models.gemma-3-270m.rope]\nscaling = \"yarn\"\nscale = 8.0\nyarn_orig_ctx = 256\n"),
+    )
+    .unwrap();
+    let entry = models["gemma-3-270m"].rope;
+    assert_eq!(entry.scaling, Some(RopeScalingKind::Yarn));
+    assert_eq!((entry.scale, entry.yarn_orig_ctx), (Some(8.0), Some(256)));
+    let profiles = parse_profiles(
+        "profiles.toml",
+        Some("[profiles.long.rope]\nscaling = \"linear\"\n"),
+    )
+    .unwrap();
+    let mut config = Config::defaults();
+    config.models = models;
+    let path = crate::models::default_model_path();
+    let flags = RopeScaling {
+        freq_scale: Some(0.5),
+        ..Default::default()
+    };
+    let rope = config.rope_for(&path, Some(&profiles["long"]), &flags);
+    // The profile's method, the flag's frequency scale (replacing the entry's scale), the
+    // entry's original context.
+    assert_eq!(rope.scaling, Some(RopeScalingKind::Linear));
+    assert_eq!((rope.scale, rope.freq_scale), (None, Some(0.5)));
+    assert_eq!(rope.yarn_orig_ctx, Some(256));
+    let bad = parse_models(
+        "models.toml",
+        Some("[models.gemma-3-270m.rope]\nscale = -2.0\n"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        bad.contains("positive") && bad.contains("gemma-3-270m"),
+        "{bad}"
+    );
+    let unknown = parse_profiles("profiles.toml", Some("[profiles.x.rope]\nscael = 2.0\n"));
+    assert!(unknown.is_err());
+}

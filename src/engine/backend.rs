@@ -14,6 +14,39 @@ use super::model::{Gemma3Model, KvCache};
 pub trait ForwardPass: Send {
     /// Runs `tokens` after the cached positions and returns the logits of the last one.
     fn forward(&mut self, tokens: &[u32]) -> Result<Vec<f32>, EngineError>;
+    /// Runs `tokens` after the cached positions and hands the logits of every position from
+    /// `first` on to `each(index, logits)`, a block of consecutive positions at a time (`logits`
+    /// holds `rows x vocab` values for the tokens `index..index + rows`). This default runs the
+    /// positions from `first` on one at a time; the engines override it with one batched pass.
+    fn forward_logits(
+        &mut self,
+        tokens: &[u32],
+        first: usize,
+        each: &mut dyn FnMut(usize, &[f32]),
+    ) -> Result<(), EngineError> {
+        let Some(head) = first.checked_add(1).map(|h| h.min(tokens.len())) else {
+            return Ok(());
+        };
+        if head == 0 {
+            return Err(EngineError::Kernel("forward called with no tokens".into()));
+        }
+        let logits = self.forward(&tokens[..head])?;
+        if head > first {
+            each(head - 1, &logits);
+        }
+        for (i, &t) in tokens.iter().enumerate().skip(head) {
+            each(i, &self.forward(&[t])?);
+        }
+        Ok(())
+    }
+    /// Context shift: drops positions `keep..keep + discard` and moves the later ones down,
+    /// without a new prefill.
+    fn shift(&mut self, keep: usize, discard: usize) -> Result<(), EngineError> {
+        let _ = (keep, discard);
+        Err(EngineError::EngineUnavailable(
+            "context shift is not supported by this engine".into(),
+        ))
+    }
     /// Positions in the cache.
     fn len(&self) -> usize;
     fn is_empty(&self) -> bool {
@@ -92,6 +125,16 @@ impl ForwardPass for CandlePass {
         self.model.forward(tokens, &mut self.cache)
     }
 
+    fn forward_logits(
+        &mut self,
+        tokens: &[u32],
+        first: usize,
+        each: &mut dyn FnMut(usize, &[f32]),
+    ) -> Result<(), EngineError> {
+        self.model
+            .forward_logits(tokens, first, &mut self.cache, each)
+    }
+
     fn len(&self) -> usize {
         self.cache.len()
     }
@@ -102,6 +145,10 @@ impl ForwardPass for CandlePass {
 
     fn truncate(&mut self, len: usize) {
         self.cache.truncate(len);
+    }
+
+    fn shift(&mut self, keep: usize, discard: usize) -> Result<(), EngineError> {
+        self.model.shift_cache(&mut self.cache, keep, discard)
     }
 
     fn batch_cache(&mut self) -> Option<&mut KvCache> {

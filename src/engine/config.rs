@@ -3,6 +3,7 @@ use serde::Serialize;
 
 use super::error::EngineError;
 use super::gguf::GgufFile;
+use super::rope_scaling::{ModelRope, RopeScalingKind};
 
 /// llama.cpp hard-codes the sliding-window RoPE base for Gemma 3 when the file does not carry one.
 const DEFAULT_SWA_ROPE_BASE: f64 = 10_000.0;
@@ -25,6 +26,9 @@ pub struct Gemma3Config {
     pub rope_base_local: f64,
     /// Linear RoPE scaling of the global layers (1.0 when the file sets none).
     pub rope_freq_scale: f64,
+    /// Everything the file says about the global layers' RoPE (the defaults of the scaling
+    /// settings).
+    pub rope: ModelRope,
     pub sliding_window: usize,
     pub swa_pattern: usize,
     pub attention_scale: f32,
@@ -82,6 +86,35 @@ impl Gemma3Config {
             .and_then(|v| v.as_array())
             .map(|a| a.len())
             .ok_or_else(|| EngineError::MissingKey("tokenizer.ggml.tokens".into()))?;
+        let context_length = u("context_length")?;
+        let rope_base_global = gguf
+            .get(&key("rope.freq_base"))
+            .and_then(|v| v.as_f64())
+            .unwrap_or(1_000_000.0);
+        let scaling_name = gguf
+            .get(&key("rope.scaling.type"))
+            .and_then(|v| v.as_str())
+            .unwrap_or("linear");
+        let rope = ModelRope {
+            freq_base: rope_base_global,
+            // llama.cpp reads a missing type as linear and knows no other name we support.
+            scaling: RopeScalingKind::parse(scaling_name).ok_or_else(|| {
+                EngineError::BadGguf(format!("unsupported RoPE scaling type `{scaling_name}`"))
+            })?,
+            freq_scale: 1.0 / rope_scale,
+            orig_ctx: gguf
+                .get(&key("rope.scaling.original_context_length"))
+                .and_then(|v| v.as_u64())
+                .map(|v| v as usize)
+                .filter(|&v| v > 0)
+                .unwrap_or(context_length),
+            attn_factor: gguf
+                .get(&key("rope.scaling.attn_factor"))
+                .and_then(|v| v.as_f64())
+                .filter(|f| *f > 0.0)
+                .unwrap_or(1.0),
+            n_dims: head_dim,
+        };
         // 27B scales by 1/sqrt(d_model / heads); every other size by 1/sqrt(head_dim) (llama.cpp).
         let attention_scale = 1.0 / (head_dim as f32).sqrt();
         Ok(Self {
@@ -90,7 +123,7 @@ impl Gemma3Config {
                 .and_then(|v| v.as_str())
                 .unwrap_or("gemma3")
                 .to_string(),
-            context_length: u("context_length")?,
+            context_length,
             embedding_length,
             block_count: u("block_count")?,
             feed_forward_length: u("feed_forward_length")?,
@@ -99,15 +132,13 @@ impl Gemma3Config {
             head_dim,
             value_dim,
             rms_eps: gguf.require_f64(&key("attention.layer_norm_rms_epsilon"))? as f32,
-            rope_base_global: gguf
-                .get(&key("rope.freq_base"))
-                .and_then(|v| v.as_f64())
-                .unwrap_or(1_000_000.0),
+            rope_base_global,
             rope_base_local: gguf
                 .get(&key("rope.freq_base_swa"))
                 .and_then(|v| v.as_f64())
                 .unwrap_or(DEFAULT_SWA_ROPE_BASE),
             rope_freq_scale: 1.0 / rope_scale,
+            rope,
             sliding_window: gguf
                 .get(&key("attention.sliding_window"))
                 .and_then(|v| v.as_u64())

@@ -14,6 +14,7 @@ use super::model::{Gemma3Model, KvCache};
 use super::model_kind::{detect_kind, DetectedKind};
 pub use super::reply::FinishReason;
 use super::reply::ReplyState;
+use super::rope_scaling::{RopeParams, RopeScaling};
 use super::tokenizer::Tokenizer;
 
 /// Prompts are prefilled in slices of this many tokens so that a cancel is seen quickly and a huge
@@ -22,6 +23,8 @@ pub const PREFILL_CHUNK: usize = 256;
 
 pub struct Engine {
     pub kind: EngineKind,
+    /// The global layers' RoPE (the file's settings under the user's scaling).
+    pub rope: RopeParams,
     pub cfg: Gemma3Config,
     /// Base or instruction-tuned, as the GGUF's metadata says (models.toml may override it).
     pub model_kind: DetectedKind,
@@ -57,6 +60,11 @@ pub struct Session {
     pub tokens: Vec<u32>,
     pending: Vec<u32>,
     pub turns: usize,
+    /// Context shift (llama.cpp's `--context-shift`): when the cache fills during a reply, keep
+    /// this many first positions, drop half of the rest and go on; `None` ends the reply there.
+    pub context_shift: Option<usize>,
+    /// Positions dropped by context shifts so far.
+    pub shifted: usize,
 }
 
 impl Session {
@@ -149,9 +157,20 @@ impl Engine {
     /// Loads `path` on the engine `kind`. The tokenizer and hyper-parameters are always read by us
     /// from the GGUF, so both engines see the same token ids.
     pub fn load_with(path: &Path, threads: usize, kind: EngineKind) -> Result<Self, EngineError> {
+        Self::load_with_rope(path, threads, kind, &RopeScaling::default())
+    }
+
+    /// [`Engine::load_with`], with `rope` over the file's RoPE settings (the global layers').
+    pub fn load_with_rope(
+        path: &Path,
+        threads: usize,
+        kind: EngineKind,
+        rope: &RopeScaling,
+    ) -> Result<Self, EngineError> {
         let start = Instant::now();
         let gguf = GgufFile::open(path)?;
         let cfg = Gemma3Config::from_gguf(&gguf)?;
+        rope.validate().map_err(EngineError::Kernel)?;
         let tokenizer = Tokenizer::from_gguf(&gguf)?;
         if tokenizer.vocab_size() != cfg.vocab_size {
             return Err(EngineError::BadTokenizer(format!(
@@ -162,11 +181,15 @@ impl Engine {
         }
         let threads = threads.max(1);
         let model = match kind {
-            EngineKind::Candle => LoadedModel::Candle(Arc::new(Gemma3Model::load(&gguf, threads)?)),
-            #[cfg(feature = "llama-cpp")]
-            EngineKind::LlamaCpp => {
-                LoadedModel::LlamaCpp(super::llama_cpp::LlamaCppModel::load(path, threads)?)
+            EngineKind::Candle => {
+                LoadedModel::Candle(Arc::new(Gemma3Model::load_with_rope(&gguf, threads, rope)?))
             }
+            #[cfg(feature = "llama-cpp")]
+            EngineKind::LlamaCpp => LoadedModel::LlamaCpp(super::llama_cpp::LlamaCppModel::load(
+                path,
+                threads,
+                super::llama_cpp::rope_context(rope, &cfg.rope),
+            )?),
             #[cfg(not(feature = "llama-cpp"))]
             EngineKind::LlamaCpp => {
                 return Err(EngineError::EngineUnavailable(
@@ -177,6 +200,7 @@ impl Engine {
         };
         Ok(Self {
             kind,
+            rope: rope.resolve(&cfg.rope),
             cfg,
             model_kind: detect_kind(&gguf),
             tokenizer,
@@ -214,6 +238,8 @@ impl Engine {
             tokens: Vec::new(),
             pending: Vec::new(),
             turns: 0,
+            context_shift: None,
+            shifted: 0,
         })
     }
 
@@ -351,7 +377,7 @@ impl Engine {
         session.pending.clear();
         // The pending tail was already counted in `tokens` when it was generated.
         session.tokens.extend_from_slice(&stats.prompt_ids);
-        let reply_start = session.tokens.len();
+        let mut reply_start = session.tokens.len();
         if matches!(prompt, PromptKind::Chat { .. }) {
             session.turns += 1;
         }
@@ -413,9 +439,17 @@ impl Engine {
                 break;
             }
             if session.pass.len() + 1 >= session.pass.capacity() {
-                session.pending.push(id);
-                stats.finish = FinishReason::ContextFull;
-                break;
+                match session.context_shift {
+                    Some(keep) => {
+                        let dropped = self.shift_context(session, keep)?;
+                        reply_start = reply_start.saturating_sub(dropped);
+                    }
+                    None => {
+                        session.pending.push(id);
+                        stats.finish = FinishReason::ContextFull;
+                        break;
+                    }
+                }
             }
             logits = session.pass.forward(&[id])?;
         }
@@ -430,6 +464,19 @@ impl Engine {
             stats.decode_ms = ms(t.elapsed());
         }
         Ok(stats)
+    }
+
+    /// Context shift: keeps the first `keep` cached positions (at least BOS), drops half of the
+    /// rest, as llama.cpp's n_discard default, from the cache and the token history alike.
+    fn shift_context(&self, session: &mut Session, keep: usize) -> Result<usize, EngineError> {
+        let len = session.pass.len();
+        let keep = keep.clamp(1, len.saturating_sub(2));
+        let discard = (len - keep) / 2;
+        session.pass.shift(keep, discard)?;
+        session.tokens.drain(keep..keep + discard);
+        session.shifted += discard;
+        tracing::info!("context shift: kept {keep}, dropped {discard} positions");
+        Ok(discard)
     }
 
     /// After a stop string: the conversation keeps only the tokens whose text ends before it (in

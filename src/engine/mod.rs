@@ -23,6 +23,7 @@ pub mod model_kind;
 mod q8_0_vnni;
 pub mod quant;
 pub mod reply;
+pub mod rope_scaling;
 pub mod stop;
 pub mod token_text;
 pub mod tokenizer;
@@ -35,5 +36,6 @@ pub use generate::{Engine, FinishReason, GenEvent, GenerationStats, Limits, Sess
 pub use model::{Gemma3Model, KvCache};
 pub use model_kind::{DetectedKind, ModelKind};
 pub use reply::{Accepted, ReplyState};
+pub use rope_scaling::{RopeParams, RopeScaling, RopeScalingKind};
 pub use stop::StopMatcher;
 pub use tokenizer::{StreamDecoder, Tokenizer};

@@ -16,6 +16,7 @@ use super::error::EngineError;
 use super::gemm::PackedActs;
 use super::gguf::GgufFile;
 use super::quant::QWeight;
+use super::rope_scaling::{RopeParams, RopeScaling};
 
 struct Layer {
     attn_norm: Vec<f32>,
@@ -32,8 +33,8 @@ struct Layer {
     down: QWeight,
     post_ffn_norm: Vec<f32>,
     sliding: bool,
-    rope_base: f64,
-    rope_scale: f64,
+    /// The rotation: plain with the local base on sliding layers, the user's scaling on global ones.
+    rope: RopeParams,
 }
 
 impl Layer {
@@ -93,7 +94,18 @@ impl KvCache {
 
 impl Gemma3Model {
     pub fn load(gguf: &GgufFile, threads: usize) -> Result<Self, EngineError> {
+        Self::load_with_rope(gguf, threads, &RopeScaling::default())
+    }
+
+    /// Loads the model with `rope` over the file's RoPE settings on the global layers.
+    pub fn load_with_rope(
+        gguf: &GgufFile,
+        threads: usize,
+        rope: &RopeScaling,
+    ) -> Result<Self, EngineError> {
         let cfg = Gemma3Config::from_gguf(gguf)?;
+        rope.validate().map_err(EngineError::Kernel)?;
+        let global_rope = rope.resolve(&cfg.rope);
         let d = cfg.embedding_length;
         let (hd, nh, nkv, ff) = (
             cfg.head_dim,
@@ -133,12 +145,11 @@ impl Gemma3Model {
                 down: mat(&n("ffn_down"), d, ff)?,
                 post_ffn_norm: norm(&n("post_ffw_norm"), d)?,
                 sliding,
-                rope_base: if sliding {
-                    cfg.rope_base_local
+                rope: if sliding {
+                    RopeParams::plain(cfg.rope_base_local)
                 } else {
-                    cfg.rope_base_global
+                    global_rope
                 },
-                rope_scale: if sliding { 1.0 } else { cfg.rope_freq_scale },
             });
         }
         let output_norm = norm("output_norm.weight", d)?;
@@ -205,8 +216,23 @@ impl Gemma3Model {
     }
 
     fn forward_inner(&self, tokens: &[u32], cache: &mut KvCache) -> Result<Vec<f32>, EngineError> {
+        // Only the last position's logits are wanted.
+        let x = self.hidden_states(tokens, cache, tokens.len() - 1)?;
+        let mut logits = vec![0f32; self.cfg.vocab_size];
+        self.logits(&x, 1, &mut logits, &mut cache.scratch.acts)?;
+        Ok(logits)
+    }
+
+    /// Runs `tokens` (at least one) after what the cache holds and returns the final hidden states
+    /// (before the output norm) of the rows from `keep_from` on. After the last layer's attention,
+    /// which needs every position, the rest of the work is done for those rows alone.
+    fn hidden_states(
+        &self,
+        tokens: &[u32],
+        cache: &mut KvCache,
+        keep_from: usize,
+    ) -> Result<Vec<f32>, EngineError> {
         let cfg = &self.cfg;
-        let d = cfg.embedding_length;
         let m = tokens.len();
         let p0 = cache.len;
         let mut x = self.embed(tokens)?;
@@ -214,20 +240,12 @@ impl Gemma3Model {
         let positions: Vec<usize> = (p0..p0 + m).collect();
         let mut ropes = RopeTables::default();
         for (il, layer) in self.layers.iter().enumerate() {
-            // Only the last position's logits are wanted: after the last layer's attention, which
-            // needs every position, the rest of the work is done for the last row alone.
-            let keep_last = il == n_layers - 1 && m > 1;
-            let rope = ropes.get(
-                (layer.rope_base, layer.rope_scale),
-                &positions,
-                cfg.head_dim,
-            );
-            x = self.layer_forward(layer, il, x, m, p0, cache, keep_last, rope)?;
+            let keep = if il == n_layers - 1 { keep_from } else { 0 };
+            let rope = ropes.get(&layer.rope, &positions, cfg.head_dim);
+            x = self.layer_forward(layer, il, x, m, p0, cache, keep, rope)?;
         }
         cache.len = p0 + m;
-        let mut logits = vec![0f32; cfg.vocab_size];
-        self.logits(&x[x.len() - d..], 1, &mut logits, &mut cache.scratch.acts)?;
-        Ok(logits)
+        Ok(x)
     }
 
     /// The output head over `rows` final hidden states: `logits` gets `rows x vocab`.
@@ -274,13 +292,13 @@ impl Gemma3Model {
         m: usize,
         p0: usize,
         cache: &mut KvCache,
-        keep_last: bool,
+        keep_from: usize,
         rope: &RopeTable,
     ) -> Result<Vec<f32>, EngineError> {
         // The step's buffers live with the cache, so a prompt does not allocate (and fault in)
         // fresh megabytes for every layer.
         let mut s = std::mem::take(&mut cache.scratch);
-        let out = self.layer_forward_with(layer, il, x, m, p0, cache, keep_last, rope, &mut s);
+        let out = self.layer_forward_with(layer, il, x, m, p0, cache, keep_from, rope, &mut s);
         cache.scratch = s;
         out
     }
@@ -294,7 +312,7 @@ impl Gemma3Model {
         m: usize,
         p0: usize,
         cache: &mut KvCache,
-        keep_last: bool,
+        keep_from: usize,
         rope: &RopeTable,
         s: &mut Scratch,
     ) -> Result<Vec<f32>, EngineError> {
@@ -309,11 +327,7 @@ impl Gemma3Model {
         let w = cache.kv_width;
         cache.k[il][p0 * w..(p0 + m) * w].copy_from_slice(&s.k);
         cache.v[il][p0 * w..(p0 + m) * w].copy_from_slice(&s.v);
-        let rows: Vec<usize> = if keep_last {
-            vec![m - 1]
-        } else {
-            (0..m).collect()
-        };
+        let rows: Vec<usize> = (keep_from..m).collect();
         let mr = rows.len();
         let attn = sized(&mut s.attn, mr * nh * vd);
         attention(
@@ -327,8 +341,8 @@ impl Gemma3Model {
             attn,
         );
         // The residual stream, restricted to the rows still needed.
-        let resid: Vec<f32> = if keep_last {
-            x[(m - 1) * cfg.embedding_length..].to_vec()
+        let resid: Vec<f32> = if keep_from > 0 {
+            x[keep_from * cfg.embedding_length..].to_vec()
         } else {
             x
         };
@@ -446,10 +460,14 @@ impl Gemma3Model {
     }
 }
 
+#[path = "model_logits.rs"]
+mod all_logits;
 #[path = "model_batch.rs"]
 mod batch;
 #[path = "model_rope.rs"]
 mod rope;
+#[path = "model_shift.rs"]
+mod shift;
 use rope::{apply_rope, RopeTable, RopeTables};
 
 /// Buffers for one step's activations, kept across steps.

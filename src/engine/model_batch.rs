@@ -63,7 +63,7 @@ impl Gemma3Model {
         let mut x = self.embed(tokens)?;
         let mut ropes = RopeTables::default();
         for (il, layer) in self.layers.iter().enumerate() {
-            let rope = ropes.get((layer.rope_base, layer.rope_scale), &positions, hd);
+            let rope = ropes.get(&layer.rope, &positions, hd);
             self.project_qkv(layer, &x, b, rope, s)?;
             for (i, cache) in caches.iter_mut().enumerate() {
                 let (w, p) = (cache.kv_width, cache.len);
