@@ -283,6 +283,13 @@ pub struct AskArgs {
     /// chat template), whatever the model's metadata and models.toml say.
     #[arg(long, value_name = "KIND", value_parser = parse_kind, conflicts_with = "raw")]
     pub kind: Option<gemma_tui::engine::ModelKind>,
+    /// Constrain the reply to match this regular expression as a whole (the sampler chooses
+    /// among the tokens it allows).
+    #[arg(long, value_name = "RE", conflicts_with = "json_schema")]
+    pub regex: Option<String>,
+    /// Constrain the reply to one JSON value valid under the JSON Schema in FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json_schema: Option<std::path::PathBuf>,
 }
 
 fn parse_kind(s: &str) -> Result<gemma_tui::engine::ModelKind, String> {
