@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use kalosm_sample::{CreateParserState, ParseStatus, Parser};
 
+use super::full_match::FullMatchRegex;
 use super::search::{CandidateSearch, Coverage, Valid};
 use super::token_table::TokenTable;
 use crate::sampling::{Sampler, SamplingError};
@@ -58,17 +59,22 @@ pub struct Constraint<P: Parser> {
     /// model's dialogue puts the space after `Assistant:` in the reply's first token).
     leading_space: bool,
     started: bool,
+    /// The parser judges any byte prefix, even part of a character (a DFA does); other parsers
+    /// may refuse a partial character, so tokens are not filtered on one.
+    bytewise: bool,
     search: CandidateSearch,
     valid: Vec<Valid<After<P::PartialState>>>,
     ids: Vec<u32>,
     pub stats: ConstraintStats,
 }
 
-impl<P: Parser + CreateParserState> Constraint<P> {
+impl<P: Parser + CreateParserState + 'static> Constraint<P> {
     /// `end_tokens`: the model's end-of-generation tokens (the first is the one forced).
     pub fn new(parser: Arc<P>, table: Arc<TokenTable>, end_tokens: Vec<u32>) -> Self {
         let state = parser.create_parser_state();
+        let bytewise = (&*parser as &dyn std::any::Any).is::<FullMatchRegex>();
         Self {
+            bytewise,
             parser,
             state,
             table,
@@ -127,9 +133,13 @@ impl<P: Parser> Constraint<P> {
             let parser = &*self.parser;
             let state = &self.state;
             let at_start = self.leading_space && !self.started;
-            let first_byte_ok = |b: u8| {
-                // A lone byte of a multi-byte character says little: do not filter on it.
-                b >= 0x80 || (at_start && b == b' ') || check(parser, state, &[b]).is_some()
+            let bytewise = self.bytewise;
+            let prefix_ok = |p: &[u8]| {
+                // Part of a multi-byte character: only a bytewise parser can judge it.
+                let judged = |p: &[u8]| {
+                    (!bytewise && p.iter().any(|&b| b >= 0x80)) || check(parser, state, p).is_some()
+                };
+                judged(p) || (at_start && p[0] == b' ' && (p.len() == 1 || judged(&p[1..])))
             };
             let mut check_token = |bytes: &[u8]| {
                 if at_start && bytes.first() == Some(&b' ') {
@@ -142,13 +152,19 @@ impl<P: Parser> Constraint<P> {
             self.search.find(
                 logits,
                 &self.table,
-                &first_byte_ok,
+                &prefix_ok,
                 &mut check_token,
                 want,
                 &mut self.valid,
             )
         };
         self.stats.checked += self.search.checked;
+        tracing::debug!(
+            checked = self.search.checked,
+            valid = self.valid.len(),
+            ?coverage,
+            "constrained step"
+        );
         if self.may_end() {
             for &id in &self.end_tokens {
                 self.valid.push(Valid {
@@ -202,7 +218,6 @@ fn check<P: Parser>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sampling::constrained::FullMatchRegex;
     use crate::sampling::SamplerParams;
 
     /// A toy vocabulary: single characters, a few words, and an end token (id 0, no bytes).

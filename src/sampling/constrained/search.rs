@@ -39,28 +39,59 @@ pub struct CandidateSearch {
     pub checked: usize,
 }
 
+/// A first byte with more tokens than this is narrowed by the second byte too.
+const REFINE_ABOVE: usize = 2_048;
+
 impl CandidateSearch {
     /// Finds the valid tokens for this step into `out` (most likely first when the walk is used).
-    /// `first_byte_ok(b)` must be true for every byte a valid token can start with (it may be
-    /// true for more); `check(bytes)` says whether a token with those bytes is valid, and the
-    /// state after it.
+    /// `prefix_ok(p)`, for a prefix of one or two bytes, must be true whenever a valid token can
+    /// start with `p` (it may be true for more); `check(bytes)` says whether a token with those
+    /// bytes is valid, and the state after it.
     pub fn find<S>(
         &mut self,
         logits: &[f32],
         table: &TokenTable,
-        first_byte_ok: &dyn Fn(u8) -> bool,
+        prefix_ok: &dyn Fn(&[u8]) -> bool,
         check: &mut dyn FnMut(&[u8]) -> Option<S>,
         want: usize,
         out: &mut Vec<Valid<S>>,
     ) -> Coverage {
         out.clear();
         self.checked = 0;
-        let allowed: Vec<u8> = (0..=255u8).filter(|&b| first_byte_ok(b)).collect();
-        let possible: usize = allowed.iter().map(|&b| table.starting_with(b).len()).sum();
         let n = logits.len().min(table.len());
+        // The token groups that can hold a valid token: by first byte, or by the first two
+        // bytes (and the lone byte) where the first byte leads a large share of the vocabulary.
+        let mut groups: Vec<&[u32]> = Vec::new();
+        let mut refined = [false; 256];
+        let mut second_ok = vec![[false; 256]; 0];
+        let mut possible = 0;
+        for b in 0..=255u8 {
+            if !prefix_ok(&[b]) {
+                continue;
+            }
+            let all = table.starting_with(b);
+            if all.len() <= REFINE_ABOVE {
+                possible += all.len();
+                groups.push(all);
+                continue;
+            }
+            refined[b as usize] = true;
+            let mut ok = [false; 256];
+            groups.push(table.single_byte(b));
+            possible += table.single_byte(b).len();
+            for c in 0..=255u8 {
+                if prefix_ok(&[b, c]) {
+                    ok[c as usize] = true;
+                    let pair = table.starting_with_pair(b, c);
+                    possible += pair.len();
+                    groups.push(pair);
+                }
+            }
+            second_ok.push(ok);
+        }
         if possible <= EXHAUSTIVE_LIMIT {
-            for &b in &allowed {
-                for &id in table.starting_with(b) {
+            for group in groups {
+                for &id in group {
                     if id as usize >= n {
                         continue;
                     }
@@ -72,13 +103,33 @@ impl CandidateSearch {
             }
             return Coverage::Exhaustive;
         }
+        // Which refined first byte uses which row of `second_ok`.
+        let mut row = [usize::MAX; 256];
+        let mut next_row = 0;
+        for b in 0..256 {
+            if refined[b] {
+                row[b] = next_row;
+                next_row += 1;
+            }
+        }
+        let may_start = |bytes: &[u8]| match bytes {
+            [] => false,
+            [b] => prefix_ok(&[*b]),
+            [b, c, ..] => {
+                if refined[*b as usize] {
+                    second_ok[row[*b as usize]][*c as usize]
+                } else {
+                    prefix_ok(&[*b])
+                }
+            }
+        };
         let mut seen = 0;
         for batch in BATCHES {
             let k = batch.min(n);
             top_k_dense(&logits[..n], k, &mut self.top);
             for c in &self.top[seen..] {
                 let bytes = table.bytes(c.id);
-                if bytes.first().is_some_and(|&b| first_byte_ok(b)) {
+                if may_start(bytes) {
                     self.checked += 1;
                     if let Some(after) = check(bytes) {
                         out.push(Valid { id: c.id, after });
@@ -127,7 +178,7 @@ mod tests {
         let cov = s.find(
             &l,
             &t,
-            &|b: u8| b.is_ascii_digit(),
+            &|p: &[u8]| p[0].is_ascii_digit(),
             &mut |bytes: &[u8]| bytes[0].is_multiple_of(2).then_some(()),
             64,
             &mut out,
@@ -149,7 +200,7 @@ mod tests {
         let cov = s.find(
             &l,
             &t,
-            &|b: u8| b == b'w',
+            &|p: &[u8]| p[0] == b'w',
             &mut |bytes: &[u8]| {
                 let id: u32 = std::str::from_utf8(&bytes[1..]).ok()?.parse().ok()?;
                 id.is_multiple_of(3).then_some(id)
@@ -180,7 +231,7 @@ mod tests {
         let cov = s.find(
             &l,
             &t,
-            &|_| true,
+            &|_: &[u8]| true,
             &mut |bytes: &[u8]| (bytes == b"w39999").then_some(()),
             64,
             &mut out,
@@ -188,5 +239,31 @@ mod tests {
         assert_eq!(cov, Coverage::Exhaustive);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].id, 39_999);
+    }
+
+    #[test]
+    fn a_crowded_first_byte_is_narrowed_by_the_second() {
+        // 30,000 words after a space, as in a SentencePiece vocabulary, and one ` "`.
+        let t = TokenTable::from_fn(30_001, |i| {
+            if i == 30_000 {
+                b" \"".to_vec()
+            } else {
+                format!(" w{i}").into_bytes()
+            }
+        });
+        let l = logits(t.len());
+        let mut s = CandidateSearch::default();
+        let mut out = Vec::new();
+        let cov = s.find(
+            &l,
+            &t,
+            &|p: &[u8]| p == b" " || p == b" \"",
+            &mut |bytes: &[u8]| (bytes == b" \"").then_some(()),
+            64,
+            &mut out,
+        );
+        assert_eq!(cov, Coverage::Exhaustive);
+        assert_eq!(out.len(), 1);
+        assert_eq!(s.checked, 1);
     }
 }

@@ -10,6 +10,11 @@ pub struct TokenTable {
     offsets: Vec<u32>,
     /// Token ids by first byte; tokens with no bytes (control tokens) are in none.
     by_first_byte: Vec<Vec<u32>>,
+    /// One-byte tokens by their byte.
+    single: Vec<Vec<u32>>,
+    /// Longer tokens by their first two bytes (`first * 256 + second`): most of a SentencePiece
+    /// vocabulary starts with a space, so the first byte alone often narrows nothing.
+    by_first_pair: Vec<Vec<u32>>,
 }
 
 impl TokenTable {
@@ -18,11 +23,20 @@ impl TokenTable {
         let mut bytes = Vec::new();
         let mut offsets = Vec::with_capacity(n + 1);
         let mut by_first_byte = vec![Vec::new(); 256];
+        let mut single = vec![Vec::new(); 256];
+        let mut by_first_pair = vec![Vec::new(); 256 * 256];
         offsets.push(0);
         for id in 0..n as u32 {
             let b = bytes_of(id);
             if let Some(&first) = b.first() {
                 by_first_byte[first as usize].push(id);
+            }
+            match *b.as_slice() {
+                [] => {}
+                [only] => single[only as usize].push(id),
+                [first, second, ..] => {
+                    by_first_pair[first as usize * 256 + second as usize].push(id)
+                }
             }
             bytes.extend_from_slice(&b);
             offsets.push(bytes.len() as u32);
@@ -31,6 +45,8 @@ impl TokenTable {
             bytes,
             offsets,
             by_first_byte,
+            single,
+            by_first_pair,
         }
     }
 
@@ -55,6 +71,16 @@ impl TokenTable {
     pub fn starting_with(&self, byte: u8) -> &[u32] {
         &self.by_first_byte[byte as usize]
     }
+
+    /// The tokens that are exactly `byte`.
+    pub fn single_byte(&self, byte: u8) -> &[u32] {
+        &self.single[byte as usize]
+    }
+
+    /// The tokens of two bytes or more that start with `first`, `second`.
+    pub fn starting_with_pair(&self, first: u8, second: u8) -> &[u32] {
+        &self.by_first_pair[first as usize * 256 + second as usize]
+    }
 }
 
 #[cfg(test)]
@@ -73,6 +99,9 @@ mod tests {
         assert_eq!(t.starting_with(b'{'), &[3]);
         assert_eq!(t.starting_with(0xc3), &[4]);
         assert!(t.starting_with(b'z').is_empty());
+        assert_eq!(t.single_byte(b'a'), &[2]);
+        assert_eq!(t.starting_with_pair(b'a', b'b'), &[1]);
+        assert_eq!(t.starting_with_pair(0xc3, 0xa9), &[4]);
         assert!(t.bytes(42).is_empty());
     }
 }
