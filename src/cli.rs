@@ -314,6 +314,13 @@ pub struct AskArgs {
         requires = "context_shift"
     )]
     pub keep: usize,
+    /// Constrain the reply to match this regular expression as a whole (the sampler chooses
+    /// among the tokens it allows).
+    #[arg(long, value_name = "RE", conflicts_with = "json_schema")]
+    pub regex: Option<String>,
+    /// Constrain the reply to one JSON value valid under the JSON Schema in FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json_schema: Option<std::path::PathBuf>,
 }
 
 fn parse_kind(s: &str) -> Result<gemma_tui::engine::ModelKind, String> {

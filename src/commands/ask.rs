@@ -43,7 +43,15 @@ pub fn run(cli: &Cli, args: &AskArgs, matches: &clap::ArgMatches) -> Result<(), 
     } else {
         Some(render_turn(cli, args, &profiled, &prompt)?)
     };
+    // A bad expression or schema fails here, before the model loads.
+    let constraint = super::ask_constrained::from_args(args);
     if let Some(remote) = super::remote_model(cli)? {
+        if constraint.is_some() {
+            return Err(CommandError::Generation(
+                "--regex and --json-schema run on the local engine only, not on a remote model"
+                    .into(),
+            ));
+        }
         let ask = super::ask_remote::RemoteAsk {
             remote,
             prompt: &prompt,
@@ -107,6 +115,10 @@ pub fn run(cli: &Cli, args: &AskArgs, matches: &clap::ArgMatches) -> Result<(), 
             }
         }
     };
+    let leading_space = kind.format().is_some_and(|f| f.trims_reply_start());
+    let mut constrained = constraint
+        .as_ref()
+        .map(|c| super::ask_constrained::start(c, &engine.tokenizer, leading_space));
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut text = String::new();
@@ -117,10 +129,13 @@ pub fn run(cli: &Cli, args: &AskArgs, matches: &clap::ArgMatches) -> Result<(), 
             &kind,
             &limits,
             &|| false,
-            &mut |logits, history| {
-                sampler
+            &mut |logits, history| match constrained.as_mut() {
+                Some(c) => c
+                    .next_token(&mut sampler, &logits, history)
+                    .map_err(|e| gemma_tui::engine::EngineError::Kernel(e.to_string())),
+                None => sampler
                     .sample_with_history(&logits, history)
-                    .map_err(|e| gemma_tui::engine::EngineError::Kernel(e.to_string()))
+                    .map_err(|e| gemma_tui::engine::EngineError::Kernel(e.to_string())),
             },
             &mut |event| {
                 if let gemma_tui::engine::GenEvent::Token { text: piece, .. } = event {
@@ -143,6 +158,12 @@ pub fn run(cli: &Cli, args: &AskArgs, matches: &clap::ArgMatches) -> Result<(), 
         }
         return Err(CommandError::Io(format!("cannot write to stdout: {e}")));
     }
+    // A reply cut short (the token limit, the context) does not match the constraint: say so.
+    let incomplete = constrained.as_ref().is_some_and(|c| !c.is_complete());
+    let constraint_report = constraint
+        .as_ref()
+        .zip(constrained.as_ref())
+        .map(|(c, state)| super::ask_constrained::report(c, state.is_complete(), &state.stats));
     if args.json {
         let value = json!({
             "model": path.display().to_string(),
@@ -162,10 +183,18 @@ pub fn run(cli: &Cli, args: &AskArgs, matches: &clap::ArgMatches) -> Result<(), 
                 "decode_tok_s": stats.decode_tok_s(),
             },
             "threads": engine.threads(),
+            "constraint": constraint_report,
         });
         writeln!(out, "{value}").map_err(|e| CommandError::Io(e.to_string()))?;
     } else {
         let _ = writeln!(out);
+    }
+    if incomplete {
+        return Err(CommandError::Generation(format!(
+            "the reply ended ({:?}) before it was complete under the constraint; raise \
+             --max-tokens (now {})",
+            stats.finish, profiled.max_tokens
+        )));
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! Headless subcommands. Each returns an `ExitCode`-mapped error so scripts can tell failures apart.
 pub mod ask;
+mod ask_constrained;
 mod ask_remote;
 pub mod bench;
 pub mod completions;

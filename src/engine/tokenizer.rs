@@ -192,6 +192,11 @@ impl Tokenizer {
         self.eog.contains(&id)
     }
 
+    /// The end-of-generation tokens (a constrained reply may end only with one of these).
+    pub fn eog_tokens(&self) -> &[u32] {
+        &self.eog
+    }
+
     pub fn token_id(&self, piece: &str) -> Option<u32> {
         self.by_piece.get(piece).copied()
     }

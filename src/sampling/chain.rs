@@ -108,7 +108,7 @@ impl Sampler {
 
     /// The next token, with no conversation history (penalties and DRY see nothing).
     pub fn sample(&mut self, logits: &[f32]) -> Result<u32, SamplingError> {
-        self.run(logits, &[], false).map(|(t, _)| t)
+        self.run(logits, &[], None, false).map(|(t, _)| t)
     }
 
     /// The next token given the conversation so far (prompt included).
@@ -117,7 +117,23 @@ impl Sampler {
         logits: &[f32],
         history: &[u32],
     ) -> Result<u32, SamplingError> {
-        self.run(logits, history, false).map(|(t, _)| t)
+        self.run(logits, history, None, false).map(|(t, _)| t)
+    }
+
+    /// The next token among `allowed` only (a constraint's valid continuations): the chain runs
+    /// over those tokens as llama.cpp's runs after its grammar stage, so penalties, top-k, top-p,
+    /// temperature and the seeded draw mean what they mean without a constraint.
+    pub fn sample_among(
+        &mut self,
+        logits: &[f32],
+        allowed: &[u32],
+        history: &[u32],
+    ) -> Result<u32, SamplingError> {
+        if allowed.is_empty() {
+            return Err(SamplingError::Empty);
+        }
+        self.run(logits, history, Some(allowed), false)
+            .map(|(t, _)| t)
     }
 
     /// Fills in the model's own top candidates and entropy (a softmax over the whole vocabulary,
@@ -135,7 +151,7 @@ impl Sampler {
         logits: &[f32],
         history: &[u32],
     ) -> Result<(u32, SampleTrace), SamplingError> {
-        let (t, trace) = self.run(logits, history, true)?;
+        let (t, trace) = self.run(logits, history, None, true)?;
         Ok((t, trace.expect("traced")))
     }
 
@@ -143,6 +159,7 @@ impl Sampler {
         &mut self,
         logits: &[f32],
         history: &[u32],
+        allowed: Option<&[u32]>,
         traced: bool,
     ) -> Result<(u32, Option<SampleTrace>), SamplingError> {
         if logits.is_empty() {
@@ -160,6 +177,9 @@ impl Sampler {
         // vocabulary): `complete_trace` adds it later, off the step's critical path.
         let p = &self.params;
         self.work.reset();
+        if let Some(allowed) = allowed {
+            self.work.start_sparse(logits, allowed);
+        }
         let mut temperature = 1.0;
         let mut greedy = false;
         for kind in p.chain() {

@@ -3,6 +3,7 @@
 //! then a seeded draw, or Mirostat v1/v2). Temperature 0 means greedy. The state that must live
 //! across steps (RNGs, Mirostat's mu) is in [`Sampler`]; the sampling actor owns one.
 mod chain;
+pub mod constrained;
 pub mod math;
 mod params;
 mod penalties;

@@ -55,6 +55,19 @@ impl Work {
         self.sorted = false;
     }
 
+    /// Starts from an explicit candidate list instead of the whole vocabulary: the tokens a
+    /// constraint allows, with their logits from `src`. The stages then run over them only.
+    pub fn start_sparse(&mut self, src: &[f32], allowed: &[u32]) {
+        self.cands.clear();
+        self.cands.extend(
+            allowed
+                .iter()
+                .filter_map(|&id| src.get(id as usize).map(|&logit| Cand { logit, id })),
+        );
+        self.is_dense = false;
+        self.sorted = false;
+    }
+
     /// A mutable copy of the dense logits (for the penalties).
     pub fn dense_mut(&mut self, src: &[f32]) -> &mut [f32] {
         if !self.owned {
