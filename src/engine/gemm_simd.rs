@@ -38,7 +38,12 @@ pub unsafe fn decode_tile(
             *p = blk.as_ptr();
         }
         for c in 0..nb / 32 {
-            let rows = blocks.map(|p| decode_chunk(kind, p, c));
+            // A plain loop, not `blocks.map(..)`: a closure is not inlined into this
+            // target-feature function, and a call per row and chunk doubled the decode's cost.
+            let mut rows = [_mm256_setzero_si256(); TILE];
+            for (row, &p) in rows.iter_mut().zip(&blocks) {
+                *row = decode_chunk(kind, p, c);
+            }
             store_transposed(rows, vals.add((b * nb + c * 32) * TILE));
         }
     }
