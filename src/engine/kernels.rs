@@ -136,7 +136,7 @@ pub fn dot4_q8_0_q8_0(xs: &[BlockQ8_0], ys: [&[BlockQ8_0]; 4]) -> [f32; 4] {
 }
 
 #[cfg(target_arch = "x86_64")]
-mod avx2 {
+pub(super) mod avx2 {
     use std::arch::x86_64::*;
 
     use super::{q5_0_parts, q8_0_parts, BlockQ5_0, BlockQ8_0};
@@ -199,7 +199,7 @@ mod avx2 {
     }
 
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn hsum(acc: __m256) -> f32 {
+    pub(in crate::engine) unsafe fn hsum(acc: __m256) -> f32 {
         let hi = _mm256_extractf128_ps(acc, 1);
         let s = _mm_add_ps(hi, _mm256_castps256_ps128(acc));
         let s = _mm_add_ps(s, _mm_movehl_ps(s, s));

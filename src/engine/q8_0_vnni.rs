@@ -10,7 +10,6 @@
 //! per-lane integer sums are ggml's (each lane sums the same four products), so every result is
 //! bit for bit `kernels::dot_q8_0_q8_0`'s (tested below).
 use candle_core::quantized::k_quants::BlockQ8_0;
-use rayon::prelude::*;
 
 const QK: usize = 32;
 const BLOCK_BYTES: usize = 2 + QK;
@@ -65,23 +64,12 @@ pub fn matmul(w: &[BlockQ8_0], n: usize, k: usize, xq: &[BlockQ8_0], m: usize, o
     assert!(k.is_multiple_of(QK) && w.len() == n * (k / QK) && out.len() == m * n);
     let acts = UnsignedActs::new(xq, m, k);
     let bpr = k / QK;
-    let dst = SharedOut(out.as_mut_ptr());
-    // Columns in chunks, as the generic path: each task owns some output features of every row.
-    let tasks = rayon::current_num_threads() * 8;
-    let chunk = n.div_ceil(tasks).clamp(16, 1024);
-    (0..n.div_ceil(chunk)).into_par_iter().for_each(|c| {
-        let dst = &dst;
-        for j in c * chunk..((c + 1) * chunk).min(n) {
-            let wrow = &w[j * bpr..(j + 1) * bpr];
-            // SAFETY: VNNI was checked above; (r, j) is written by this task only, in bounds.
-            unsafe { rows_against(wrow, &acts, m, |r, v| *dst.0.add(r * n + j) = v) };
-        }
+    super::quant::par_columns(out, n, |j, put| {
+        let wrow = &w[j * bpr..(j + 1) * bpr];
+        // SAFETY: VNNI was checked above.
+        unsafe { rows_against(wrow, &acts, m, put) };
     });
 }
-
-struct SharedOut(*mut f32);
-// SAFETY: tasks write disjoint elements (their own columns).
-unsafe impl Sync for SharedOut {}
 
 /// Every activation row against one weight row, eight rows at a time (the register file holds
 /// eight accumulators), then the rest.
@@ -93,7 +81,7 @@ unsafe fn rows_against(
     w: &[BlockQ8_0],
     a: &UnsignedActs,
     m: usize,
-    mut put: impl FnMut(usize, f32),
+    put: &mut dyn FnMut(usize, f32),
 ) {
     macro_rules! run {
         ($nr:literal, $r0:expr) => {{
@@ -120,7 +108,7 @@ unsafe fn rows_against(
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-unsafe fn rows_against(_: &[BlockQ8_0], _: &UnsignedActs, _: usize, _: impl FnMut(usize, f32)) {
+unsafe fn rows_against(_: &[BlockQ8_0], _: &UnsignedActs, _: usize, _: &mut dyn FnMut(usize, f32)) {
     unreachable!("available() is false off x86_64")
 }
 
@@ -128,6 +116,7 @@ unsafe fn rows_against(_: &[BlockQ8_0], _: &UnsignedActs, _: usize, _: impl FnMu
 mod x86 {
     use std::arch::x86_64::*;
 
+    use super::super::kernels::avx2::hsum;
     use super::{BlockQ8_0, UnsignedActs, BLOCK_BYTES, QK};
 
     /// Rows `r0..r0 + R` of `a` against the weight row `w`. Per block and row: the exact integer
@@ -168,17 +157,8 @@ mod x86 {
                 acc[i] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot), acc[i]);
             }
         }
+        // The one-row kernel's horizontal sum, in its order.
         acc.map(|v| hsum(v))
-    }
-
-    /// The one-row kernel's horizontal sum, in its order.
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn hsum(acc: __m256) -> f32 {
-        let hi = _mm256_extractf128_ps(acc, 1);
-        let s = _mm_add_ps(hi, _mm256_castps256_ps128(acc));
-        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-        let s = _mm_add_ss(s, _mm_movehdup_ps(s));
-        _mm_cvtss_f32(s)
     }
 }
 

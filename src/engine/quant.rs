@@ -366,6 +366,33 @@ struct SharedOut(*mut f32);
 unsafe impl Send for SharedOut {}
 unsafe impl Sync for SharedOut {}
 
+/// `out` is `m x n`; runs `column(j, put)` for every output feature `j` on the thread pool, in
+/// chunks of columns (each task owns some features of every row), where `put(r, v)` writes
+/// `out[r * n + j]`. Enough tasks to balance the threads, few enough that scheduling stays
+/// negligible.
+pub(super) fn par_columns(
+    out: &mut [f32],
+    n: usize,
+    column: impl Fn(usize, &mut dyn FnMut(usize, f32)) + Sync,
+) {
+    let len = out.len();
+    let dst = SharedOut(out.as_mut_ptr());
+    let tasks = rayon::current_num_threads() * 8;
+    let chunk = n.div_ceil(tasks).clamp(16, 1024);
+    (0..n.div_ceil(chunk)).into_par_iter().for_each(|c| {
+        // Capture the whole wrapper (not its raw pointer field) so the closure is Send.
+        let dst = &dst;
+        for j in c * chunk..((c + 1) * chunk).min(n) {
+            column(j, &mut |r, v| {
+                assert!(r * n + j < len, "row {r} is outside the output");
+                // SAFETY: in bounds (checked); (r, j) is written by this task only, as the
+                // columns of a chunk belong to it.
+                unsafe { *dst.0.add(r * n + j) = v };
+            });
+        }
+    });
+}
+
 #[allow(clippy::too_many_arguments)] // the kernels travel with the operands they multiply
 fn matmul_blocks<T: GgmlType>(
     w: &[T],
@@ -398,33 +425,21 @@ fn matmul_blocks<T: GgmlType>(
             T::VecDotType::from_float(src, dst)?;
         }
     }
-    let dst = SharedOut(out.as_mut_ptr());
-    // Columns in chunks: each task owns a set of output features for every activation row.
-    // Enough tasks to balance the threads, few enough that scheduling stays negligible.
-    let tasks = rayon::current_num_threads() * 8;
-    let chunk = n.div_ceil(tasks).clamp(16, 1024);
-    (0..n.div_ceil(chunk)).into_par_iter().for_each(|c| {
-        // Capture the whole wrapper (not its raw pointer field) so the closure is Send.
-        let dst = &dst;
-        for j in c * chunk..((c + 1) * chunk).min(n) {
-            let wrow = &w[j * bpr..(j + 1) * bpr];
-            let xrow = |r: usize| &xq[r * xbpr..(r + 1) * xbpr];
-            let mut r = 0;
-            if let Some(dot4) = dot4 {
-                while r + 4 <= m {
-                    let v = dot4(wrow, [xrow(r), xrow(r + 1), xrow(r + 2), xrow(r + 3)]);
-                    for (i, v) in v.into_iter().enumerate() {
-                        // SAFETY: (r + i, j) is written by exactly this task, in bounds.
-                        unsafe { *dst.0.add((r + i) * n + j) = v };
-                    }
-                    r += 4;
+    par_columns(out, n, |j, put| {
+        let wrow = &w[j * bpr..(j + 1) * bpr];
+        let xrow = |r: usize| &xq[r * xbpr..(r + 1) * xbpr];
+        let mut r = 0;
+        if let Some(dot4) = dot4 {
+            while r + 4 <= m {
+                let v = dot4(wrow, [xrow(r), xrow(r + 1), xrow(r + 2), xrow(r + 3)]);
+                for (i, v) in v.into_iter().enumerate() {
+                    put(r + i, v);
                 }
+                r += 4;
             }
-            for r in r..m {
-                let v = dot(wrow, xrow(r));
-                // SAFETY: (r, j) is written by exactly this task, and r < m, j < n.
-                unsafe { *dst.0.add(r * n + j) = v };
-            }
+        }
+        for r in r..m {
+            put(r, dot(wrow, xrow(r)));
         }
     });
     Ok(())
