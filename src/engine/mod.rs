@@ -20,6 +20,7 @@ pub mod kernels;
 pub mod llama_cpp;
 pub mod model;
 pub mod model_kind;
+mod par_columns;
 mod q8_0_vnni;
 pub mod quant;
 pub mod reply;

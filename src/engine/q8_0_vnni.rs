@@ -64,7 +64,7 @@ pub fn matmul(w: &[BlockQ8_0], n: usize, k: usize, xq: &[BlockQ8_0], m: usize, o
     assert!(k.is_multiple_of(QK) && w.len() == n * (k / QK) && out.len() == m * n);
     let acts = UnsignedActs::new(xq, m, k);
     let bpr = k / QK;
-    super::quant::par_columns(out, n, |j, put| {
+    super::par_columns::par_columns(out, n, |j, put| {
         let wrow = &w[j * bpr..(j + 1) * bpr];
         // SAFETY: VNNI was checked above.
         unsafe { rows_against(wrow, &acts, m, put) };

@@ -13,7 +13,6 @@ use candle_core::quantized::k_quants::{
 };
 use half::f16;
 use memmap2::Mmap;
-use rayon::prelude::*;
 
 use super::error::EngineError;
 use super::gemm::{self, PackKind, PackedActs, TILE};
@@ -360,39 +359,6 @@ impl QWeight {
 /// A kernel that dots one weight row with four activation rows at once.
 type Dot4<T> = fn(&[T], [&[<T as GgmlType>::VecDotType]; 4]) -> [f32; 4];
 
-/// A raw pointer that rayon tasks may share because each writes disjoint elements.
-#[derive(Clone, Copy)]
-struct SharedOut(*mut f32);
-unsafe impl Send for SharedOut {}
-unsafe impl Sync for SharedOut {}
-
-/// `out` is `m x n`; runs `column(j, put)` for every output feature `j` on the thread pool, in
-/// chunks of columns (each task owns some features of every row), where `put(r, v)` writes
-/// `out[r * n + j]`. Enough tasks to balance the threads, few enough that scheduling stays
-/// negligible.
-pub(super) fn par_columns(
-    out: &mut [f32],
-    n: usize,
-    column: impl Fn(usize, &mut dyn FnMut(usize, f32)) + Sync,
-) {
-    let len = out.len();
-    let dst = SharedOut(out.as_mut_ptr());
-    let tasks = rayon::current_num_threads() * 8;
-    let chunk = n.div_ceil(tasks).clamp(16, 1024);
-    (0..n.div_ceil(chunk)).into_par_iter().for_each(|c| {
-        // Capture the whole wrapper (not its raw pointer field) so the closure is Send.
-        let dst = &dst;
-        for j in c * chunk..((c + 1) * chunk).min(n) {
-            column(j, &mut |r, v| {
-                assert!(r * n + j < len, "row {r} is outside the output");
-                // SAFETY: in bounds (checked); (r, j) is written by this task only, as the
-                // columns of a chunk belong to it.
-                unsafe { *dst.0.add(r * n + j) = v };
-            });
-        }
-    });
-}
-
 #[allow(clippy::too_many_arguments)] // the kernels travel with the operands they multiply
 fn matmul_blocks<T: GgmlType>(
     w: &[T],
@@ -425,7 +391,7 @@ fn matmul_blocks<T: GgmlType>(
             T::VecDotType::from_float(src, dst)?;
         }
     }
-    par_columns(out, n, |j, put| {
+    super::par_columns::par_columns(out, n, |j, put| {
         let wrow = &w[j * bpr..(j + 1) * bpr];
         let xrow = |r: usize| &xq[r * xbpr..(r + 1) * xbpr];
         let mut r = 0;
