@@ -34,6 +34,7 @@ fn job(prompt: &str, params: SamplerParams, max_tokens: usize) -> Job {
         trim_reply_start: false,
         ignore_eos: false,
         top_logprobs: None,
+        constraint: None,
     }
 }
 

@@ -42,6 +42,7 @@ pub fn measure(
                 trim_reply_start: false,
                 ignore_eos: true,
                 top_logprobs: None,
+                constraint: None,
             })
             .map_err(|e| fail(e.to_string()))
         })

@@ -159,6 +159,7 @@ fn common(
             trim_reply_start: false,
             ignore_eos: f.bool("ignore_eos")?.unwrap_or(false),
             top_logprobs,
+            constraint: None,
         },
         stream,
         include_usage,

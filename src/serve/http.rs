@@ -20,6 +20,7 @@ use super::auth::authorized;
 use super::error::ApiError;
 use super::fields::Fields;
 use super::reply::{ReplyMeta, Route};
+use super::response_format;
 use super::slots::{JobStats, PoolError, SlotEvent, TokenOut};
 use super::sse::{self, StreamRequest};
 use super::state::{RequestRecord, ServerState};
@@ -217,10 +218,17 @@ fn start(
             None => ApiError::loading(),
         });
     };
-    let parsed = match route {
+    let mut parsed = match route {
         Route::Chat => parse_chat(&value, &state.config.defaults, &ready.style)?,
         Route::Completion => parse_completion(&value, &state.config.defaults)?,
     };
+    parsed.job.constraint = response_format::from_request(&value, &body)?;
+    if parsed.job.constraint.is_some() && parsed.job.ignore_eos {
+        return Err(ApiError::bad_field(
+            "ignore_eos",
+            "`ignore_eos` cannot be combined with a JSON response format (the reply ends where the JSON does)",
+        ));
+    }
     let handle = ready.pool.submit(parsed.job.clone()).map_err(pool_error)?;
     Ok((parsed, handle))
 }

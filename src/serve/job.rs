@@ -2,6 +2,7 @@
 //! `slots`, which re-exports these).
 use tokio::sync::mpsc;
 
+pub use super::response_format::JsonConstraint;
 use crate::engine::{FinishReason, Limits};
 use crate::sampling::SamplerParams;
 
@@ -23,6 +24,8 @@ pub struct Job {
     /// Report each token's log-probability and this many top alternatives (`logprobs` with
     /// `top_logprobs`); `None` reports none.
     pub top_logprobs: Option<usize>,
+    /// The reply must be one JSON value of this kind (`response_format`).
+    pub constraint: Option<JsonConstraint>,
 }
 
 /// What a job reports, in order: `Prefilled`, any number of `Token`s, then `Done` or `Failed`.

@@ -11,6 +11,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::job::{Job, JobStats, SlotEvent, TokenLogprob, TokenOut};
 use crate::engine::generate::PREFILL_CHUNK;
 use crate::engine::{Engine, FinishReason, ReplyState, Session};
+use crate::sampling::constrained::{Constraint, FullMatchRegex, TokenTable};
 use crate::sampling::{SamplerKind, Vocab};
 
 /// The logit of a token that must not be sampled (`ignore_eos`). The sampler refuses infinities
@@ -27,11 +28,13 @@ pub(super) struct Queued {
 }
 
 /// What every slot shares: the engine, the end-of-generation tokens (masked for `ignore_eos`),
-/// the vocabulary's text (built the first time DRY or log-probabilities need it) and the totals.
+/// the vocabulary's text (built the first time DRY or log-probabilities need it), every token's
+/// bytes (built the first time a reply is constrained) and the totals.
 pub(super) struct Shared {
     pub engine: Arc<Engine>,
     pub eog: Vec<u32>,
     pub vocab: OnceLock<Arc<Vocab>>,
+    pub token_table: OnceLock<Arc<TokenTable>>,
     pub prompt_tokens_total: AtomicU64,
     pub generated_tokens_total: AtomicU64,
 }
@@ -44,6 +47,7 @@ impl Shared {
             engine,
             eog,
             vocab: OnceLock::new(),
+            token_table: OnceLock::new(),
             prompt_tokens_total: AtomicU64::new(0),
             generated_tokens_total: AtomicU64::new(0),
         }
@@ -53,6 +57,13 @@ impl Shared {
         self.vocab.get_or_init(|| {
             let t = &self.engine.tokenizer;
             Arc::new(Vocab::from_fn(t.vocab_size(), |id| t.token_text(id)))
+        })
+    }
+
+    fn token_table(&self) -> &Arc<TokenTable> {
+        self.token_table.get_or_init(|| {
+            let t = &self.engine.tokenizer;
+            Arc::new(TokenTable::from_fn(t.vocab_size(), |id| t.token_bytes(id)))
         })
     }
 }
@@ -69,6 +80,8 @@ struct Running {
     reply: ReplyState,
     ignore_eos: bool,
     top_logprobs: Option<usize>,
+    /// The JSON the reply must be (`response_format`): the valid tokens each step.
+    constraint: Option<Constraint<FullMatchRegex>>,
     submitted: Instant,
     prompt_n: usize,
     prompt_ms: f64,
@@ -123,12 +136,21 @@ impl Slot {
             sampler.set_vocab(shared.vocab().clone(), Some(&tokenize));
         }
         let limits = &q.job.limits;
+        let constraint = q.job.constraint.as_ref().map(|c| {
+            Constraint::new(
+                c.regex.clone(),
+                shared.token_table().clone(),
+                shared.engine.tokenizer.eog_tokens().to_vec(),
+            )
+            .with_leading_space(q.job.trim_reply_start)
+        });
         self.job = Some(Running {
             events: q.events,
             sampler,
             reply: ReplyState::new(&limits.stop, q.job.trim_reply_start, limits.max_tokens),
             ignore_eos: q.job.ignore_eos,
             top_logprobs: q.job.top_logprobs,
+            constraint,
             submitted: q.submitted,
             prompt_n: q.ids.len(),
             prompt_ms: 0.0,
@@ -182,10 +204,16 @@ impl Slot {
                 .iter()
                 .for_each(|&id| logits[id as usize] = MASKED_LOGIT);
         }
-        let id = match job
-            .sampler
-            .sample_with_history(&logits, &self.session.tokens)
-        {
+        let drawn = match job.constraint.as_mut() {
+            Some(c) => c
+                .next_token(&mut job.sampler, &logits, &self.session.tokens)
+                .map_err(|e| e.to_string()),
+            None => job
+                .sampler
+                .sample_with_history(&logits, &self.session.tokens)
+                .map_err(|e| e.to_string()),
+        };
+        let id = match drawn {
             Ok(id) => id,
             Err(e) => return self.fail(&format!("sampling failed: {e}")),
         };

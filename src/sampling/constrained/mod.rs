@@ -17,6 +17,8 @@ mod token_table;
 
 pub use driver::{Constraint, ConstraintError, ConstraintStats};
 pub use full_match::{FullMatchRegex, RegexState};
+/// JSON text parsed with each object's key order kept (a schema's properties are written in it).
+pub use ordered_json::parse as parse_keeping_key_order;
 pub use schema::{
     any_json_regex, any_object_regex, schema_text_to_regex, schema_to_regex, ANY_DEPTH,
 };
