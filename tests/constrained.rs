@@ -285,3 +285,62 @@ fn a_reply_cut_by_the_token_limit_is_reported() {
     assert_eq!(out.status.code(), Some(4), "{err}");
     assert!(err.contains("before it was complete"), "{err}");
 }
+
+#[test]
+fn ask_takes_a_template_or_profile_constraint_and_the_flags_win() {
+    let config = tempfile::tempdir().unwrap();
+    // A profile constraining every reply, and a template constraining the replies made with it.
+    std::fs::write(
+        config.path().join("profiles.toml"),
+        format!(
+            "[profiles.extract]\njson_schema = '''{}'''\n",
+            SCHEMAS[2].1.replace('\n', " ")
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir(config.path().join("templates")).unwrap();
+    std::fs::write(
+        config.path().join("templates/yesno.md"),
+        "+++\nregex = '(yes|no)'\n+++\n{query}",
+    )
+    .unwrap();
+    let dir = config.path().to_str().unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["--json", "--seed", "5", "--profile", "extract"];
+        args.extend_from_slice(extra);
+        let out = Command::new(env!("CARGO_BIN_EXE_gemma-tui"))
+            .args(["--config-dir", dir, "ask"])
+            .args(&args)
+            .env("GEMMA_TUI_LOG_DIR", config.path())
+            .env("GEMMA_TUI_MODEL", common::model_path())
+            .output()
+            .expect("run gemma-tui");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (
+            v["constraint"]["kind"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            v["text"].as_str().unwrap().trim().to_string(),
+        )
+    };
+    let (kind, text) = run(&[SCHEMAS[2].0]);
+    assert_eq!(kind, "JSON Schema (profile extract)");
+    let schema: serde_json::Value = serde_json::from_str(SCHEMAS[2].1).unwrap();
+    let reply: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(jsonschema::is_valid(&schema, &reply), "{text}");
+    let (kind, text) = run(&["--template", "yesno", "Is water wet?"]);
+    assert_eq!(kind, "regex (template yesno)");
+    assert!(text == "yes" || text == "no", "{text}");
+    let (kind, text) = run(&["--regex", "[0-9]{3}", "A number:"]);
+    assert_eq!(kind, "regex");
+    assert!(
+        text.len() == 3 && text.bytes().all(|b| b.is_ascii_digit()),
+        "{text}"
+    );
+}

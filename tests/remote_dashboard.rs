@@ -99,6 +99,7 @@ fn the_inference_actor_streams_a_remote_model_like_a_local_one() {
                 max_tokens,
                 stop: vec![],
             },
+            output: None,
         };
         d.actors
             .inference

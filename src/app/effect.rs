@@ -18,6 +18,8 @@ pub enum Effect {
         request: u64,
         turn: crate::actors::inference::ChatTurn,
         limits: crate::engine::Limits,
+        /// What the reply must be (JSON Schema, regex); `None` for free text.
+        output: Option<crate::sampling::constrained::OutputConstraint>,
     },
     /// Commit a finished message to its conversation (opened on its first message).
     StoreMessage(

@@ -22,6 +22,7 @@ pub mod layers;
 pub mod log;
 pub mod models;
 pub mod outcome;
+pub mod output;
 pub mod picker;
 pub mod profiles;
 pub mod rag;

@@ -53,4 +53,6 @@ impl Profiles {
 pub struct Turn {
     pub turn: ChatTurn,
     pub limits: Limits,
+    /// The template's or the profile's output constraint (the template's wins).
+    pub output: Option<crate::sampling::constrained::OutputConstraint>,
 }

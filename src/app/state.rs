@@ -77,6 +77,8 @@ pub struct AppState {
     /// The OpenAI-compatible server run beside the chat, and the nodes of a spread model.
     pub server: super::server::ServerPane,
     pub rag: super::rag::RagState,
+    /// What the next reply must be (`/json`, `/regex`, `/plain`).
+    pub output: super::output::OutputState,
     /// The model picker and a switch in the background.
     pub models: super::models::ModelsState,
 }
@@ -128,6 +130,7 @@ impl AppState {
             ab: Default::default(),
             server: Default::default(),
             rag: super::rag::RagState::default(),
+            output: Default::default(),
             models: Default::default(),
         }
     }

@@ -44,11 +44,13 @@ pub fn run(cli: &Cli, args: &AskArgs, matches: &clap::ArgMatches) -> Result<(), 
         Some(render_turn(cli, args, &profiled, &prompt)?)
     };
     // A bad expression or schema fails here, before the model loads.
-    let constraint = super::ask_constrained::from_args(args);
+    // The flags, else the template's keys, else the profile's.
+    let configured = turn.as_ref().and_then(|t| t.output.clone());
+    let constraint = super::ask_constrained::from_args(args, configured, &profiled)?;
     if let Some(remote) = super::remote_model(cli)? {
         if constraint.is_some() {
             return Err(CommandError::Generation(
-                "--regex and --json-schema run on the local engine only, not on a remote model"
+                "output constraints (--regex, --json-schema, a profile's or template's json_schema or regex) run on the local engine only, not on a remote model"
                     .into(),
             ));
         }
@@ -207,6 +209,8 @@ struct AskTurn {
     system: Option<String>,
     stop: Vec<String>,
     dialogue: Dialogue,
+    /// The template's `json_schema` / `regex`, if it has one.
+    output: Option<gemma_tui::sampling::constrained::OutputConstraint>,
 }
 
 fn render_turn(
@@ -250,10 +254,15 @@ fn render_turn(
         .render(&vars)
         .map_err(|e| CommandError::Config(e.to_string()))?;
     let dialogue = set.dialogue(&vars).map_err(CommandError::Config)?;
+    let output = template
+        .meta
+        .output(&profiled.template)
+        .map_err(|(key, e)| CommandError::Config(format!("{}: `{key}`: {e}", template.file)))?;
     Ok(AskTurn {
         text,
         system,
         stop: template.meta.stop.clone(),
         dialogue,
+        output,
     })
 }

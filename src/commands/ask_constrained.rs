@@ -9,18 +9,49 @@ use gemma_tui::sampling::constrained::{
 };
 use serde_json::json;
 
+use super::profile::AskSettings;
 use crate::cli::{AskArgs, Cli};
+use crate::commands::CommandError;
+use gemma_tui::sampling::constrained::OutputConstraint;
 
 /// The constraint a user asked for, compiled.
 pub struct AskConstraint {
-    /// "regex" or "json_schema".
-    pub kind: &'static str,
+    /// "regex" or "json_schema" for the flags, the constraint's label for a template's or a
+    /// profile's keys ("JSON Schema (profile extract)").
+    pub kind: String,
     pub regex: Arc<FullMatchRegex>,
 }
 
 /// Reads and compiles `--regex` / `--json-schema`; exits with a usage error (code 2) naming the
-/// problem when either is unusable.
-pub fn from_args(args: &AskArgs) -> Option<AskConstraint> {
+/// problem when either is unusable. Without them, the template's constraint (`configured`), else
+/// the profile's `json_schema` / `regex` (checked when the profile loaded).
+pub fn from_args(
+    args: &AskArgs,
+    configured: Option<OutputConstraint>,
+    profiled: &AskSettings,
+) -> Result<Option<AskConstraint>, CommandError> {
+    if args.regex.is_none() && args.json_schema.is_none() {
+        let profile = || {
+            let Some(p) = profiled.config.profiles.get(&profiled.profile_name) else {
+                return Ok(None);
+            };
+            let label = format!("profile {}", profiled.profile_name);
+            OutputConstraint::from_keys(&p.json_schema, &p.regex, &label)
+                .map_err(|(key, e)| CommandError::Config(format!("{label}: `{key}`: {e}")))
+        };
+        let found = match configured {
+            Some(c) => Some(c),
+            None => profile()?,
+        };
+        return Ok(found.map(|c| AskConstraint {
+            kind: c.label,
+            regex: c.regex,
+        }));
+    }
+    Ok(flags(args))
+}
+
+fn flags(args: &AskArgs) -> Option<AskConstraint> {
     let (kind, pattern) = if let Some(re) = &args.regex {
         ("regex", re.clone())
     } else if let Some(path) = &args.json_schema {
@@ -49,7 +80,7 @@ pub fn from_args(args: &AskArgs) -> Option<AskConstraint> {
         usage_error(what)
     });
     Some(AskConstraint {
-        kind,
+        kind: kind.to_string(),
         regex: Arc::new(regex),
     })
 }

@@ -98,6 +98,12 @@ pub struct Profile {
     /// RoPE scaling (`[profiles.NAME.rope]`), over the model entry's; unset keys are the model's.
     #[serde(skip_serializing_if = "crate::engine::RopeScaling::is_unset")]
     pub rope: crate::engine::RopeScaling,
+    /// Every reply is one JSON value valid under this JSON Schema (its JSON text); "" for none.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub json_schema: String,
+    /// Every reply matches this regular expression as a whole; "" for none.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub regex: String,
 }
 
 impl Default for Profile {
@@ -112,6 +118,8 @@ impl Default for Profile {
             rag: true,
             stop: Vec::new(),
             rope: Default::default(),
+            json_schema: String::new(),
+            regex: String::new(),
         }
     }
 }

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use toml::{Table, Value};
 
 use super::{ConfigError, FileKind, ModelEntry, Profile, Settings};
+use crate::sampling::constrained::OutputConstraint;
 use crate::sampling::{SamplerKind, SamplerParams};
 
 /// 1-based line and column (in characters) of a byte offset, as editors count them.
@@ -246,6 +247,9 @@ pub fn validate_profile(p: &Profile) -> Result<(), (String, String)> {
     }
     if let Err(msg) = p.rope.validate() {
         return Err(("rope".into(), msg));
+    }
+    if let Err((key, msg)) = OutputConstraint::from_keys(&p.json_schema, &p.regex, "profile") {
+        return Err((key.into(), msg));
     }
     Ok(())
 }

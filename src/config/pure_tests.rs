@@ -102,6 +102,23 @@ fn validation_names_the_value_and_points_at_the_line() {
 }
 
 #[test]
+fn output_constraints_in_profiles_are_checked_when_loaded() {
+    let ok =
+        "[profiles.x]\njson_schema = '{\"type\": \"array\", \"items\": {\"type\": \"boolean\"}}'\n";
+    let got = parse_profiles("p.toml", Some(ok)).unwrap();
+    assert!(got["x"].json_schema.contains("boolean"));
+    let bad_schema = "[profiles.x]\ntemplate = \"default\"\njson_schema = '{\"type\": \"string\", \"pattern\": \"a\"}'\n";
+    let e = parse_profiles("p.toml", Some(bad_schema)).unwrap_err();
+    assert!(e.message.contains("pattern"), "{e}");
+    assert_eq!(e.position, Some((3, 1)), "{e}");
+    let e = parse_profiles("p.toml", Some("[profiles.x]\nregex = '(a'\n")).unwrap_err();
+    assert!(e.message.contains("bad regex"), "{e}");
+    let both = "[profiles.x]\nregex = 'a'\njson_schema = '{}'\n";
+    let e = parse_profiles("p.toml", Some(both)).unwrap_err();
+    assert!(e.message.contains("not both"), "{e}");
+}
+
+#[test]
 fn rope_tables_in_models_and_profiles_overlay_key_by_key() {
     use crate::engine::{RopeScaling, RopeScalingKind};
     let models = parse_models(

@@ -38,6 +38,26 @@ pub struct FrontMatter {
     /// Present in a transcript template (`dialogue.md`): the body is the preamble a base model
     /// continues, and these say how a turn is written.
     pub dialogue: Option<DialogueMeta>,
+    /// Replies made with this template are one JSON value valid under this JSON Schema (its
+    /// JSON text); over the profile's.
+    pub json_schema: String,
+    /// Replies made with this template match this regular expression as a whole.
+    pub regex: String,
+}
+
+impl FrontMatter {
+    /// The constraint its `json_schema` / `regex` keys give replies, if any.
+    pub fn output(
+        &self,
+        name: &str,
+    ) -> Result<Option<crate::sampling::constrained::OutputConstraint>, (&'static str, String)>
+    {
+        crate::sampling::constrained::OutputConstraint::from_keys(
+            &self.json_schema,
+            &self.regex,
+            &format!("template {name}"),
+        )
+    }
 }
 
 /// How a transcript template writes a turn.
@@ -166,6 +186,9 @@ impl Template {
                 let msg = format!("variable name `{var}`: use letters, digits and `_`");
                 return Err(err(None, None, msg));
             }
+        }
+        if let Err((key, msg)) = meta.output(name) {
+            return Err(err(None, None, format!("`{key}`: {msg}")));
         }
         let template = Self {
             meta,
@@ -330,6 +353,16 @@ mod tests {
 
     fn parse(text: &str) -> Result<Template, TemplateError> {
         Template::parse("t", "t.md", text)
+    }
+
+    #[test]
+    fn output_keys_are_checked_when_the_template_loads() {
+        let t = parse("+++\nregex = '(yes|no)'\n+++\n{query}").unwrap();
+        let c = t.meta.output("t").unwrap().unwrap();
+        assert_eq!(c.label, "regex (template t)");
+        let e = parse("+++\njson_schema = '{\"anyOf\": []}'\n+++\n{query}").unwrap_err();
+        assert!(e.message.starts_with("`json_schema`:"), "{e}");
+        assert!(e.message.contains("anyOf"), "{e}");
     }
 
     #[test]

@@ -21,12 +21,14 @@ pub fn apply_effect(
             request,
             turn,
             limits,
+            output,
         } => {
             *last_request = (*last_request).max(request);
             actors.inference.addr.do_send(Generate {
                 request,
                 prompt: Prompt::Chat(turn),
                 limits,
+                output,
             });
             false
         }

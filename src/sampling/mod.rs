@@ -28,6 +28,9 @@ pub enum SamplingError {
     InvalidLogit(&'static str, u32),
     #[error("no logits to sample from")]
     Empty,
+    /// A constrained reply cannot go on (see `constrained::ConstraintError`).
+    #[error("{0}")]
+    Constraint(String),
 }
 
 /// The most likely token, the lowest id on ties (as llama.cpp's greedy sampler).

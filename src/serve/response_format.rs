@@ -7,7 +7,6 @@
 //! key order (only then: most requests carry none).
 //!
 //! [`Constraint`]: crate::sampling::constrained::Constraint
-use std::fmt;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -15,24 +14,12 @@ use serde_json::Value;
 use super::error::ApiError;
 use super::fields::Fields;
 use crate::sampling::constrained::{
-    any_object_regex, parse_keeping_key_order, schema_to_regex, FullMatchRegex, ANY_DEPTH,
+    any_object_regex, parse_keeping_key_order, schema_to_regex, FullMatchRegex, OutputConstraint,
+    ANY_DEPTH,
 };
 
-/// A compiled reply constraint: what the request asked for and its matcher.
-#[derive(Clone)]
-pub struct JsonConstraint {
-    /// `json_object` or `json_schema`, for the logs.
-    pub kind: &'static str,
-    pub regex: Arc<FullMatchRegex>,
-}
-
-impl fmt::Debug for JsonConstraint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JsonConstraint")
-            .field("kind", &self.kind)
-            .finish_non_exhaustive()
-    }
-}
+/// A compiled reply constraint; its label is `json_object` or `json_schema`.
+pub type JsonConstraint = OutputConstraint;
 
 /// Where a schema sits in the body, to find it again in the order-keeping parse.
 enum SchemaAt {
@@ -108,7 +95,7 @@ pub fn from_request(value: &Value, body: &[u8]) -> Result<Option<JsonConstraint>
         )
     })?;
     Ok(Some(JsonConstraint {
-        kind,
+        label: kind.to_string(),
         regex: Arc::new(regex),
     }))
 }
@@ -187,7 +174,7 @@ mod tests {
         let c = constraint(json!({"response_format": {"type": "json_object"}}))
             .unwrap()
             .unwrap();
-        assert_eq!(c.kind, "json_object");
+        assert_eq!(c.label, "json_object");
         assert!(matches(&c, r#"{"a": [1, {"b": null}], "c": "d"}"#));
         assert!(matches(&c, "{}"));
         assert!(!matches(&c, "[1]"));
@@ -202,7 +189,7 @@ mod tests {
             "age": {"type": "integer", "minimum": 0, "maximum": 30}},
             "required": ["name", "age"]}}}}"#;
         let c = raw(body).unwrap().unwrap();
-        assert_eq!(c.kind, "json_schema");
+        assert_eq!(c.label, "json_schema");
         assert!(matches(&c, r#"{"name": "Rex", "age": 3}"#));
         assert!(!matches(&c, r#"{"age": 3, "name": "Rex"}"#));
         assert!(!matches(&c, r#"{"name": "Rex", "age": 31}"#));

@@ -37,6 +37,8 @@ pub struct InferenceActor {
     restarts: RestartSink,
     /// The model in use, as it was loaded (or switched to): what a restarted actor loads again.
     pub(super) last_load: Option<LoadModel>,
+    /// The token table constrained replies search (built once per loaded engine).
+    token_tables: super::constrain::TokenTables,
 }
 
 /// A model loaded and waiting for `CommitSwitch`.
@@ -92,6 +94,7 @@ pub fn start(
         max_tokens,
         restarts: restarts.clone(),
         last_load: None,
+        token_tables: Default::default(),
     });
     InferenceHandle {
         addr,
@@ -284,6 +287,21 @@ impl Handler<Generate> for InferenceActor {
                 },
                 Prompt::Raw(text) => PromptKind::Raw(text),
             };
+            if let Some(output) = &msg.output {
+                let leading_space = matches!(
+                    &prompt,
+                    PromptKind::Chat { format, .. } if format.trims_reply_start()
+                );
+                let begun = self
+                    .token_tables
+                    .begin(&sampler, engine, output, leading_space);
+                if let Err(e) = begun {
+                    return sink(EngineEvent::Failed {
+                        request,
+                        error: e.to_string(),
+                    });
+                }
+            }
             let prompt_tokens = engine.prompt_tokens(session, &prompt).len();
             sink(EngineEvent::PrefillStarted {
                 request,
@@ -344,6 +362,18 @@ impl Handler<Generate> for InferenceActor {
                     }
                 },
             );
+            if let Some(output) = &msg.output {
+                if let Some((c, complete)) = super::constrain::end(&sampler) {
+                    tracing::info!(
+                        "reply {request} under {}: {} steps, {} forced, {} tokens checked, \
+                         complete: {complete}",
+                        output.label,
+                        c.steps,
+                        c.forced,
+                        c.checked
+                    );
+                }
+            }
             match result {
                 Ok(stats) => {
                     tracing::info!(

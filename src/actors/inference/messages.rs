@@ -35,6 +35,9 @@ pub struct Generate {
     pub request: u64,
     pub prompt: Prompt,
     pub limits: Limits,
+    /// What the reply must be (a JSON Schema, a regex), from the profile, the template or the
+    /// dashboard's `/json`; `None` for free text.
+    pub output: Option<crate::sampling::constrained::OutputConstraint>,
 }
 
 /// What to generate from.

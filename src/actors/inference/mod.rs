@@ -2,6 +2,7 @@
 //! `SyncArbiter`), so the forward pass never blocks the async executor or the UI.
 mod actor;
 mod bench;
+mod constrain;
 mod messages;
 mod remote;
 mod switch;

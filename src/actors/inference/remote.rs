@@ -170,8 +170,16 @@ impl RemoteBackend {
             request,
             prompt,
             limits,
+            output,
         } = msg;
-        let skipped = remote::not_applied(self.cluster.backend, &params);
+        let mut skipped = remote::not_applied(self.cluster.backend, &params);
+        if let Some(output) = &output {
+            // The remote engine gets the request's text; a local constraint cannot go with it.
+            skipped.push(crate::remote::NotApplied {
+                field: "output constraint",
+                value: output.label.clone(),
+            });
+        }
         if !skipped.is_empty() {
             sink(EngineEvent::Remote(RemoteEvent::NotApplied {
                 request,

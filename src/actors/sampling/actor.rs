@@ -4,9 +4,10 @@ use actix::{Actor, Addr, AsyncContext, Context, Handler, MailboxError};
 
 use super::messages::TokenTrace;
 use super::messages::{
-    Configure, CurrentParams, HasVocabulary, ResetSampler, SampleNext, SetVocabulary,
+    Configure, Constrain, CurrentParams, HasVocabulary, ResetSampler, SampleNext, SetVocabulary,
 };
 use crate::engine::Tokenizer;
+use crate::sampling::constrained::{Constraint, ConstraintError, FullMatchRegex};
 use crate::sampling::{Sampler, SamplerParams, SamplingError, Vocab};
 
 /// Where traces of sampled tokens go (the dashboard's channel).
@@ -34,6 +35,8 @@ pub struct SamplingActor {
     history: Vec<u32>,
     /// With a sink every token is traced for the inspector (~0.3 ms per token, after the reply).
     traces: Option<TraceSink>,
+    /// The running reply's constraint (a JSON Schema, a regex), if it has one.
+    constraint: Option<Constraint<FullMatchRegex>>,
 }
 
 impl SamplingActor {
@@ -42,6 +45,7 @@ impl SamplingActor {
             sampler: Sampler::new(params),
             history: Vec::new(),
             traces: None,
+            constraint: None,
         }
     }
 
@@ -60,6 +64,15 @@ impl Handler<SampleNext> for SamplingActor {
 
     fn handle(&mut self, msg: SampleNext, ctx: &mut Context<Self>) -> Self::Result {
         msg.history.apply(&mut self.history);
+        if let Some(c) = self.constraint.as_mut() {
+            // Constrained steps are not traced: the inspector shows the free chain.
+            return c
+                .next_token(&mut self.sampler, &msg.logits, &self.history)
+                .map_err(|e| match e {
+                    ConstraintError::Sampling(e) => e,
+                    other => SamplingError::Constraint(other.to_string()),
+                });
+        }
         if self.traces.is_none() {
             return self.sampler.sample_with_history(&msg.logits, &self.history);
         }
@@ -94,6 +107,15 @@ impl Handler<CompleteTrace> for SamplingActor {
         if let Some(sink) = &self.traces {
             sink(msg.trace);
         }
+    }
+}
+
+impl Handler<Constrain> for SamplingActor {
+    type Result = actix::MessageResult<Constrain>;
+
+    fn handle(&mut self, msg: Constrain, _: &mut Context<Self>) -> Self::Result {
+        let done = std::mem::replace(&mut self.constraint, msg.0);
+        actix::MessageResult(done.map(|c| (c.stats.clone(), c.is_complete())))
     }
 }
 

@@ -2,6 +2,7 @@ use std::sync::Arc;
 
 use actix::Message;
 
+use crate::sampling::constrained::{Constraint, ConstraintStats, FullMatchRegex};
 use crate::sampling::{SampleTrace, SamplerParams, SamplingError, Vocab};
 
 /// Pick the next token from one step's logits.
@@ -41,6 +42,13 @@ impl HistoryUpdate {
         copy.extend(self.tokens);
     }
 }
+
+/// Constrain the reply about to start (`Some`) or end the constraint (`None`, after the reply):
+/// each `SampleNext` then draws among the tokens the constraint allows. Answers with the
+/// finished constraint's statistics and whether its text was complete.
+#[derive(Message)]
+#[rtype(result = "Option<(ConstraintStats, bool)>")]
+pub struct Constrain(pub Option<Constraint<FullMatchRegex>>);
 
 /// Use these parameters from the next token on.
 #[derive(Message)]

@@ -5,6 +5,6 @@ mod messages;
 
 pub use actor::{ensure_vocabulary, start, vocab_of, SamplingActor, SamplingHandle, TraceSink};
 pub use messages::{
-    Configure, CurrentParams, HasVocabulary, HistoryUpdate, ResetSampler, SampleNext,
+    Configure, Constrain, CurrentParams, HasVocabulary, HistoryUpdate, ResetSampler, SampleNext,
     SetVocabulary, TokenTrace,
 };

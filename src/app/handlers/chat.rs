@@ -40,6 +40,10 @@ impl AppState {
         if let Some(effects) = self.rag_command(text, now) {
             return effects;
         }
+        // `/json`, `/regex` and `/plain` set what the next reply must be.
+        if let Some(effects) = self.output_command(text, now) {
+            return effects;
+        }
         if self.bench.running() || self.ab.running {
             let how = format!(
                 "{}, then {}",
@@ -84,6 +88,27 @@ impl AppState {
         self.rag_route(request, text, now)
     }
 
+    /// `/json`, `/json SCHEMA`, `/regex RE`, `/plain`: arms the next reply's constraint; `None`
+    /// when the text is a chat message. A bad schema or expression keeps the input to be fixed.
+    fn output_command(&mut self, text: &str, now: Instant) -> Option<Vec<Effect>> {
+        use crate::app::output::NextOutput;
+        match crate::app::output::parse_command(text)? {
+            Ok(next) => {
+                let msg = match &next {
+                    NextOutput::Constrained(c) => {
+                        format!("the next reply: {} (/plain: free text)", c.label)
+                    }
+                    _ => "the next reply: free text".to_string(),
+                };
+                self.output.next = next;
+                self.input.clear();
+                self.set_status(msg, now);
+            }
+            Err(e) => self.set_status(e, now),
+        }
+        Some(vec![])
+    }
+
     /// The user turn for `text` with `rag_context` rendered by the template: the message is
     /// committed to the conversation (as the model sees it) and the reply asked for. A template
     /// that fails now (it was checked on send, but the context may break it) ends the turn.
@@ -117,6 +142,7 @@ impl AppState {
                 request,
                 turn: turn.turn,
                 limits: turn.limits,
+                output: self.output.take_for_reply(turn.output),
             },
         ]
     }

@@ -10,6 +10,7 @@ use crate::app::state::AppState;
 use crate::config::templates::{system_prompt, timestamp_now, PromptVars};
 use crate::config::{Config, Profile, TemplateSet, BUILTIN_PROFILES};
 use crate::engine::Limits;
+use crate::sampling::constrained::OutputConstraint;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -33,7 +34,18 @@ impl AppState {
         let text = template.render(&vars).map_err(|e| e.to_string())?;
         let dialogue = self.dialogue(&vars);
         let stop = profile.stop.iter().chain(&template.meta.stop).cloned();
+        let keyed = |(key, e): (&str, String)| format!("`{key}`: {e}");
+        let output = match template.meta.output(&name).map_err(keyed)? {
+            Some(c) => Some(c),
+            None => OutputConstraint::from_keys(
+                &profile.json_schema,
+                &profile.regex,
+                &format!("profile {}", self.profiles.active),
+            )
+            .map_err(keyed)?,
+        };
         Ok(Turn {
+            output,
             turn: ChatTurn {
                 text,
                 system,
@@ -44,6 +56,21 @@ impl AppState {
                 stop: stop.collect(),
             },
         })
+    }
+
+    /// What the template's or the profile's keys say replies must be, by name (the input's title).
+    pub fn configured_output(&self) -> Option<String> {
+        let name = self.profiles.template_name();
+        let template = self.profiles.templates.get(&name).ok();
+        let profile = self.profiles.profile();
+        let keys = |schema: &str, regex: &str| !(schema.trim().is_empty() && regex.is_empty());
+        if template.is_some_and(|t| keys(&t.meta.json_schema, &t.meta.regex)) {
+            Some(format!("constrained by template {name}"))
+        } else if keys(&profile.json_schema, &profile.regex) {
+            Some(format!("constrained by profile {}", self.profiles.active))
+        } else {
+            None
+        }
     }
 
     /// The transcript a base model continues, with `vars`' system prompt; the built-in one when

@@ -80,6 +80,7 @@ fn decode_ms_per_token(
                         request: 1,
                         prompt: Prompt::Raw(text.clone()),
                         limits: Limits::tokens(n),
+                        output: None,
                     });
                 }
                 AppEvent::Engine(EngineEvent::LoadFailed(e)) => {

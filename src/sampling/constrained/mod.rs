@@ -11,6 +11,7 @@
 mod driver;
 mod full_match;
 mod ordered_json;
+mod output;
 mod schema;
 mod search;
 mod token_table;
@@ -19,6 +20,7 @@ pub use driver::{Constraint, ConstraintError, ConstraintStats};
 pub use full_match::{FullMatchRegex, RegexState};
 /// JSON text parsed with each object's key order kept (a schema's properties are written in it).
 pub use ordered_json::parse as parse_keeping_key_order;
+pub use output::OutputConstraint;
 pub use schema::{
     any_json_regex, any_object_regex, schema_text_to_regex, schema_to_regex, ANY_DEPTH,
 };

@@ -27,7 +27,7 @@ fn title(state: &AppState) -> Line<'static> {
     let t = state.theme;
     let label = |a| state.keymap.label_for(a).unwrap_or_default();
     let focused = state.focus == Focus::Input;
-    Line::from(vec![
+    let mut spans = vec![
         Span::styled(" Message ", theme::title(t, focused)),
         Span::styled(
             format!(
@@ -37,7 +37,15 @@ fn title(state: &AppState) -> Line<'static> {
             ),
             theme::dim(t),
         ),
-    ])
+    ];
+    // `/json`, `/regex`, `/plain` or the profile's keys: what the next reply must be.
+    if let Some(output) = state.output.label(state.configured_output().as_deref()) {
+        spans.push(Span::styled(
+            format!("· {output} "),
+            theme::title(t, focused),
+        ));
+    }
+    Line::from(spans)
 }
 
 pub fn render(frame: &mut Frame, area: Rect, state: &mut AppState) {
