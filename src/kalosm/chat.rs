@@ -11,7 +11,7 @@ use kalosm_sample::CreateParserState;
 use serde::{Deserialize, Serialize};
 
 use super::chat_turns::{add_messages, reply_has_leading_space, ChatState, ReplySpec};
-use super::constraints::{limits_of, parse_reply};
+use super::constraints::parse_reply;
 use super::model::GemmaModel;
 use super::sampler::IntoSamplerParams;
 use super::session::{copy_live, lock};
@@ -114,7 +114,10 @@ impl GemmaChatSession {
 
 /// The messages not yet in the session. kalosm's `Chat::with_session` hands a session its own
 /// history again before the new messages; that repeated history is skipped.
-fn new_messages<'m>(history: &[ChatMessage], messages: &'m [ChatMessage]) -> &'m [ChatMessage] {
+pub(crate) fn new_messages<'m>(
+    history: &[ChatMessage],
+    messages: &'m [ChatMessage],
+) -> &'m [ChatMessage] {
     match messages.get(..history.len()) {
         Some(head) if !history.is_empty() && head == history => &messages[history.len()..],
         _ => messages,
@@ -246,7 +249,7 @@ impl<S: IntoSamplerParams> ChatModel<S> for GemmaModel {
         let messages = messages.to_vec();
         async move {
             let params = sampler.sampler_params();
-            let limits = limits_of(&sampler);
+            let limits = sampler.limits();
             session
                 .run(self, &messages, move |model, live, state, new, cancel| {
                     let mut sampler = model.sampler(params)?;
@@ -286,7 +289,7 @@ where
             // A stop string would cut the structured text: the parser decides where it ends.
             let limits = Limits {
                 stop: Vec::new(),
-                ..limits_of(&sampler)
+                ..sampler.limits()
             };
             session
                 .run(self, &messages, move |model, live, state, new, cancel| {

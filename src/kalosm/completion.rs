@@ -7,7 +7,7 @@ use kalosm_language_model::{
 };
 use kalosm_sample::CreateParserState;
 
-use super::constraints::{limits_of, parse_reply};
+use super::constraints::parse_reply;
 use super::model::GemmaModel;
 use super::sampler::IntoSamplerParams;
 use super::session::GemmaSession;
@@ -47,7 +47,7 @@ impl<S: IntoSamplerParams> TextCompletionModel<S> for GemmaModel {
         let text = text.to_string();
         async move {
             let params = sampler.sampler_params();
-            let limits = limits_of(&sampler);
+            let limits = sampler.limits();
             let live = session.take_live();
             let tokens = session.tokens.clone();
             let (live, result) = self
@@ -101,7 +101,7 @@ where
             // A stop string would cut the structured text: the parser decides where it ends.
             let limits = Limits {
                 stop: Vec::new(),
-                ..limits_of(&sampler)
+                ..sampler.limits()
             };
             let live = session.take_live();
             let tokens = session.tokens.clone();

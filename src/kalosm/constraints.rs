@@ -6,9 +6,7 @@ use kalosm_language_model::{
 use kalosm_sample::{ArcParser, CreateParserState, Parse, ParseStatus, ParserExt};
 
 use super::model::GemmaModel;
-use super::sampler::IntoSamplerParams;
 use super::KalosmError;
-use crate::engine::Limits;
 
 /// A byte no UTF-8 text contains: after the reply it asks the parser whether the text may end
 /// there (a complete parse finishes before it and leaves it over).
@@ -27,14 +25,6 @@ impl<T: Parse + 'static> CreateDefaultChatConstraintsForType<T> for GemmaModel {
 
     fn create_default_constraints() -> ArcParser<T> {
         T::new_parser().boxed()
-    }
-}
-
-/// The reply's token budget and stop string.
-pub(crate) fn limits_of(sampler: &impl IntoSamplerParams) -> Limits {
-    Limits {
-        max_tokens: sampler.max_tokens().unwrap_or(usize::MAX),
-        stop: sampler.stop_on().into_iter().collect(),
     }
 }
 

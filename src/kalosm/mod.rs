@@ -23,6 +23,9 @@ mod model;
 mod sampler;
 mod session;
 
+#[cfg(test)]
+mod tests;
+
 pub use chat::GemmaChatSession;
 pub use model::{GemmaModel, GemmaModelBuilder, DEFAULT_CONTEXT};
 pub use sampler::IntoSamplerParams;

@@ -1,27 +1,36 @@
 //! The samplers a kalosm call may carry, as our chain's settings.
 use kalosm_language_model::GenerationParameters;
 
+use crate::engine::Limits;
 use crate::sampling::{Mirostat, SamplerKind, SamplerParams};
 
 /// A sampler kalosm hands to our model: its chain settings, the reply's token budget and stop
-/// string. Implemented for kalosm's [`GenerationParameters`] and for our [`SamplerParams`]
+/// strings. Implemented for kalosm's [`GenerationParameters`] and for our [`SamplerParams`]
 /// (`.with_sampler(SamplerParams { .. })` keeps llama.cpp's semantics exactly).
 pub trait IntoSamplerParams: Send + Unpin + 'static {
     /// Our chain's settings for this sampler.
     fn sampler_params(&self) -> SamplerParams;
-    /// The most tokens a reply may have (`None`: until the end of turn or a full context).
-    fn max_tokens(&self) -> Option<usize> {
-        None
-    }
-    /// A string that ends the reply (not shown).
-    fn stop_on(&self) -> Option<String> {
-        None
+    /// The reply's token budget and stop strings (default: until the end of turn or a full
+    /// context, no stop string).
+    fn limits(&self) -> Limits {
+        Limits::tokens(usize::MAX)
     }
 }
 
 impl IntoSamplerParams for SamplerParams {
     fn sampler_params(&self) -> SamplerParams {
         self.clone()
+    }
+}
+
+/// Our chain with our limits: `.with_sampler((SamplerParams::greedy(), Limits::tokens(32)))`.
+impl IntoSamplerParams for (SamplerParams, Limits) {
+    fn sampler_params(&self) -> SamplerParams {
+        self.0.clone()
+    }
+
+    fn limits(&self) -> Limits {
+        self.1.clone()
     }
 }
 
@@ -53,16 +62,18 @@ impl IntoSamplerParams for GenerationParameters {
         }
     }
 
-    fn max_tokens(&self) -> Option<usize> {
-        match self.max_length() {
-            u32::MAX => None,
-            n => Some(n as usize),
+    fn limits(&self) -> Limits {
+        Limits {
+            max_tokens: match self.max_length() {
+                u32::MAX => usize::MAX,
+                n => n as usize,
+            },
+            stop: self
+                .stop_on()
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .into_iter()
+                .collect(),
         }
-    }
-
-    fn stop_on(&self) -> Option<String> {
-        GenerationParameters::stop_on(self)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
     }
 }
