@@ -5,7 +5,7 @@ use std::sync::atomic::AtomicBool;
 
 use kalosm_language_model::{ChatMessage, MessageType};
 
-use super::model::GemmaModel;
+use super::model::{GemmaModel, Pick};
 use super::KalosmError;
 use crate::engine::{ChatFormat, Limits, PromptKind, Session};
 
@@ -23,7 +23,7 @@ pub(crate) struct ChatState {
 /// How the reply is chosen: `pick(logits, history)` per token, within `limits`.
 pub(crate) struct ReplySpec<'a> {
     pub limits: Limits,
-    pub pick: &'a mut dyn FnMut(&[f32], &[u32]) -> Result<u32, KalosmError>,
+    pub pick: &'a mut Pick<'a>,
 }
 
 /// Whether a reply in this conversation starts with a space that belongs to the format.

@@ -15,6 +15,9 @@ use crate::engine::{
 use crate::sampling::constrained::TokenTable;
 use crate::sampling::{Sampler, SamplerKind, SamplerParams, Vocab};
 
+/// Chooses a reply's next token from a step's logits and the conversation so far.
+pub(crate) type Pick<'a> = dyn FnMut(&[f32], &[u32]) -> Result<u32, KalosmError> + 'a;
+
 /// The context a kalosm session gets unless the builder says otherwise (clamped to the model's).
 pub const DEFAULT_CONTEXT: usize = 4096;
 
@@ -244,7 +247,7 @@ impl GemmaModel {
         session: &mut Session,
         prompt: &PromptKind,
         limits: &Limits,
-        pick: &mut dyn FnMut(&[f32], &[u32]) -> Result<u32, KalosmError>,
+        pick: &mut Pick<'_>,
         cancel: &AtomicBool,
         on_token: &mut dyn FnMut(String) -> Result<(), KalosmError>,
     ) -> Result<(String, GenerationStats), KalosmError> {
