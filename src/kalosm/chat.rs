@@ -273,7 +273,6 @@ where
     S: IntoSamplerParams,
     C: CreateParserState + Send + Sync + 'static,
     C::Output: Send + 'static,
-    C::PartialState: Send + 'static,
 {
     fn add_message_with_callback_and_constraints<'a>(
         &'a self,

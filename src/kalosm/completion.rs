@@ -85,7 +85,6 @@ where
     S: IntoSamplerParams,
     C: CreateParserState + Send + Sync + 'static,
     C::Output: Send + 'static,
-    C::PartialState: Send + 'static,
 {
     fn stream_text_with_callback_and_parser<'a>(
         &'a self,
