@@ -11,6 +11,7 @@ pub mod bench;
 pub mod config;
 pub mod conversations;
 pub mod engine;
+pub mod kalosm;
 pub mod logging;
 pub mod models;
 pub mod rag;

@@ -61,6 +61,10 @@ pub trait ForwardPass: Send {
     fn batch_cache(&mut self) -> Option<&mut KvCache> {
         None
     }
+    /// An independent copy of this conversation (its own KV cache), when the engine can make one.
+    fn try_clone_pass(&self) -> Option<Box<dyn ForwardPass>> {
+        None
+    }
 }
 
 /// Which forward pass runs the model.
@@ -153,5 +157,12 @@ impl ForwardPass for CandlePass {
 
     fn batch_cache(&mut self) -> Option<&mut KvCache> {
         Some(&mut self.cache)
+    }
+
+    fn try_clone_pass(&self) -> Option<Box<dyn ForwardPass>> {
+        Some(Box::new(CandlePass {
+            model: self.model.clone(),
+            cache: self.cache.duplicate(),
+        }))
     }
 }

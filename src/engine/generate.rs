@@ -79,6 +79,19 @@ impl Session {
         self.pass.forward(tokens)
     }
 
+    /// An independent copy: its own KV cache (copied, not shared) and token history. `None` when
+    /// the engine cannot copy a cache.
+    pub fn try_clone(&self) -> Option<Session> {
+        Some(Session {
+            pass: self.pass.try_clone_pass()?,
+            tokens: self.tokens.clone(),
+            pending: self.pending.clone(),
+            turns: self.turns,
+            context_shift: self.context_shift,
+            shifted: self.shifted,
+        })
+    }
+
     pub fn reset(&mut self) {
         self.pass.truncate(0);
         self.tokens.clear();

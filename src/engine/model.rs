@@ -90,6 +90,31 @@ impl KvCache {
     pub fn truncate(&mut self, len: usize) {
         self.len = self.len.min(len);
     }
+
+    /// An independent copy of the cached positions, with the same capacity (only the used part is
+    /// copied; the rest is fresh zeroed memory, untouched until the copy reaches it).
+    pub fn duplicate(&self) -> KvCache {
+        let used = self.len * self.kv_width;
+        let copy = |layers: &[Vec<f32>]| -> Vec<Vec<f32>> {
+            layers
+                .iter()
+                .map(|layer| {
+                    let mut fresh = vec![0f32; layer.len()];
+                    let n = used.min(layer.len());
+                    fresh[..n].copy_from_slice(&layer[..n]);
+                    fresh
+                })
+                .collect()
+        };
+        KvCache {
+            k: copy(&self.k),
+            v: copy(&self.v),
+            len: self.len,
+            capacity: self.capacity,
+            kv_width: self.kv_width,
+            scratch: Scratch::default(),
+        }
+    }
 }
 
 impl Gemma3Model {
