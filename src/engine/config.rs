@@ -73,6 +73,18 @@ impl Gemma3Config {
         Ok(cfg)
     }
 
+    /// The architecture and hyper-parameters of any file an engine of ours runs (Gemma 3 or the
+    /// llama family), for lists and `model info`.
+    pub fn describe_gguf(gguf: &GgufFile) -> Result<(String, Self), EngineError> {
+        let arch = architecture(gguf)?;
+        let cfg = if arch == "gemma3" {
+            Self::from_gguf(gguf)?
+        } else {
+            Self::from_llama_gguf(gguf)?
+        };
+        Ok((arch, cfg))
+    }
+
     /// The keys under `{arch}.`, with Gemma 3's defaults where a key is missing.
     fn read(gguf: &GgufFile, arch: &str) -> Result<Self, EngineError> {
         let key = |k: &str| format!("{arch}.{k}");
