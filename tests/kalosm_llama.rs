@@ -206,3 +206,14 @@ fn ask_prints_only_the_answer_on_stdout() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn kalosm_llama_refuses_a_gemma_file_with_an_error() {
+    let err = Engine::load_with(&common::model_path(), 2, EngineKind::KalosmLlama)
+        .err()
+        .expect("kalosm-llama cannot run Gemma 3");
+    assert!(
+        err.to_string().contains("unsupported architecture `gemma3`"),
+        "{err}"
+    );
+}
