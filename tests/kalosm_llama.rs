@@ -213,7 +213,8 @@ fn kalosm_llama_refuses_a_gemma_file_with_an_error() {
         .err()
         .expect("kalosm-llama cannot run Gemma 3");
     assert!(
-        err.to_string().contains("unsupported architecture `gemma3`"),
+        err.to_string()
+            .contains("unsupported architecture `gemma3`"),
         "{err}"
     );
 }
