@@ -24,6 +24,8 @@ pub fn architecture(gguf: &GgufFile) -> Result<String, EngineError> {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Gemma3Config {
+    /// `general.architecture`: gemma3, or llama-family for the kalosm-llama engine.
+    pub architecture: String,
     pub name: String,
     pub context_length: usize,
     pub embedding_length: usize,
@@ -158,6 +160,7 @@ impl Gemma3Config {
         // 27B scales by 1/sqrt(d_model / heads); every other size by 1/sqrt(head_dim) (llama.cpp).
         let attention_scale = 1.0 / (head_dim as f32).sqrt();
         Ok(Self {
+            architecture: arch.to_string(),
             name: gguf
                 .get("general.name")
                 .and_then(|v| v.as_str())
