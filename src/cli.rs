@@ -471,6 +471,8 @@ pub enum ModelCommand {
 pub enum PullTarget {
     Gemma,
     Minilm,
+    /// SmolLM2-135M-Instruct (the kalosm-llama engine).
+    Smollm2,
     Hub(gemma_tui::models::HubRef),
 }
 
@@ -478,12 +480,15 @@ fn parse_pull_target(text: &str) -> Result<PullTarget, String> {
     match text {
         "gemma" => Ok(PullTarget::Gemma),
         "minilm" => Ok(PullTarget::Minilm),
+        "smollm2" => Ok(PullTarget::Smollm2),
         _ if text.starts_with(gemma_tui::models::HubRef::PREFIX) => {
             gemma_tui::models::HubRef::parse(text)
                 .map(PullTarget::Hub)
                 .map_err(|e| e.to_string())
         }
-        _ => Err("expected gemma, minilm or hf:OWNER/REPO[/FILE.gguf][@REVISION]".to_string()),
+        _ => Err(
+            "expected gemma, minilm, smollm2 or hf:OWNER/REPO[/FILE.gguf][@REVISION]".to_string(),
+        ),
     }
 }
 

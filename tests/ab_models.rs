@@ -1,6 +1,7 @@
 //! The A/B panes with a model on one side: the loaded model under a profile against a second GGUF
 //! (the default one linked under another name, marked `kind = "instruct"` in a temp models.toml,
-//! so it chats through Gemma's template) under the same profile, through the real actors.
+//! so it chats through Gemma's template; or SmolLM2 on the kalosm-llama engine, in ChatML) under
+//! the same profile, through the real actors.
 mod common;
 
 use std::time::{Duration, Instant};
@@ -13,6 +14,89 @@ use gemma_tui::actors::inference::ModelSource;
 use gemma_tui::app::{AppEvent, AppState, Effect, EngineStatus};
 use gemma_tui::runtime::{ActorPaths, RunOptions};
 use gemma_tui::sampling::SamplerParams;
+
+/// What the A/B panes showed for `prompt` on the loaded default model under `precise` (side A)
+/// and on `model` under the same profile (side B), with `models_toml` as the user's models.toml.
+fn ab_run(models_toml: &str, model: &str, prompt: &str) -> AppState {
+    let root = tempfile::tempdir().unwrap();
+    let config_dir = root.path().join("config");
+    std::fs::create_dir(&config_dir).unwrap();
+    std::fs::write(config_dir.join("models.toml"), models_toml).unwrap();
+    std::fs::write(
+        config_dir.join("profiles.toml"),
+        "[profiles.precise]\nmax_tokens = 12\n",
+    )
+    .unwrap();
+    let system = gemma_tui::runtime::actix_system(2);
+    system.block_on(async {
+        let opts = RunOptions {
+            context: 512,
+            max_tokens: Some(16),
+            sampler: SamplerParams::greedy(),
+            config_dir: Some(config_dir.clone()),
+            ..RunOptions::new(
+                ModelSource::Path(common::model_path()),
+                2,
+                ActorPaths::under(root.path()),
+            )
+        };
+        let mut d = Dashboard::start(opts);
+        let mut state = AppState::new();
+        let mut started = false;
+        let deadline = Instant::now() + Duration::from_secs(240);
+        let b = format!("model:{model}");
+        loop {
+            assert!(Instant::now() < deadline, "no A/B replies within 240 s");
+            let event = d.next(Duration::from_secs(120)).await;
+            let done = matches!(&event, AppEvent::Bench(BenchEvent::AbDone(_)));
+            match &event {
+                AppEvent::Engine(EngineEvent::LoadFailed(e)) => panic!("load failed: {e}"),
+                AppEvent::Bench(BenchEvent::AbDone(Some(e))) => panic!("A/B failed: {e}"),
+                _ => {}
+            }
+            d.fold(&mut state, event);
+            if !started && state.engine == EngineStatus::Idle && !state.ab.profiles.is_empty() {
+                for c in prompt.chars() {
+                    state.handle(common::key(KeyCode::Char(c)), Instant::now());
+                }
+                state.handle(common::key(KeyCode::F(5)), Instant::now());
+                while state.ab.profile(1) != Some(b.as_str()) {
+                    state.handle(common::key(KeyCode::Down), Instant::now());
+                }
+                let effects = state.handle(common::key(KeyCode::Enter), Instant::now());
+                d.apply(effects);
+                started = true;
+            }
+            if done {
+                break;
+            }
+        }
+        state
+    })
+}
+
+#[test]
+fn gemma_and_smollm2_on_kalosm_llama_side_by_side() {
+    let smollm2 = common::smollm2_path();
+    let state = ab_run(
+        &format!("[models.smollm2]\npath = \"{}\"\n", smollm2.display()),
+        "smollm2",
+        "What is the capital of France?",
+    );
+    for side in &state.ab.sides {
+        assert!(side.done && side.tokens >= 1, "{side:?}");
+    }
+    // SmolLM2 answers through ChatML on kalosm-llama while Gemma stays the dashboard's model.
+    assert_eq!(state.ab.sides[1].profile, "model:smollm2");
+    assert!(
+        state.ab.sides[1].text.contains("Paris"),
+        "{:?}",
+        state.ab.sides[1]
+    );
+    assert!(state.ab.message.is_none(), "{:?}", state.ab.message);
+    let model = state.model.as_ref().unwrap();
+    assert_eq!(model.path, common::model_path().display().to_string());
+}
 
 #[test]
 fn one_prompt_streams_on_two_models_side_by_side() {
@@ -74,7 +158,10 @@ fn one_prompt_streams_on_two_models_side_by_side() {
                     .filter(|p| p.starts_with("model:"))
                     .cloned()
                     .collect();
-                assert_eq!(models, ["model:gemma-3-270m", "model:other"]);
+                assert_eq!(
+                    models,
+                    ["model:gemma-3-270m", "model:other", "model:smollm2"]
+                );
                 for c in "The capital of France is".chars() {
                     state.handle(common::key(KeyCode::Char(c)), Instant::now());
                 }

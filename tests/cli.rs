@@ -66,10 +66,14 @@ fn missing_and_bad_models_give_one_clear_line_and_exit_3() {
     let real = std::fs::read(common::model_path()).unwrap();
     std::fs::write(&truncated, &real[..4 << 20]).unwrap();
     let missing = dir.path().join("missing.gguf");
+    let bert = dir.path().join("bert.gguf");
+    std::fs::write(&bert, gguf_with_architecture("bert")).unwrap();
+    // A llama file goes to the kalosm-llama engine, which checks the metadata before loading.
     let llama = dir.path().join("llama.gguf");
     std::fs::write(&llama, gguf_with_architecture("llama")).unwrap();
     for (path, needle) in [
-        (&llama, "unsupported architecture `llama`"),
+        (&bert, "unsupported architecture `bert`"),
+        (&llama, "lacks the metadata key `llama.embedding_length`"),
         (&garbage, "not a GGUF file"),
         (&truncated, "truncated"),
         (&missing, "does not exist"),

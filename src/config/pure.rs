@@ -279,13 +279,26 @@ pub fn parse_profiles(
 }
 
 /// models.toml over the embedded models.
+/// A models.toml `path` starting with this is under the models dir.
+pub const MODELS_DIR_PLACEHOLDER: &str = "{models_dir}/";
+
 pub fn parse_models(
     file: &str,
     text: Option<&str>,
 ) -> Result<BTreeMap<String, ModelEntry>, ConfigError> {
     let user = user_table(file, text)?;
     typecheck::<ModelsFile>(file, text)?;
-    let merged: ModelsFile = overlaid(file, FileKind::Models, user)?;
+    let mut merged: ModelsFile = overlaid(file, FileKind::Models, user)?;
+    for m in merged.models.values_mut() {
+        // `{models_dir}/FILE` names a file `gemma-tui model pull` puts in the models dir (the
+        // embedded smollm2 entry), wherever that dir is on this machine.
+        if let Some(file) = m.path.strip_prefix(MODELS_DIR_PLACEHOLDER) {
+            m.path = crate::models::models_dir()
+                .join(file)
+                .to_string_lossy()
+                .into_owned();
+        }
+    }
     for (name, m) in &merged.models {
         if m.max_context < 16 {
             let msg = format!(

@@ -79,6 +79,9 @@ pub enum EngineKind {
     /// llama.cpp through the llama-cpp-2 crate (cargo feature `llama-cpp`).
     #[value(name = "llama-cpp", alias = "llama.cpp")]
     LlamaCpp,
+    /// kalosm-llama's forward pass, for llama-family GGUFs (picked for them automatically).
+    #[value(name = "kalosm-llama")]
+    KalosmLlama,
 }
 
 impl EngineKind {
@@ -86,13 +89,14 @@ impl EngineKind {
         match self {
             EngineKind::Candle => "candle",
             EngineKind::LlamaCpp => "llama-cpp",
+            EngineKind::KalosmLlama => "kalosm-llama",
         }
     }
 
     /// Whether this build can run it.
     pub fn available(self) -> bool {
         match self {
-            EngineKind::Candle => true,
+            EngineKind::Candle | EngineKind::KalosmLlama => true,
             EngineKind::LlamaCpp => cfg!(feature = "llama-cpp"),
         }
     }
@@ -111,8 +115,9 @@ impl FromStr for EngineKind {
         match s {
             "candle" => Ok(EngineKind::Candle),
             "llama-cpp" | "llama.cpp" | "llamacpp" => Ok(EngineKind::LlamaCpp),
+            "kalosm-llama" => Ok(EngineKind::KalosmLlama),
             other => Err(format!(
-                "unknown engine `{other}` (known: candle, llama-cpp)"
+                "unknown engine `{other}` (known: candle, llama-cpp, kalosm-llama)"
             )),
         }
     }

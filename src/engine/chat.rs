@@ -30,6 +30,9 @@ pub enum ChatFormat {
     Gemma,
     /// A plain transcript (base models).
     Dialogue(Dialogue),
+    /// ChatML's turn markers, `<|im_start|>user\n{text}<|im_end|>\n<|im_start|>assistant\n`
+    /// (instruction-tuned SmolLM2, Qwen and other llama-family files whose template uses them).
+    ChatMl,
 }
 
 impl ChatFormat {
@@ -41,10 +44,19 @@ impl ChatFormat {
         }
     }
 
+    /// [`ChatFormat::for_kind`] for a model whose vocabulary has ChatML's markers when `chatml`:
+    /// an instruction-tuned one then chats in ChatML instead of Gemma's turns.
+    pub fn for_model(kind: ModelKind, chatml: bool, dialogue: impl FnOnce() -> Dialogue) -> Self {
+        match Self::for_kind(kind, dialogue) {
+            ChatFormat::Gemma if chatml => ChatFormat::ChatMl,
+            other => other,
+        }
+    }
+
     /// Stop strings the format itself needs (the next turn's start).
     pub fn stop(&self) -> &[String] {
         match self {
-            ChatFormat::Gemma => &[],
+            ChatFormat::Gemma | ChatFormat::ChatMl => &[],
             ChatFormat::Dialogue(d) => &d.stop,
         }
     }
@@ -58,7 +70,7 @@ impl ChatFormat {
     /// A finished reply as it follows its turn in the model's text (for rebuilding a cache).
     pub fn reply_text(&self, reply: &str) -> String {
         match self {
-            ChatFormat::Gemma => reply.to_string(),
+            ChatFormat::Gemma | ChatFormat::ChatMl => reply.to_string(),
             ChatFormat::Dialogue(_) if reply.is_empty() => String::new(),
             ChatFormat::Dialogue(_) => format!(" {reply}"),
         }
@@ -69,6 +81,7 @@ impl ChatFormat {
         match self {
             ChatFormat::Gemma => "gemma chat template",
             ChatFormat::Dialogue(_) => "dialogue template",
+            ChatFormat::ChatMl => "chatml template",
         }
     }
 }
@@ -135,6 +148,28 @@ pub fn render_turn(prompt: &PromptKind, previous_turns: usize) -> String {
         }
         PromptKind::Chat {
             text,
+            system,
+            format: ChatFormat::ChatMl,
+        } => {
+            let mut s = String::with_capacity(text.len() + 96);
+            // As with Gemma: the end marker the model sampled was never fed back.
+            if previous_turns > 0 {
+                s.push_str("<|im_end|>\n");
+            }
+            if let Some(sys) = system.as_deref().filter(|s| !s.trim().is_empty()) {
+                if previous_turns == 0 {
+                    s.push_str("<|im_start|>system\n");
+                    s.push_str(sys.trim_end());
+                    s.push_str("<|im_end|>\n");
+                }
+            }
+            s.push_str("<|im_start|>user\n");
+            s.push_str(text);
+            s.push_str("<|im_end|>\n<|im_start|>assistant\n");
+            s
+        }
+        PromptKind::Chat {
+            text,
             format: ChatFormat::Dialogue(d),
             ..
         } => {
@@ -193,6 +228,29 @@ mod tests {
         assert_eq!(
             render_turn(&p, 1),
             "<end_of_turn>\n<start_of_turn>user\nMore<end_of_turn>\n<start_of_turn>model\n"
+        );
+    }
+
+    #[test]
+    fn chatml_turns_have_a_system_turn_first_and_close_the_previous_reply() {
+        let p = |text: &str| PromptKind::Chat {
+            text: text.into(),
+            system: Some("Be brief.".into()),
+            format: ChatFormat::ChatMl,
+        };
+        assert_eq!(
+            render_turn(&p("Hi"), 0),
+            "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
+        );
+        assert_eq!(
+            render_turn(&p("More"), 1),
+            "<|im_end|>\n<|im_start|>user\nMore<|im_end|>\n<|im_start|>assistant\n"
+        );
+        let instruct = ChatFormat::for_model(ModelKind::Instruct, true, || unreachable!());
+        assert_eq!(instruct, ChatFormat::ChatMl);
+        assert_eq!(
+            ChatFormat::for_model(ModelKind::Instruct, false, || unreachable!()),
+            ChatFormat::Gemma
         );
     }
 

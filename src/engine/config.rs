@@ -10,8 +10,22 @@ const DEFAULT_SWA_ROPE_BASE: f64 = 10_000.0;
 /// Every sixth layer attends globally; the others use the sliding window (llama.cpp's pattern 6).
 const DEFAULT_SWA_PATTERN: usize = 6;
 
+/// The architectures kalosm-llama 0.4.4's loader handles (`general.architecture`).
+pub const LLAMA_FAMILY: [&str; 4] = ["llama", "mistral", "qwen2", "phi3"];
+
+/// `general.architecture`.
+pub fn architecture(gguf: &GgufFile) -> Result<String, EngineError> {
+    Ok(gguf
+        .require("general.architecture")?
+        .as_str()
+        .unwrap_or_default()
+        .to_string())
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Gemma3Config {
+    /// `general.architecture`: gemma3, or llama-family for the kalosm-llama engine.
+    pub architecture: String,
     pub name: String,
     pub context_length: usize,
     pub embedding_length: usize,
@@ -39,15 +53,43 @@ pub struct Gemma3Config {
 
 impl Gemma3Config {
     pub fn from_gguf(gguf: &GgufFile) -> Result<Self, EngineError> {
-        let arch = gguf
-            .require("general.architecture")?
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
+        let arch = architecture(gguf)?;
         if arch != "gemma3" {
             return Err(EngineError::UnsupportedArchitecture(arch));
         }
-        let key = |k: &str| format!("gemma3.{k}");
+        Self::read(gguf, &arch)
+    }
+
+    /// The hyper-parameters of a llama-family file (the kalosm-llama engine runs it; these
+    /// describe it to the rest of the app: vocabulary, context, layers). No sliding window, no
+    /// softcap.
+    pub fn from_llama_gguf(gguf: &GgufFile) -> Result<Self, EngineError> {
+        let arch = architecture(gguf)?;
+        if !LLAMA_FAMILY.contains(&arch.as_str()) {
+            return Err(EngineError::UnsupportedArchitecture(arch));
+        }
+        let mut cfg = Self::read(gguf, &arch)?;
+        cfg.sliding_window = usize::MAX;
+        cfg.swa_pattern = 0;
+        cfg.final_logit_softcap = None;
+        Ok(cfg)
+    }
+
+    /// The architecture and hyper-parameters of any file an engine of ours runs (Gemma 3 or the
+    /// llama family), for lists and `model info`.
+    pub fn describe_gguf(gguf: &GgufFile) -> Result<(String, Self), EngineError> {
+        let arch = architecture(gguf)?;
+        let cfg = if arch == "gemma3" {
+            Self::from_gguf(gguf)?
+        } else {
+            Self::from_llama_gguf(gguf)?
+        };
+        Ok((arch, cfg))
+    }
+
+    /// The keys under `{arch}.`, with Gemma 3's defaults where a key is missing.
+    fn read(gguf: &GgufFile, arch: &str) -> Result<Self, EngineError> {
+        let key = |k: &str| format!("{arch}.{k}");
         let u = |k: &str| gguf.require_u64(&key(k)).map(|v| v as usize);
         let embedding_length = u("embedding_length")?;
         let head_count = u("attention.head_count")?;
@@ -118,10 +160,11 @@ impl Gemma3Config {
         // 27B scales by 1/sqrt(d_model / heads); every other size by 1/sqrt(head_dim) (llama.cpp).
         let attention_scale = 1.0 / (head_dim as f32).sqrt();
         Ok(Self {
+            architecture: arch.to_string(),
             name: gguf
                 .get("general.name")
                 .and_then(|v| v.as_str())
-                .unwrap_or("gemma3")
+                .unwrap_or(arch)
                 .to_string(),
             context_length,
             embedding_length,

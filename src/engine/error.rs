@@ -15,7 +15,7 @@ pub enum EngineError {
     MissingKey(String),
     #[error("the GGUF file lacks the tensor `{0}`")]
     MissingTensor(String),
-    #[error("unsupported architecture `{0}`: gemma-tui runs Gemma 3 models (general.architecture = gemma3)")]
+    #[error("unsupported architecture `{0}`: gemma-tui runs Gemma 3 (general.architecture = gemma3) and, on the kalosm-llama engine, llama, mistral, qwen2 and phi3")]
     UnsupportedArchitecture(String),
     #[error("tensor {tensor} uses quantization {ggml_type}, which this engine does not support")]
     UnsupportedQuantization { tensor: String, ggml_type: String },

@@ -41,6 +41,7 @@ enum LoadedModel {
     Candle(Arc<Gemma3Model>),
     #[cfg(feature = "llama-cpp")]
     LlamaCpp(super::llama_cpp::LlamaCppModel),
+    KalosmLlama(super::kalosm_llama::KalosmLlamaModel),
 }
 
 impl LoadedModel {
@@ -50,6 +51,7 @@ impl LoadedModel {
             LoadedModel::Candle(model) => Some(model),
             #[cfg(feature = "llama-cpp")]
             LoadedModel::LlamaCpp(_) => None,
+            LoadedModel::KalosmLlama(_) => None,
         }
     }
 }
@@ -182,8 +184,33 @@ impl Engine {
     ) -> Result<Self, EngineError> {
         let start = Instant::now();
         let gguf = GgufFile::open(path)?;
-        let cfg = Gemma3Config::from_gguf(&gguf)?;
         rope.validate().map_err(EngineError::Kernel)?;
+        let arch = super::config::architecture(&gguf)?;
+        let llama_family = super::config::LLAMA_FAMILY.contains(&arch.as_str());
+        // Our forward pass is Gemma 3's: a llama-family file goes to kalosm-llama's.
+        let kind = match kind {
+            EngineKind::Candle if llama_family => EngineKind::KalosmLlama,
+            other => other,
+        };
+        if kind == EngineKind::KalosmLlama {
+            if !llama_family {
+                return Err(EngineError::UnsupportedArchitecture(arch));
+            }
+            let (cfg, tokenizer, model) = super::kalosm_llama::load_llama_family(path, &gguf)?;
+            return Ok(Self {
+                kind,
+                rope: rope.resolve(&cfg.rope),
+                cfg,
+                model_kind: detect_kind(&gguf),
+                tokenizer,
+                model: LoadedModel::KalosmLlama(model),
+                threads: threads.max(1),
+                path: path.to_path_buf(),
+                file_size: gguf.map.len() as u64,
+                load_time: start.elapsed(),
+            });
+        }
+        let cfg = Gemma3Config::from_gguf(&gguf)?;
         let tokenizer = Tokenizer::from_gguf(&gguf)?;
         if tokenizer.vocab_size() != cfg.vocab_size {
             return Err(EngineError::BadTokenizer(format!(
@@ -203,6 +230,7 @@ impl Engine {
                 threads,
                 super::llama_cpp::rope_context(rope, &cfg.rope),
             )?),
+            EngineKind::KalosmLlama => unreachable!("returned above"),
             #[cfg(not(feature = "llama-cpp"))]
             EngineKind::LlamaCpp => {
                 return Err(EngineError::EngineUnavailable(
@@ -232,7 +260,8 @@ impl Engine {
     /// The format this model chats in: Gemma's turns when instruction-tuned, else the transcript
     /// `dialogue` builds.
     pub fn chat_format(&self, dialogue: impl FnOnce() -> super::chat::Dialogue) -> ChatFormat {
-        ChatFormat::for_kind(self.model_kind.kind, dialogue)
+        let chatml = self.tokenizer.token_id("<|im_start|>").is_some();
+        ChatFormat::for_model(self.model_kind.kind, chatml, dialogue)
     }
 
     /// A new conversation with room for `context` tokens (clamped to the model's context length).
@@ -245,6 +274,7 @@ impl Engine {
             }),
             #[cfg(feature = "llama-cpp")]
             LoadedModel::LlamaCpp(model) => Box::new(model.new_pass(context)?),
+            LoadedModel::KalosmLlama(model) => Box::new(model.new_pass(context)),
         };
         Ok(Session {
             pass,

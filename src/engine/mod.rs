@@ -15,6 +15,7 @@ mod gemm_scales;
 mod gemm_simd;
 pub mod generate;
 pub mod gguf;
+pub mod kalosm_llama;
 pub mod kernels;
 #[cfg(feature = "llama-cpp")]
 pub mod llama_cpp;
@@ -28,6 +29,7 @@ pub mod rope_scaling;
 pub mod stop;
 pub mod token_text;
 pub mod tokenizer;
+mod tokenizer_bpe;
 
 pub use backend::{EngineKind, ForwardPass};
 pub use chat::{ChatFormat, Dialogue, PromptKind};

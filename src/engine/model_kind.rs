@@ -54,10 +54,21 @@ pub struct DetectedKind {
 /// Reads the kind from `general.finetune`, then `general.name`; base when neither says.
 pub fn detect_kind(gguf: &GgufFile) -> DetectedKind {
     let text = |key: &str| gguf.get(key).and_then(|v| v.as_str()).map(str::to_string);
-    kind_from_metadata(
+    let found = kind_from_metadata(
         text("general.finetune").as_deref(),
         text("general.name").as_deref(),
-    )
+    );
+    // SmolLM2's instruct GGUF names its finetune "8k-lc100k-mix1-ep2": nothing marks it. A
+    // ChatML chat template does (Gemma's template never uses ChatML, so Gemma files are unaffected).
+    let chatml = text("tokenizer.chat_template")
+        .is_some_and(|t| t.contains("<|im_start|>") && t.contains("assistant"));
+    if found.kind == ModelKind::Base && found.because.starts_with("no ") && chatml {
+        return DetectedKind {
+            kind: ModelKind::Instruct,
+            because: "tokenizer.chat_template is ChatML".into(),
+        };
+    }
+    found
 }
 
 /// The pure rule behind [`detect_kind`].

@@ -1,4 +1,5 @@
-//! The SentencePiece tokenizer, built from the GGUF's own `tokenizer.ggml.*` metadata.
+//! The SentencePiece tokenizer, built from the GGUF's own `tokenizer.ggml.*` metadata (and, for
+//! llama-family files, the byte-level BPE of `tokenizer_bpe` behind the same methods).
 //!
 //! It follows llama.cpp's SPM tokenizer exactly, because the reference token ids come from there:
 //! special and user-defined tokens are split out first (longest first), then each raw fragment has its
@@ -9,6 +10,7 @@ use std::collections::{BinaryHeap, HashMap};
 
 use super::error::EngineError;
 use super::gguf::GgufFile;
+use super::tokenizer_bpe::{piece_bytes, BpeEncoder};
 
 const SPACE_MARK: &str = "\u{2581}";
 
@@ -49,18 +51,40 @@ pub struct Tokenizer {
     eog: Vec<u32>,
     add_bos: bool,
     add_space_prefix: bool,
+    /// Byte-level BPE (`tokenizer.ggml.model` = `gpt2`): encodes instead of the SentencePiece
+    /// merges, and its pieces decode byte-level.
+    bpe: Option<BpeEncoder>,
 }
 
 impl Tokenizer {
     pub fn from_gguf(gguf: &GgufFile) -> Result<Self, EngineError> {
+        Self::from_gguf_with(gguf, None)
+    }
+
+    /// [`Tokenizer::from_gguf`]; a byte-level BPE file (`gpt2`) also needs its encoder, which
+    /// kalosm-llama builds from the same metadata.
+    pub fn from_gguf_with(
+        gguf: &GgufFile,
+        bpe: Option<tokenizers::Tokenizer>,
+    ) -> Result<Self, EngineError> {
         let model = gguf
             .get("tokenizer.ggml.model")
             .and_then(|v| v.as_str())
             .unwrap_or("");
-        if model != "llama" {
-            return Err(EngineError::BadTokenizer(format!(
-                "tokenizer.ggml.model is `{model}`, only SentencePiece (`llama`) is supported"
-            )));
+        match (model, &bpe) {
+            ("llama", None) | ("gpt2", Some(_)) => {}
+            ("gpt2", None) => {
+                return Err(EngineError::BadTokenizer(
+                    "a byte-level BPE tokenizer (`gpt2`) loads only with the kalosm-llama engine"
+                        .into(),
+                ))
+            }
+            _ => {
+                return Err(EngineError::BadTokenizer(format!(
+                    "tokenizer.ggml.model is `{model}`, only SentencePiece (`llama`) and \
+                     byte-level BPE (`gpt2`) are supported"
+                )))
+            }
         }
         let pieces: Vec<String> = gguf
             .require("tokenizer.ggml.tokens")?
@@ -118,7 +142,7 @@ impl Tokenizer {
         };
         let bos = id("tokenizer.ggml.bos_token_id", 1)?;
         let eos = id("tokenizer.ggml.eos_token_id", 2)?;
-        Ok(Self::new(
+        let mut tokenizer = Self::new(
             pieces,
             scores,
             types,
@@ -130,7 +154,9 @@ impl Tokenizer {
             gguf.get("tokenizer.ggml.add_space_prefix")
                 .and_then(|v| v.as_bool())
                 .unwrap_or(true),
-        ))
+        );
+        tokenizer.bpe = bpe.map(BpeEncoder::new);
+        Ok(tokenizer)
     }
 
     pub fn new(
@@ -162,10 +188,17 @@ impl Tokenizer {
             })
             .collect();
         specials.sort_by_key(|&i| std::cmp::Reverse(pieces[i as usize].len()));
-        // End of generation: eos and the chat turn end marker, as llama.cpp adds for Gemma.
+        // End of generation: eos and the chat turn end markers, as llama.cpp adds them (Gemma's,
+        // Llama 3's, ChatML's).
         let mut eog = vec![eos];
-        for marker in ["<end_of_turn>", "<|eot_id|>", "<eot>"] {
-            if let Some(&t) = by_piece.get(marker) {
+        for marker in [
+            "<end_of_turn>",
+            "<|eot_id|>",
+            "<eot>",
+            "<|im_end|>",
+            "<|endoftext|>",
+        ] {
+            if let Some(&t) = by_piece.get(marker).filter(|t| !eog.contains(t)) {
                 eog.push(t);
             }
         }
@@ -181,6 +214,7 @@ impl Tokenizer {
             eog,
             add_bos,
             add_space_prefix,
+            bpe: None,
         }
     }
 
@@ -211,6 +245,10 @@ impl Tokenizer {
         let mut out = Vec::with_capacity(text.len() / 3 + 2);
         if add_bos && self.add_bos {
             out.push(self.bos);
+        }
+        if let Some(bpe) = &self.bpe {
+            out.extend(bpe.encode(text, parse_special));
+            return out;
         }
         let mut prev_special = true;
         for frag in self.partition(text, parse_special) {
@@ -347,6 +385,7 @@ impl Tokenizer {
             return Vec::new();
         };
         match self.types[id as usize] {
+            TokenType::Normal if self.bpe.is_some() => piece_bytes(piece),
             TokenType::Normal => piece.replace(SPACE_MARK, " ").into_bytes(),
             TokenType::UserDefined => piece.as_bytes().to_vec(),
             TokenType::Byte => parse_byte_piece(piece).map(|b| vec![b]).unwrap_or_default(),

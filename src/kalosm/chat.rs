@@ -149,6 +149,7 @@ struct Saved {
 #[derive(Serialize, Deserialize)]
 enum SavedFormat {
     Gemma,
+    ChatMl,
     Dialogue {
         preamble: String,
         user: String,
@@ -165,6 +166,7 @@ impl ChatSession for GemmaChatSession {
     fn write_to(&self, into: &mut Vec<u8>) -> Result<(), KalosmError> {
         let format = self.state.format.as_ref().map(|f| match f {
             ChatFormat::Gemma => SavedFormat::Gemma,
+            ChatFormat::ChatMl => SavedFormat::ChatMl,
             ChatFormat::Dialogue(d) => SavedFormat::Dialogue {
                 preamble: d.preamble.clone(),
                 user: d.user.clone(),
@@ -195,6 +197,7 @@ impl ChatSession for GemmaChatSession {
         }
         let format = saved.format.map(|f| match f {
             SavedFormat::Gemma => ChatFormat::Gemma,
+            SavedFormat::ChatMl => ChatFormat::ChatMl,
             SavedFormat::Dialogue {
                 preamble,
                 user,

@@ -114,7 +114,7 @@ fn describe(
         return choice;
     }
     let header = GgufFile::open(path).and_then(|g| {
-        let cfg = Gemma3Config::from_gguf(&g)?;
+        let (_, cfg) = Gemma3Config::describe_gguf(&g)?;
         Ok((g.map.len() as u64, detect_kind(&g), cfg.quantization_name()))
     });
     match header {

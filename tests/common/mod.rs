@@ -202,3 +202,20 @@ pub fn key(code: crossterm::event::KeyCode) -> gemma_tui::app::AppEvent {
         crossterm::event::KeyModifiers::NONE,
     ))
 }
+
+/// SmolLM2-135M-Instruct (the kalosm-llama engine), fetched by `.ci/run` (or `gemma-tui model
+/// pull smollm2`) into the models dir; `GEMMA_TUI_SMOLLM2` names another copy.
+pub fn smollm2_path() -> PathBuf {
+    let path = std::env::var_os("GEMMA_TUI_SMOLLM2")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            gemma_tui::models::models_dir()
+                .join(gemma_tui::models::DefaultModel::SMOLLM2_135M_INSTRUCT_Q4_1.file_name)
+        });
+    assert!(
+        path.exists(),
+        "SmolLM2 is missing at {}: run `gemma-tui model pull smollm2` (or .ci/run) first",
+        path.display()
+    );
+    path
+}

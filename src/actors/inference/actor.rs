@@ -243,7 +243,7 @@ pub fn summarize(engine: &Engine, session: &Session) -> ModelSummary {
     ModelSummary {
         name: cfg.name.clone(),
         path: engine.path.display().to_string(),
-        architecture: "gemma3".into(),
+        architecture: cfg.architecture.clone(),
         engine: engine.kind.name().into(),
         quantization: cfg.quantization_name(),
         file_size: engine.file_size,
