@@ -293,6 +293,7 @@ mod tests {
     fn style() -> ChatStyle {
         ChatStyle {
             kind: ModelKind::Instruct,
+            chatml: false,
             default_system: None,
             dialogue_for: std::sync::Arc::new(|_| {
                 Ok(Dialogue {

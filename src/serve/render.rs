@@ -27,6 +27,9 @@ pub type DialogueFor = dyn Fn(Option<&str>) -> Result<Dialogue, String> + Send +
 /// How the server renders chats for the loaded model.
 pub struct ChatStyle {
     pub kind: ModelKind,
+    /// The vocabulary has ChatML's markers (SmolLM2, Qwen): an instruction-tuned model chats in
+    /// ChatML rather than Gemma's turns.
+    pub chatml: bool,
     /// The profile's system prompt, used when a request has no system message.
     pub default_system: Option<String>,
     pub dialogue_for: std::sync::Arc<DialogueFor>,
@@ -125,15 +128,15 @@ pub fn render_chat(messages: &[Message], style: &ChatStyle) -> Result<RenderedCh
         Some(((Role::Assistant, _), rest)) => (rest, None),
         _ => (turns.as_slice(), None),
     };
-    let format = ChatFormat::for_kind(style.kind, || Dialogue {
+    let format = ChatFormat::for_model(style.kind, style.chatml, || Dialogue {
         preamble: String::new(),
         user: String::new(),
         assistant: String::new(),
         stop: Vec::new(),
     });
     let prompt = match format {
-        // ChatStyle carries no template family yet: for_kind never yields ChatMl here.
-        ChatFormat::Gemma | ChatFormat::ChatMl => render_gemma(turns, system.as_deref(), prefill),
+        ChatFormat::Gemma => render_gemma(turns, system.as_deref(), prefill),
+        ChatFormat::ChatMl => render_chatml(turns, system.as_deref(), prefill),
         ChatFormat::Dialogue(_) => {
             // The preamble holds the system prompt: rendered per request when one is given.
             let given = messages.iter().any(|m| m.role == Role::System);
@@ -169,6 +172,30 @@ fn merge_turns(messages: &[Message]) -> Vec<(Role, String)> {
         }
     }
     turns
+}
+
+/// ChatML, as SmolLM2's and Qwen's templates write it: a system turn of its own, then
+/// `<|im_start|>ROLE\n...<|im_end|>` per turn, then the assistant's opening (and a prefill).
+fn render_chatml(turns: &[(Role, String)], system: Option<&str>, prefill: Option<&str>) -> String {
+    let mut s = String::new();
+    if let Some(sys) = system.filter(|s| !s.trim().is_empty()) {
+        s.push_str("<|im_start|>system\n");
+        s.push_str(sys.trim_end());
+        s.push_str("<|im_end|>\n");
+    }
+    for (role, text) in turns {
+        s.push_str(match role {
+            Role::User => "<|im_start|>user\n",
+            _ => "<|im_start|>assistant\n",
+        });
+        s.push_str(text);
+        s.push_str("<|im_end|>\n");
+    }
+    s.push_str("<|im_start|>assistant\n");
+    if let Some(p) = prefill {
+        s.push_str(p);
+    }
+    s
 }
 
 fn render_gemma(turns: &[(Role, String)], system: Option<&str>, prefill: Option<&str>) -> String {
@@ -240,6 +267,7 @@ mod tests {
     fn style(kind: ModelKind) -> ChatStyle {
         ChatStyle {
             kind,
+            chatml: false,
             default_system: None,
             dialogue_for: std::sync::Arc::new(|system| {
                 Ok(Dialogue {
@@ -254,6 +282,28 @@ mod tests {
 
     fn msgs(v: serde_json::Value) -> Vec<Message> {
         parse_messages(Some(&v)).unwrap()
+    }
+
+    #[test]
+    fn chatml_models_get_a_system_turn_and_chatml_markers() {
+        let m = msgs(json!([
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "Hi"},
+            {"role": "assistant", "content": "Hello."},
+            {"role": "user", "content": "Capital of France?"},
+            {"role": "assistant", "content": "It is"},
+        ]));
+        let chatml = ChatStyle {
+            chatml: true,
+            ..style(ModelKind::Instruct)
+        };
+        let r = render_chat(&m, &chatml).unwrap();
+        assert_eq!(
+            r.prompt,
+            "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n\
+             <|im_start|>assistant\nHello.<|im_end|>\n<|im_start|>user\nCapital of France?<|im_end|>\n\
+             <|im_start|>assistant\nIt is"
+        );
     }
 
     #[test]

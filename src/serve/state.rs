@@ -81,6 +81,7 @@ impl ServerState {
     pub fn set_engine(&self, engine: Arc<Engine>) -> Result<(), String> {
         let style = ChatStyle {
             kind: engine.model_kind.kind,
+            chatml: engine.tokenizer.token_id("<|im_start|>").is_some(),
             default_system: self.config.default_system.clone(),
             dialogue_for: self.config.dialogue_for.clone(),
         };
