@@ -100,6 +100,7 @@ fn the_inference_actor_streams_a_remote_model_like_a_local_one() {
                 stop: vec![],
             },
             output: None,
+            context_shift: None,
         };
         d.actors
             .inference

@@ -49,6 +49,7 @@ fn busy_state() -> AppState {
                 ttft_ms: 87.0,
                 prefill_tok_s: 640.0,
                 decode_tok_s: 48.5,
+                shifted: 0,
             },
             context_used: 123,
         }),

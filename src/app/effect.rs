@@ -20,6 +20,8 @@ pub enum Effect {
         limits: crate::engine::Limits,
         /// What the reply must be (JSON Schema, regex); `None` for free text.
         output: Option<crate::sampling::constrained::OutputConstraint>,
+        /// The profile's context shift: tokens kept after BOS (`None`: a full context ends it).
+        context_shift: Option<usize>,
     },
     /// Commit a finished message to its conversation (opened on its first message).
     StoreMessage(

@@ -55,4 +55,6 @@ pub struct Turn {
     pub limits: Limits,
     /// The template's or the profile's output constraint (the template's wins).
     pub output: Option<crate::sampling::constrained::OutputConstraint>,
+    /// The profile's context shift (`keep` when `context_shift` is on).
+    pub context_shift: Option<usize>,
 }

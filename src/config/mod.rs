@@ -104,6 +104,11 @@ pub struct Profile {
     /// Every reply matches this regular expression as a whole; "" for none.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub regex: String,
+    /// When the context fills, drop old tokens and go on (llama.cpp's context shift) instead of
+    /// ending the reply.
+    pub context_shift: bool,
+    /// Tokens after BOS that a context shift keeps (llama.cpp's `--keep`).
+    pub keep: usize,
 }
 
 impl Default for Profile {
@@ -120,6 +125,8 @@ impl Default for Profile {
             rope: Default::default(),
             json_schema: String::new(),
             regex: String::new(),
+            context_shift: false,
+            keep: 0,
         }
     }
 }

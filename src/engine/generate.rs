@@ -389,6 +389,14 @@ impl Engine {
     ) -> Result<GenerationStats, EngineError> {
         let start = Instant::now();
         let ids = self.prompt_tokens(session, prompt);
+        if let Some(keep) = session.context_shift {
+            // A new turn that does not fit: shift (as often as it takes) before the prefill.
+            while session.pass.len() > keep + 2
+                && session.pass.len() + ids.len() >= session.pass.capacity()
+            {
+                self.shift_context(session, keep)?;
+            }
+        }
         let start_len = session.pass.len();
         if start_len + ids.len() >= session.pass.capacity() {
             return Err(EngineError::ContextFull(session.pass.capacity()));
@@ -511,7 +519,7 @@ impl Engine {
 
     /// Context shift: keeps the first `keep` cached positions (at least BOS), drops half of the
     /// rest, as llama.cpp's n_discard default, from the cache and the token history alike.
-    fn shift_context(&self, session: &mut Session, keep: usize) -> Result<usize, EngineError> {
+    pub fn shift_context(&self, session: &mut Session, keep: usize) -> Result<usize, EngineError> {
         let len = session.pass.len();
         let keep = keep.clamp(1, len.saturating_sub(2));
         let discard = (len - keep) / 2;

@@ -22,6 +22,7 @@ pub fn apply_effect(
             turn,
             limits,
             output,
+            context_shift,
         } => {
             *last_request = (*last_request).max(request);
             actors.inference.addr.do_send(Generate {
@@ -29,6 +30,7 @@ pub fn apply_effect(
                 prompt: Prompt::Chat(turn),
                 limits,
                 output,
+                context_shift,
             });
             false
         }

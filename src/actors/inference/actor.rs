@@ -302,6 +302,9 @@ impl Handler<Generate> for InferenceActor {
                     });
                 }
             }
+            // The profile's context shift (llama.cpp's `--keep` counts after BOS).
+            session.context_shift = msg.context_shift.map(|keep| keep + 1);
+            let shifted_before = session.shifted;
             let prompt_tokens = engine.prompt_tokens(session, &prompt).len();
             sink(EngineEvent::PrefillStarted {
                 request,
@@ -398,6 +401,7 @@ impl Handler<Generate> for InferenceActor {
                             ttft_ms: stats.ttft_ms,
                             prefill_tok_s: stats.prefill_tok_s(),
                             decode_tok_s: stats.decode_tok_s(),
+                            shifted: session.shifted - shifted_before,
                         },
                         context_used: session.context_used(),
                     });

@@ -38,6 +38,10 @@ pub struct Generate {
     /// What the reply must be (a JSON Schema, a regex), from the profile, the template or the
     /// dashboard's `/json`; `None` for free text.
     pub output: Option<crate::sampling::constrained::OutputConstraint>,
+    /// When the context fills: keep this many tokens after BOS and drop half of the rest
+    /// (llama.cpp's context shift, the profile's `context_shift` and `keep`); `None` ends the
+    /// reply instead.
+    pub context_shift: Option<usize>,
 }
 
 /// What to generate from.
@@ -108,6 +112,9 @@ pub struct ReplyStats {
     pub ttft_ms: f64,
     pub prefill_tok_s: f64,
     pub decode_tok_s: f64,
+    /// Old tokens dropped by context shifts during this turn (the stored conversation keeps every
+    /// message; the model no longer sees them).
+    pub shifted: usize,
 }
 
 /// Where the inference actor's events go (the dashboard's channel).

@@ -171,6 +171,8 @@ impl RemoteBackend {
             prompt,
             limits,
             output,
+            // A remote engine manages its own context.
+            context_shift: _,
         } = msg;
         let mut skipped = remote::not_applied(self.cluster.backend, &params);
         if let Some(output) = &output {
@@ -267,6 +269,7 @@ impl RemoteBackend {
                     0.0
                 },
                 decode_tok_s: reply.decode_tok_s,
+                shifted: 0,
             },
             context_used: self.context_used,
         });

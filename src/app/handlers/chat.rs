@@ -143,6 +143,7 @@ impl AppState {
                 turn: turn.turn,
                 limits: turn.limits,
                 output: self.output.take_for_reply(turn.output),
+                context_shift: turn.context_shift,
             },
         ]
     }
@@ -193,7 +194,19 @@ impl AppState {
             } => {
                 let ttft_ms = stats.ttft_ms;
                 let decode_tok_s = stats.decode_tok_s;
+                let shifted = stats.shifted;
                 if let Some(reply) = self.chat.finish(request, reason, stats) {
+                    if shifted > 0 {
+                        // The chat and the stored conversation keep every message: only the
+                        // model's context lost them.
+                        let note = format!(
+                            "context shift: the context was full, so the model no longer sees \
+                             the {shifted} oldest tokens of this conversation (kept here and in \
+                             the stored conversation)"
+                        );
+                        tracing::info!("{note}");
+                        self.set_status(note, now);
+                    }
                     self.engine = EngineStatus::Idle;
                     self.context_used = context_used;
                     if ttft_ms > 0.0 {
@@ -205,7 +218,10 @@ impl AppState {
                         FinishReason::ContextFull => {
                             let new = self.hint(Focus::Input, Action::ClearConversation);
                             self.set_status(
-                                format!("the context is full: {new} starts a new conversation"),
+                                format!(
+                                    "the context is full: {new} starts a new conversation \
+                                     (or set the profile's context_shift = true)"
+                                ),
                                 now,
                             )
                         }

@@ -46,6 +46,7 @@ impl AppState {
         };
         Ok(Turn {
             output,
+            context_shift: profile.context_shift.then_some(profile.keep),
             turn: ChatTurn {
                 text,
                 system,

@@ -81,6 +81,7 @@ fn decode_ms_per_token(
                         prompt: Prompt::Raw(text.clone()),
                         limits: Limits::tokens(n),
                         output: None,
+                        context_shift: None,
                     });
                 }
                 AppEvent::Engine(EngineEvent::LoadFailed(e)) => {
