@@ -45,7 +45,7 @@ fn a_chat_goes_on_past_the_context_with_context_shift() {
     use gemma_tui::engine::{Engine, EngineError, Limits, PromptKind, StepControl};
     let e = Engine::load(&common::model_path(), 2).unwrap();
     let turn = |i: usize| {
-        PromptKind::gemma_chat(&format!(
+        PromptKind::gemma_chat(format!(
             "Question {i}: tell me one more fact about harbours, lighthouses and the sea."
         ))
     };
