@@ -1,4 +1,5 @@
 //! The generation loop: prefill a turn, then ask the sampler for one token at a time and stream it.
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -8,6 +9,7 @@ use serde::Serialize;
 use super::backend::{CandlePass, EngineKind, ForwardPass};
 use super::chat::{render_turn, ChatFormat, PromptKind};
 use super::config::Gemma3Config;
+use super::draft::{feed_drafted, DraftParams, Drafter};
 use super::error::EngineError;
 use super::gguf::GgufFile;
 use super::model::{Gemma3Model, KvCache};
@@ -65,6 +67,8 @@ pub struct Session {
     pub context_shift: Option<usize>,
     /// Positions dropped by context shifts so far.
     pub shifted: usize,
+    /// Exact n-gram drafting of replies (`None`: one token per forward pass).
+    pub draft: Option<DraftParams>,
 }
 
 impl Session {
@@ -96,6 +100,9 @@ pub struct GenerationStats {
     pub ttft_ms: f64,
     pub decode_ms: f64,
     pub finish: FinishReason,
+    /// Tokens guessed by drafting and checked by the model, and how many of them it kept.
+    pub drafted: usize,
+    pub draft_accepted: usize,
 }
 
 impl GenerationStats {
@@ -240,6 +247,7 @@ impl Engine {
             turns: 0,
             context_shift: None,
             shifted: 0,
+            draft: None,
         })
     }
 
@@ -358,6 +366,8 @@ impl Engine {
             ttft_ms: 0.0,
             decode_ms: 0.0,
             finish: FinishReason::MaxTokens,
+            drafted: 0,
+            draft_accepted: 0,
         };
         let mut logits = Vec::new();
         for chunk in ids.chunks(PREFILL_CHUNK) {
@@ -399,6 +409,11 @@ impl Engine {
             limits.max_tokens,
         );
         let mut first_at = None;
+        let mut drafter = session.draft.map(Drafter::new);
+        // Guesses already in the cache after the last fed token, each with the logits after it;
+        // `verify` counts the current batch's guesses and how many have held so far.
+        let mut ahead = VecDeque::new();
+        let mut verify = (0, 0);
         while reply.wants_more() {
             if cancelled() {
                 stats.finish = FinishReason::Cancelled;
@@ -438,6 +453,24 @@ impl Engine {
                 session.pending.push(id);
                 break;
             }
+            // The token was sampled from the logits the undrafted loop would have had, with the
+            // same history; a guess equal to it is already in the cache, with its logits.
+            if let Some((guess, next)) = ahead.pop_front() {
+                if guess == id {
+                    verify.1 += 1;
+                    logits = next;
+                    if let Some(d) = drafter.as_mut().filter(|_| ahead.is_empty()) {
+                        d.record(verify.0, verify.1);
+                    }
+                    continue;
+                }
+                // Drop this guess and the later ones: the cache ends before `id` again.
+                session.pass.truncate(session.pass.len() - ahead.len() - 1);
+                ahead.clear();
+                if let Some(d) = drafter.as_mut() {
+                    d.record(verify.0, verify.1);
+                }
+            }
             if session.pass.len() + 1 >= session.pass.capacity() {
                 match session.context_shift {
                     Some(keep) => {
@@ -451,7 +484,31 @@ impl Engine {
                     }
                 }
             }
-            logits = session.pass.forward(&[id])?;
+            // Guesses only where the undrafted loop would feed them without a context shift.
+            let room = session
+                .pass
+                .capacity()
+                .saturating_sub(session.pass.len() + 2);
+            let guess = drafter
+                .as_mut()
+                .map_or(&[][..], |d| d.propose(&session.tokens, room));
+            if guess.is_empty() {
+                logits = session.pass.forward(&[id])?;
+            } else {
+                verify = (guess.len(), 0);
+                (logits, ahead) =
+                    feed_drafted(session.pass.as_mut(), self.cfg.vocab_size, id, guess)?;
+            }
+        }
+        // The reply ended with guesses in the cache past the last fed token: drop them.
+        if !ahead.is_empty() {
+            session.pass.truncate(session.pass.len() - ahead.len());
+            if let Some(d) = drafter.as_mut() {
+                d.tally(verify.0, verify.1);
+            }
+        }
+        if let Some(d) = &drafter {
+            (stats.drafted, stats.draft_accepted) = (d.drafted, d.accepted);
         }
         let tail = reply.finish();
         if !tail.is_empty() {
