@@ -98,6 +98,10 @@ pub struct Profile {
     /// RoPE scaling (`[profiles.NAME.rope]`), over the model entry's; unset keys are the model's.
     #[serde(skip_serializing_if = "crate::engine::RopeScaling::is_unset")]
     pub rope: crate::engine::RopeScaling,
+    /// Exact n-gram drafting of replies (README "Drafting"): `ngram` or `off`.
+    pub draft: crate::engine::DraftMode,
+    /// Most tokens guessed per verify (1..=32).
+    pub draft_max: usize,
 }
 
 impl Default for Profile {
@@ -112,6 +116,8 @@ impl Default for Profile {
             rag: true,
             stop: Vec::new(),
             rope: Default::default(),
+            draft: Default::default(),
+            draft_max: crate::engine::draft::DEFAULT_DRAFT_MAX,
         }
     }
 }
@@ -119,6 +125,11 @@ impl Default for Profile {
 impl Profile {
     pub fn system_prompt(&self) -> Option<&str> {
         Some(self.system_prompt.as_str()).filter(|s| !s.trim().is_empty())
+    }
+
+    /// The drafting this profile asks for (`None`: off).
+    pub fn draft_params(&self) -> Option<crate::engine::DraftParams> {
+        crate::engine::DraftParams::for_mode(self.draft, self.draft_max)
     }
 }
 
