@@ -499,7 +499,7 @@ fn parse_pull_target(text: &str) -> Result<PullTarget, String> {
 pub struct BenchArgs {
     #[command(subcommand)]
     pub action: Option<BenchCommand>,
-    /// Run a suite (built-in: quick, standard, long-context; more in the config dir's
+    /// Run a suite (built-in: quick, standard, long-context, spec; more in the config dir's
     /// suites.toml). Every measurement is stored in the history and checked against its suite's
     /// baseline; without --suite or --quick, the pp/tg measurement (stored as e.g. pp128-tg128).
     #[arg(long, value_name = "NAME", conflicts_with = "quick")]

@@ -45,6 +45,7 @@ fn finished(request: u64, reason: FinishReason) -> AppEvent {
             ttft_ms: 120.0,
             prefill_tok_s: 500.0,
             decode_tok_s: 40.0,
+            draft_acceptance: None,
         },
         context_used: 42,
     })

@@ -11,6 +11,7 @@ use super::messages::{
 use crate::actors::metrics::{MetricsActor, MetricsHandle, ReplyFinished, TokenObserved};
 use crate::actors::sampling::{HistoryUpdate, SampleNext, SamplingActor, SamplingHandle};
 use crate::actors::supervision::{guard, ActorName, RestartSink, Supervised};
+use crate::engine::draft::{acceptance, DraftParams, DEFAULT_DRAFT_MAX};
 use crate::engine::{Engine, EngineError, GenEvent, PromptKind, Session, StepControl};
 use crate::models;
 
@@ -299,6 +300,8 @@ impl Handler<Generate> for InferenceActor {
             // conversation once per reply, as another reply or a restore may have changed it, then
             // one token).
             let mut actor_knows = 0;
+            // The dashboard drafts with the defaults (exact: the reply is the same either way).
+            session.draft = Some(DraftParams::ngram(DEFAULT_DRAFT_MAX));
             let result = engine.generate(
                 session,
                 &prompt,
@@ -368,6 +371,8 @@ impl Handler<Generate> for InferenceActor {
                             ttft_ms: stats.ttft_ms,
                             prefill_tok_s: stats.prefill_tok_s(),
                             decode_tok_s: stats.decode_tok_s(),
+                            draft_acceptance: (stats.drafted > 0)
+                                .then(|| acceptance(stats.drafted, stats.draft_accepted)),
                         },
                         context_used: session.context_used(),
                     });

@@ -105,6 +105,8 @@ pub struct ReplyStats {
     pub ttft_ms: f64,
     pub prefill_tok_s: f64,
     pub decode_tok_s: f64,
+    /// Drafted tokens the model kept, over those drafted (`None`: nothing was drafted).
+    pub draft_acceptance: Option<f64>,
 }
 
 /// Where the inference actor's events go (the dashboard's channel).

@@ -259,6 +259,7 @@ impl RemoteBackend {
                     0.0
                 },
                 decode_tok_s: reply.decode_tok_s,
+                draft_acceptance: None,
             },
             context_used: self.context_used,
         });
