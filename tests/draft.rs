@@ -54,13 +54,16 @@ fn session(engine: &Engine, draft: Option<DraftParams>) -> Session {
     s
 }
 
+/// Chooses a step's token: `(step, logits, history)`.
+type Pick<'a> = dyn FnMut(usize, Vec<f32>, &[u32]) -> u32 + 'a;
+
 /// A reply of up to `max` tokens, each chosen by `pick(step, logits, history)`.
 fn reply(
     engine: &Engine,
     draft: Option<DraftParams>,
     prompt: &PromptKind,
     max: usize,
-    pick: &mut dyn FnMut(usize, Vec<f32>, &[u32]) -> u32,
+    pick: &mut Pick<'_>,
 ) -> (GenerationStats, String) {
     let mut s = session(engine, draft);
     let mut text = String::new();

@@ -173,15 +173,17 @@ impl Drafter {
     }
 }
 
+/// Guesses fed to the cache ahead of the sampled tokens, each with the logits after it.
+pub type Ahead = VecDeque<(u32, Vec<f32>)>;
+
 /// Feeds `id` and the guesses after it in one batched pass: returns the logits after `id` and
 /// each guess with the logits after it (the model's view, were the guess right).
-#[allow(clippy::type_complexity)]
 pub fn feed_drafted(
     pass: &mut dyn ForwardPass,
     vocab: usize,
     id: u32,
     guesses: &[u32],
-) -> Result<(Vec<f32>, VecDeque<(u32, Vec<f32>)>), EngineError> {
+) -> Result<(Vec<f32>, Ahead), EngineError> {
     let mut tokens = Vec::with_capacity(guesses.len() + 1);
     tokens.push(id);
     tokens.extend_from_slice(guesses);
