@@ -151,6 +151,8 @@ pub fn run_with(
                 spec,
                 suite.gen_tokens,
                 &plan.profile,
+                // A suite comparing drafting modes measures replies as chat runs them.
+                !suite.drafts.is_empty(),
                 &mut report,
                 cancelled,
             )?);
@@ -352,6 +354,7 @@ fn measure_prompt(
     spec: &PromptSpec,
     gen_tokens: usize,
     profile: &Profile,
+    as_reply: bool,
     report: &mut dyn FnMut(usize, Option<f64>),
     cancelled: &dyn Fn() -> bool,
 ) -> Result<PromptResult, RunError> {
@@ -359,7 +362,7 @@ fn measure_prompt(
     let mut params = profile.sampler.clone();
     params.seed = params.seed.or(Some(BENCH_SEED));
     let mut sampler = Sampler::new(params);
-    if let PromptSpec::Text(text) = spec {
+    if let (PromptSpec::Text(text), true) = (spec, as_reply) {
         return measure_reply(
             engine, text, gen_tokens, profile, sampler, report, cancelled,
         );
@@ -400,7 +403,7 @@ fn measure_prompt(
     })
 }
 
-/// A literal prompt runs as a reply does: through `Engine::generate` (special markers parsed, an
+/// In a suite with `drafts`, a literal prompt runs as a reply does: through `Engine::generate` (special markers parsed, an
 /// end-of-turn token ends it) with the profile's drafting, so a `draft` profile is measured as it
 /// runs in chat. A step's latency is the time since the previous token was sampled: a verified
 /// draft hands over several tokens at once.
