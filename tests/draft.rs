@@ -166,6 +166,46 @@ fn greedy_replies_are_identical_with_and_without_drafting() {
 }
 
 #[test]
+fn a_stop_string_inside_drafted_text_leaves_the_same_conversation() {
+    let engine = Engine::load(&common::model_path(), 2).unwrap();
+    let prompt = PromptKind::gemma_chat(format!("Repeat this paragraph exactly:\n\n{PARAGRAPH}"));
+    // Stops late in the copy (guesses are ahead in the cache by then), and one never met.
+    for stop in ["estuary where", "fishing", "zzz-never"] {
+        let run = |draft| {
+            let mut s = session(&engine, draft);
+            let limits = Limits {
+                max_tokens: 60,
+                stop: vec![stop.to_string()],
+            };
+            let stats = engine
+                .generate(
+                    &mut s,
+                    &prompt,
+                    &limits,
+                    &|| false,
+                    &mut |logits, _| Ok(argmax(&logits)),
+                    &mut |_| StepControl::Continue,
+                )
+                .unwrap();
+            (stats, s.tokens.clone(), s.pass.len(), s.context_used())
+        };
+        let (plain, plain_tokens, plain_len, plain_used) = run(None);
+        let (drafted, tokens, len, used) = run(Some(DraftParams::ngram(8)));
+        assert_eq!(plain.generated_ids, drafted.generated_ids, "stop {stop:?}");
+        assert_eq!(plain.finish, drafted.finish, "stop {stop:?}");
+        assert_eq!(
+            (plain_tokens, plain_len, plain_used),
+            (tokens, len, used),
+            "stop {stop:?}"
+        );
+        assert!(drafted.draft_accepted > 0, "stop {stop:?}: nothing drafted");
+        if stop != "zzz-never" {
+            assert_eq!(drafted.finish, FinishReason::StopString, "stop {stop:?}");
+        }
+    }
+}
+
+#[test]
 fn a_seeded_sampler_gives_the_same_text_with_and_without_drafting() {
     let engine = Engine::load(&common::model_path(), 2).unwrap();
     let (copy, free) = prompts();

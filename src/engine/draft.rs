@@ -161,12 +161,6 @@ impl Drafter {
         }
     }
 
-    /// Counts a verify whose outcome no longer matters (the reply ended during it).
-    pub fn tally(&mut self, drafted: usize, accepted: usize) {
-        self.drafted += drafted;
-        self.accepted += accepted;
-    }
-
     /// Accepted guesses over drafted ones (0 before any draft).
     pub fn acceptance(&self) -> f64 {
         acceptance(self.drafted, self.accepted)

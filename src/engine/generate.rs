@@ -440,6 +440,9 @@ impl Engine {
                 })
             };
             if accepted.end == Some(FinishReason::StopString) {
+                // The cut counts positions as undrafted: guesses ahead go first.
+                session.pass.truncate(session.pass.len() - ahead.len());
+                ahead.clear();
                 self.cut_at_stop(session, reply_start, &reply);
                 stats.finish = FinishReason::StopString;
                 break;
@@ -458,6 +461,7 @@ impl Engine {
             if let Some((guess, next)) = ahead.pop_front() {
                 if guess == id {
                     verify.1 += 1;
+                    stats.draft_accepted += 1;
                     logits = next;
                     if let Some(d) = drafter.as_mut().filter(|_| ahead.is_empty()) {
                         d.record(verify.0, verify.1);
@@ -496,6 +500,7 @@ impl Engine {
                 logits = session.pass.forward(&[id])?;
             } else {
                 verify = (guess.len(), 0);
+                stats.drafted += guess.len();
                 (logits, ahead) =
                     feed_drafted(session.pass.as_mut(), self.cfg.vocab_size, id, guess)?;
             }
@@ -503,12 +508,6 @@ impl Engine {
         // The reply ended with guesses in the cache past the last fed token: drop them.
         if !ahead.is_empty() {
             session.pass.truncate(session.pass.len() - ahead.len());
-            if let Some(d) = drafter.as_mut() {
-                d.tally(verify.0, verify.1);
-            }
-        }
-        if let Some(d) = &drafter {
-            (stats.drafted, stats.draft_accepted) = (d.drafted, d.accepted);
         }
         let tail = reply.finish();
         if !tail.is_empty() {
