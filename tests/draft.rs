@@ -331,8 +331,10 @@ fn tokens_drawn_at_drafted_positions_follow_the_undrafted_distribution() {
     if rest.1 >= 1.0 {
         cells.push(rest);
     }
+    // At T = 2 the likeliest token has about 10 %, the rest is spread thin: two cells, and a
+    // loop that kept a guess without the draw would put all 200 in one of them.
     assert!(
-        cells.len() >= 3,
+        cells.len() >= 2,
         "too few categories for a test with power: {cells:?}"
     );
     let chi2: f64 = cells.iter().map(|(o, e)| (o - e).powi(2) / e).sum();
