@@ -306,6 +306,14 @@ pub struct AskArgs {
     /// and go on (llama.cpp's context shift), instead of ending the reply.
     #[arg(long)]
     pub context_shift: bool,
+    /// Exact n-gram drafting: `ngram` guesses the next tokens from earlier occurrences of the
+    /// last ones (prompt and reply) and verifies them in one batched pass, the output unchanged;
+    /// `off` decodes one token per pass. Default: the profile's (`ngram` unless set).
+    #[arg(long, value_name = "MODE")]
+    pub draft: Option<gemma_tui::engine::DraftMode>,
+    /// Most tokens guessed per verify (1..=32; the profile's `draft_max`, else 8).
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub draft_max: Option<u16>,
     /// Tokens after BOS that a context shift keeps (the start of the prompt).
     #[arg(
         long,
@@ -496,7 +504,7 @@ fn parse_pull_target(text: &str) -> Result<PullTarget, String> {
 pub struct BenchArgs {
     #[command(subcommand)]
     pub action: Option<BenchCommand>,
-    /// Run a suite (built-in: quick, standard, long-context; more in the config dir's
+    /// Run a suite (built-in: quick, standard, long-context, spec; more in the config dir's
     /// suites.toml). Every measurement is stored in the history and checked against its suite's
     /// baseline; without --suite or --quick, the pp/tg measurement (stored as e.g. pp128-tg128).
     #[arg(long, value_name = "NAME", conflicts_with = "quick")]

@@ -285,7 +285,7 @@ fn bad_suites_and_runs_are_refused_clearly() {
     let config = tempfile::tempdir().unwrap();
     let o = gemma(data.path(), config.path(), &["bench", "--suite", "nope"]);
     assert_eq!(o.status.code(), Some(5), "{}", text(&o));
-    assert!(text(&o).contains("unknown suite `nope` (known: long-context, quick, standard)"));
+    assert!(text(&o).contains("unknown suite `nope` (known: long-context, quick, spec, standard)"));
 
     std::fs::write(
         config.path().join("suites.toml"),

@@ -101,6 +101,7 @@ fn the_inference_actor_streams_a_remote_model_like_a_local_one() {
             },
             output: None,
             context_shift: None,
+            draft: None,
         };
         d.actors
             .inference

@@ -50,6 +50,7 @@ fn busy_state() -> AppState {
                 prefill_tok_s: 640.0,
                 decode_tok_s: 48.5,
                 shifted: 0,
+                draft_acceptance: Some(0.6),
             },
             context_used: 123,
         }),
@@ -109,6 +110,8 @@ fn renders_conversation_status_and_charts() {
         "tok/s",
         "tokens/s",
         "ttft 87 ms",
+        // Drafting's acceptance rate, next to the token rate.
+        "48.5 tok/s · draft 60% kept",
         "memory",
         "cpu",
         "Enter send",

@@ -22,6 +22,8 @@ pub enum Effect {
         output: Option<crate::sampling::constrained::OutputConstraint>,
         /// The profile's context shift: tokens kept after BOS (`None`: a full context ends it).
         context_shift: Option<usize>,
+        /// The profile's drafting (`None`: off).
+        draft: Option<crate::engine::DraftParams>,
     },
     /// Commit a finished message to its conversation (opened on its first message).
     StoreMessage(

@@ -57,4 +57,6 @@ pub struct Turn {
     pub output: Option<crate::sampling::constrained::OutputConstraint>,
     /// The profile's context shift (`keep` when `context_shift` is on).
     pub context_shift: Option<usize>,
+    /// The profile's drafting (`None`: off).
+    pub draft: Option<crate::engine::DraftParams>,
 }

@@ -46,6 +46,7 @@ fn finished(request: u64, reason: FinishReason) -> AppEvent {
             prefill_tok_s: 500.0,
             decode_tok_s: 40.0,
             shifted: 0,
+            draft_acceptance: None,
         },
         context_used: 42,
     })

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::runner::RunPlan;
 use super::suite::{find, load_suites, Suite};
-use crate::config::Config;
+use crate::config::{Config, Profile};
 use crate::engine::EngineKind;
 use crate::sampling::SamplerParams;
 
@@ -75,17 +75,30 @@ pub fn plans_for(
             } else {
                 profile_name.clone()
             };
-            for &engine in &engines {
-                out.push(RunPlan {
-                    suite_name: suite_name.to_string(),
-                    suite: suite.clone(),
-                    model_name: model_name.clone(),
-                    model_path: model_path.clone(),
-                    profile_name: profile_name.clone(),
-                    profile: profile.clone(),
-                    threads: over.threads,
-                    engine,
-                });
+            // Drafting modes to compare: each a run of its own, under a name that says which.
+            let variants: Vec<(String, Profile)> = if suite.drafts.is_empty() {
+                vec![(profile_name, profile)]
+            } else {
+                let variant = |&mode| {
+                    let mut p = profile.clone();
+                    p.draft = mode;
+                    (format!("{profile_name}+draft-{mode}"), p)
+                };
+                suite.drafts.iter().map(variant).collect()
+            };
+            for (profile_name, profile) in variants {
+                for &engine in &engines {
+                    out.push(RunPlan {
+                        suite_name: suite_name.to_string(),
+                        suite: suite.clone(),
+                        model_name: model_name.clone(),
+                        model_path: model_path.clone(),
+                        profile_name: profile_name.clone(),
+                        profile: profile.clone(),
+                        threads: over.threads,
+                        engine,
+                    });
+                }
             }
             if suite.greedy {
                 // Every profile is the same greedy run.

@@ -18,7 +18,7 @@ use super::record::{
 use super::stats::{max, percentile};
 use super::suite::{PromptSpec, Suite};
 use crate::config::Profile;
-use crate::engine::{Engine, EngineKind};
+use crate::engine::{Engine, EngineKind, FinishReason, GenEvent, Limits, PromptKind, StepControl};
 use crate::sampling::Sampler;
 
 /// The text synthetic prompts are cut from.
@@ -151,6 +151,8 @@ pub fn run_with(
                 spec,
                 suite.gen_tokens,
                 &plan.profile,
+                // A suite comparing drafting modes measures replies as chat runs them.
+                !suite.drafts.is_empty(),
                 &mut report,
                 cancelled,
             )?);
@@ -352,14 +354,20 @@ fn measure_prompt(
     spec: &PromptSpec,
     gen_tokens: usize,
     profile: &Profile,
+    as_reply: bool,
     report: &mut dyn FnMut(usize, Option<f64>),
     cancelled: &dyn Fn() -> bool,
 ) -> Result<PromptResult, RunError> {
     let fail = |e: crate::engine::EngineError| RunError::Engine(e.to_string());
-    let prompt = prompt_tokens(engine, spec);
     let mut params = profile.sampler.clone();
     params.seed = params.seed.or(Some(BENCH_SEED));
     let mut sampler = Sampler::new(params);
+    if let (PromptSpec::Text(text), true) = (spec, as_reply) {
+        return measure_reply(
+            engine, text, gen_tokens, profile, sampler, report, cancelled,
+        );
+    }
+    let prompt = prompt_tokens(engine, spec);
     let mut history = prompt.clone();
     let mut session = engine
         .new_session(prompt.len() + gen_tokens + 8)
@@ -389,6 +397,69 @@ fn measure_prompt(
     }
     Ok(PromptResult {
         prompt_tokens: prompt.len(),
+        prefill_s,
+        ttft_ms,
+        latencies_ms,
+    })
+}
+
+/// In a suite with `drafts`, a literal prompt runs as a reply does: through `Engine::generate` (special markers parsed, an
+/// end-of-turn token ends it) with the profile's drafting, so a `draft` profile is measured as it
+/// runs in chat. A step's latency is the time since the previous token was sampled: a verified
+/// draft hands over several tokens at once.
+fn measure_reply(
+    engine: &Engine,
+    text: &str,
+    gen_tokens: usize,
+    profile: &Profile,
+    mut sampler: Sampler,
+    report: &mut dyn FnMut(usize, Option<f64>),
+    cancelled: &dyn Fn() -> bool,
+) -> Result<PromptResult, RunError> {
+    let fail = |e: crate::engine::EngineError| RunError::Engine(e.to_string());
+    let prompt = PromptKind::Raw(text.to_string());
+    let mut session = engine
+        .new_session(engine.tokenizer.encode(text, true, true).len() + gen_tokens + 8)
+        .map_err(fail)?;
+    session.draft = profile.draft_params();
+    let t0 = Instant::now();
+    let mut last = t0;
+    let (mut prefill_s, mut ttft_ms) = (0.0, 0.0);
+    let mut latencies_ms = Vec::with_capacity(gen_tokens);
+    let stats = engine
+        .generate(
+            &mut session,
+            &prompt,
+            &Limits::tokens(gen_tokens),
+            cancelled,
+            &mut |logits, history| {
+                let id = sampler
+                    .sample_with_history(&logits, history)
+                    .map_err(|e| crate::engine::EngineError::Kernel(e.to_string()))?;
+                let now = Instant::now();
+                if ttft_ms == 0.0 {
+                    ttft_ms = (now - t0).as_secs_f64() * 1000.0;
+                } else {
+                    let ms = (now - last).as_secs_f64() * 1000.0;
+                    latencies_ms.push(ms);
+                    report(latencies_ms.len(), Some(ms));
+                }
+                last = now;
+                Ok(id)
+            },
+            &mut |event| {
+                if let GenEvent::PrefillDone { ms, .. } = event {
+                    prefill_s = ms / 1000.0;
+                }
+                StepControl::Continue
+            },
+        )
+        .map_err(fail)?;
+    if stats.finish == FinishReason::Cancelled {
+        return Err(RunError::Cancelled);
+    }
+    Ok(PromptResult {
+        prompt_tokens: stats.prompt_ids.len(),
         prefill_s,
         ttft_ms,
         latencies_ms,

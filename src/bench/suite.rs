@@ -14,7 +14,7 @@ pub const DEFAULT_SUITES: &str = include_str!("../../config/suites.toml");
 pub const SUITES_FILE: &str = "suites.toml";
 /// The most concurrent streams a suite may measure (each is a slot with its own KV cache).
 pub const MAX_STREAMS: usize = 64;
-pub const BUILTIN_SUITES: [&str; 3] = ["quick", "standard", "long-context"];
+pub const BUILTIN_SUITES: [&str; 4] = ["quick", "standard", "long-context", "spec"];
 
 /// One suite: what to prompt, how much to generate, how often, and under which profiles and models.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,6 +45,9 @@ pub struct Suite {
     /// Also measure the aggregate decode rate of these many concurrent streams on the server's
     /// slot pool (one batched forward pass per step), e.g. [1, 2, 4, 8]; empty skips it.
     pub parallel: Vec<usize>,
+    /// Run each profile under these drafting modes (e.g. ["ngram", "off"]), a run each, named
+    /// `PROFILE+draft-MODE`; empty: the profile's own `draft`.
+    pub drafts: Vec<crate::engine::DraftMode>,
 }
 
 impl Default for Suite {
@@ -63,6 +66,7 @@ impl Default for Suite {
             greedy: false,
             pipeline: false,
             parallel: Vec::new(),
+            drafts: Vec::new(),
         }
     }
 }
@@ -239,7 +243,7 @@ mod tests {
     fn unknown_names_list_the_known_ones() {
         let suites = parse_suites(None).unwrap();
         let e = find(&suites, "fast").unwrap_err();
-        assert!(e.contains("long-context, quick, standard"), "{e}");
+        assert!(e.contains("long-context, quick, spec, standard"), "{e}");
     }
 
     #[test]

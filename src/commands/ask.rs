@@ -93,6 +93,7 @@ pub fn run(cli: &Cli, args: &AskArgs, matches: &clap::ArgMatches) -> Result<(), 
         .map_err(|e| CommandError::Model(e.to_string()))?;
     // BOS and the first --keep tokens survive every shift.
     session.context_shift = args.context_shift.then_some(args.keep + 1);
+    session.draft = profiled.draft;
     let mut sampler = Sampler::new(params);
     if sampler
         .params
@@ -183,6 +184,13 @@ pub fn run(cli: &Cli, args: &AskArgs, matches: &clap::ArgMatches) -> Result<(), 
                 "decode_ms": stats.decode_ms,
                 "prefill_tok_s": stats.prefill_tok_s(),
                 "decode_tok_s": stats.decode_tok_s(),
+            },
+            "draft": {
+                "mode": if profiled.draft.is_some() { "ngram" } else { "off" },
+                "max": profiled.draft.map(|d| d.max),
+                "drafted": stats.drafted,
+                "accepted": stats.draft_accepted,
+                "acceptance": gemma_tui::engine::draft::acceptance(stats.drafted, stats.draft_accepted),
             },
             "threads": engine.threads(),
             "constraint": constraint_report,

@@ -88,6 +88,8 @@ pub struct AskSettings {
     pub stop: Vec<String>,
     /// The configuration it came from (models.toml's `kind`).
     pub config: gemma_tui::config::Config,
+    /// `--draft`/`--draft-max` over the profile's `draft`/`draft_max` (`None`: off).
+    pub draft: Option<gemma_tui::engine::DraftParams>,
 }
 
 /// The reply length and context: `--max-tokens` and `--ctx` typed on the command line (`given`)
@@ -177,6 +179,10 @@ pub fn ask_settings(cli: &Cli, args: &AskArgs, matches: &ArgMatches) -> AskSetti
             .unwrap_or_else(|| profile.template.clone()),
         profile_name,
         stop: profile.stop.iter().chain(&args.stop).cloned().collect(),
+        draft: gemma_tui::engine::DraftParams::for_mode(
+            args.draft.unwrap_or(profile.draft),
+            args.draft_max.map_or(profile.draft_max, usize::from),
+        ),
         config: report.config,
     }
 }

@@ -48,7 +48,9 @@ pub fn resolve_key(key: &str) -> Result<(Option<&'static str>, String), String> 
 /// Mirostat take the spellings the `ask` flags take, anything else is read as a TOML value.
 pub fn value_for(key: &str, raw: &str) -> Result<Value, String> {
     match key {
-        "description" | "template" | "system_prompt" => Ok(Value::String(raw.to_string())),
+        "description" | "template" | "system_prompt" | "draft" => {
+            Ok(Value::String(raw.to_string()))
+        }
         "samplers" => Ok(Value::Array(
             parse_order(raw)?
                 .into_iter()

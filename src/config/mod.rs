@@ -109,6 +109,10 @@ pub struct Profile {
     pub context_shift: bool,
     /// Tokens after BOS that a context shift keeps (llama.cpp's `--keep`).
     pub keep: usize,
+    /// Exact n-gram drafting of replies (README "Drafting"): `ngram` or `off`.
+    pub draft: crate::engine::DraftMode,
+    /// Most tokens guessed per verify (1..=32).
+    pub draft_max: usize,
 }
 
 impl Default for Profile {
@@ -127,6 +131,8 @@ impl Default for Profile {
             regex: String::new(),
             context_shift: false,
             keep: 0,
+            draft: Default::default(),
+            draft_max: crate::engine::draft::DEFAULT_DRAFT_MAX,
         }
     }
 }
@@ -134,6 +140,11 @@ impl Default for Profile {
 impl Profile {
     pub fn system_prompt(&self) -> Option<&str> {
         Some(self.system_prompt.as_str()).filter(|s| !s.trim().is_empty())
+    }
+
+    /// The drafting this profile asks for (`None`: off).
+    pub fn draft_params(&self) -> Option<crate::engine::DraftParams> {
+        crate::engine::DraftParams::for_mode(self.draft, self.draft_max)
     }
 }
 

@@ -141,7 +141,7 @@ pub fn sampler_keys() -> Vec<String> {
 }
 
 /// The keys of a profile's own table (besides `sampler`).
-pub const PROFILE_KEYS: [&str; 7] = [
+pub const PROFILE_KEYS: [&str; 9] = [
     "description",
     "max_tokens",
     "context",
@@ -149,6 +149,8 @@ pub const PROFILE_KEYS: [&str; 7] = [
     "system_prompt",
     "rag",
     "stop",
+    "draft",
+    "draft_max",
 ];
 
 /// What serde's derived enum would only call an "unknown variant": an unknown sampler, with the
@@ -250,6 +252,14 @@ pub fn validate_profile(p: &Profile) -> Result<(), (String, String)> {
     }
     if let Err((key, msg)) = OutputConstraint::from_keys(&p.json_schema, &p.regex, "profile") {
         return Err((key.into(), msg));
+    }
+    if !(1..=crate::engine::draft::MAX_DRAFT_MAX).contains(&p.draft_max) {
+        let msg = format!(
+            "draft_max must be within 1..={} (got {})",
+            crate::engine::draft::MAX_DRAFT_MAX,
+            p.draft_max
+        );
+        return Err(("draft_max".into(), msg));
     }
     Ok(())
 }

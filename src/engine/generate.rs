@@ -1,4 +1,5 @@
 //! The generation loop: prefill a turn, then ask the sampler for one token at a time and stream it.
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -8,6 +9,7 @@ use serde::Serialize;
 use super::backend::{CandlePass, EngineKind, ForwardPass};
 use super::chat::{render_turn, ChatFormat, PromptKind};
 use super::config::Gemma3Config;
+use super::draft::{feed_drafted, DraftParams, Drafter};
 use super::error::EngineError;
 use super::gguf::GgufFile;
 use super::model::{Gemma3Model, KvCache};
@@ -67,6 +69,8 @@ pub struct Session {
     pub context_shift: Option<usize>,
     /// Positions dropped by context shifts so far.
     pub shifted: usize,
+    /// Exact n-gram drafting of replies (`None`: one token per forward pass).
+    pub draft: Option<DraftParams>,
 }
 
 impl Session {
@@ -91,6 +95,7 @@ impl Session {
             turns: self.turns,
             context_shift: self.context_shift,
             shifted: self.shifted,
+            draft: self.draft,
         })
     }
 
@@ -111,6 +116,9 @@ pub struct GenerationStats {
     pub ttft_ms: f64,
     pub decode_ms: f64,
     pub finish: FinishReason,
+    /// Tokens guessed by drafting and checked by the model, and how many of them it kept.
+    pub drafted: usize,
+    pub draft_accepted: usize,
 }
 
 impl GenerationStats {
@@ -283,6 +291,7 @@ impl Engine {
             turns: 0,
             context_shift: None,
             shifted: 0,
+            draft: None,
         })
     }
 
@@ -409,6 +418,8 @@ impl Engine {
             ttft_ms: 0.0,
             decode_ms: 0.0,
             finish: FinishReason::MaxTokens,
+            drafted: 0,
+            draft_accepted: 0,
         };
         let mut logits = Vec::new();
         for chunk in ids.chunks(PREFILL_CHUNK) {
@@ -450,6 +461,11 @@ impl Engine {
             limits.max_tokens,
         );
         let mut first_at = None;
+        let mut drafter = session.draft.map(Drafter::new);
+        // Guesses already in the cache after the last fed token, each with the logits after it;
+        // `verify` counts the current batch's guesses and how many have held so far.
+        let mut ahead = VecDeque::new();
+        let mut verify = (0, 0);
         while reply.wants_more() {
             if cancelled() {
                 stats.finish = FinishReason::Cancelled;
@@ -476,6 +492,9 @@ impl Engine {
                 })
             };
             if accepted.end == Some(FinishReason::StopString) {
+                // The cut counts positions as undrafted: guesses ahead go first.
+                session.pass.truncate(session.pass.len() - ahead.len());
+                ahead.clear();
                 self.cut_at_stop(session, reply_start, &reply);
                 stats.finish = FinishReason::StopString;
                 break;
@@ -488,6 +507,25 @@ impl Engine {
             if accepted.end == Some(FinishReason::MaxTokens) {
                 session.pending.push(id);
                 break;
+            }
+            // The token was sampled from the logits the undrafted loop would have had, with the
+            // same history; a guess equal to it is already in the cache, with its logits.
+            if let Some((guess, next)) = ahead.pop_front() {
+                if guess == id {
+                    verify.1 += 1;
+                    stats.draft_accepted += 1;
+                    logits = next;
+                    if let Some(d) = drafter.as_mut().filter(|_| ahead.is_empty()) {
+                        d.record(verify.0, verify.1);
+                    }
+                    continue;
+                }
+                // Drop this guess and the later ones: the cache ends before `id` again.
+                session.pass.truncate(session.pass.len() - ahead.len() - 1);
+                ahead.clear();
+                if let Some(d) = drafter.as_mut() {
+                    d.record(verify.0, verify.1);
+                }
             }
             if session.pass.len() + 1 >= session.pass.capacity() {
                 match session.context_shift {
@@ -502,7 +540,26 @@ impl Engine {
                     }
                 }
             }
-            logits = session.pass.forward(&[id])?;
+            // Guesses only where the undrafted loop would feed them without a context shift.
+            let room = session
+                .pass
+                .capacity()
+                .saturating_sub(session.pass.len() + 2);
+            let guess = drafter
+                .as_mut()
+                .map_or(&[][..], |d| d.propose(&session.tokens, room));
+            if guess.is_empty() {
+                logits = session.pass.forward(&[id])?;
+            } else {
+                verify = (guess.len(), 0);
+                stats.drafted += guess.len();
+                (logits, ahead) =
+                    feed_drafted(session.pass.as_mut(), self.cfg.vocab_size, id, guess)?;
+            }
+        }
+        // The reply ended with guesses in the cache past the last fed token: drop them.
+        if !ahead.is_empty() {
+            session.pass.truncate(session.pass.len() - ahead.len());
         }
         let tail = reply.finish();
         if !tail.is_empty() {

@@ -23,6 +23,7 @@ pub fn apply_effect(
             limits,
             output,
             context_shift,
+            draft,
         } => {
             *last_request = (*last_request).max(request);
             actors.inference.addr.do_send(Generate {
@@ -31,6 +32,7 @@ pub fn apply_effect(
                 limits,
                 output,
                 context_shift,
+                draft,
             });
             false
         }

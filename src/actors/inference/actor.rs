@@ -11,6 +11,7 @@ use super::messages::{
 use crate::actors::metrics::{MetricsActor, MetricsHandle, ReplyFinished, TokenObserved};
 use crate::actors::sampling::{HistoryUpdate, SampleNext, SamplingActor, SamplingHandle};
 use crate::actors::supervision::{guard, ActorName, RestartSink, Supervised};
+use crate::engine::draft::acceptance;
 use crate::engine::{Engine, EngineError, GenEvent, PromptKind, Session, StepControl};
 use crate::models;
 
@@ -320,6 +321,8 @@ impl Handler<Generate> for InferenceActor {
             // conversation once per reply, as another reply or a restore may have changed it, then
             // one token).
             let mut actor_knows = 0;
+            // The profile's drafting (exact: the reply is the same either way).
+            session.draft = msg.draft;
             let result = engine.generate(
                 session,
                 &prompt,
@@ -402,6 +405,8 @@ impl Handler<Generate> for InferenceActor {
                             prefill_tok_s: stats.prefill_tok_s(),
                             decode_tok_s: stats.decode_tok_s(),
                             shifted: session.shifted - shifted_before,
+                            draft_acceptance: (stats.drafted > 0)
+                                .then(|| acceptance(stats.drafted, stats.draft_accepted)),
                         },
                         context_used: session.context_used(),
                     });

@@ -42,6 +42,9 @@ pub struct Generate {
     /// (llama.cpp's context shift, the profile's `context_shift` and `keep`); `None` ends the
     /// reply instead.
     pub context_shift: Option<usize>,
+    /// Exact n-gram drafting (the profile's `draft` and `draft_max`); `None` decodes one token
+    /// per forward pass.
+    pub draft: Option<crate::engine::DraftParams>,
 }
 
 /// What to generate from.
@@ -115,6 +118,8 @@ pub struct ReplyStats {
     /// Old tokens dropped by context shifts during this turn (the stored conversation keeps every
     /// message; the model no longer sees them).
     pub shifted: usize,
+    /// Drafted tokens the model kept, over those drafted (`None`: nothing was drafted).
+    pub draft_acceptance: Option<f64>,
 }
 
 /// Where the inference actor's events go (the dashboard's channel).

@@ -173,6 +173,7 @@ impl RemoteBackend {
             output,
             // A remote engine manages its own context.
             context_shift: _,
+            draft: _,
         } = msg;
         let mut skipped = remote::not_applied(self.cluster.backend, &params);
         if let Some(output) = &output {
@@ -270,6 +271,7 @@ impl RemoteBackend {
                 },
                 decode_tok_s: reply.decode_tok_s,
                 shifted: 0,
+                draft_acceptance: None,
             },
             context_used: self.context_used,
         });

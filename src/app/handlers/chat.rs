@@ -144,6 +144,7 @@ impl AppState {
                 limits: turn.limits,
                 output: self.output.take_for_reply(turn.output),
                 context_shift: turn.context_shift,
+                draft: turn.draft,
             },
         ]
     }

@@ -47,6 +47,7 @@ impl AppState {
         Ok(Turn {
             output,
             context_shift: profile.context_shift.then_some(profile.keep),
+            draft: crate::engine::DraftParams::for_mode(profile.draft, profile.draft_max),
             turn: ChatTurn {
                 text,
                 system,

@@ -82,6 +82,7 @@ fn decode_ms_per_token(
                         limits: Limits::tokens(n),
                         output: None,
                         context_shift: None,
+                        draft: None,
                     });
                 }
                 AppEvent::Engine(EngineEvent::LoadFailed(e)) => {

@@ -17,6 +17,10 @@ fn stats_line(m: &ChatMessage) -> Option<String> {
     if s.decode_tok_s > 0.0 {
         parts.push(format!("{:.1} tok/s", s.decode_tok_s));
     }
+    if let Some(a) = s.draft_acceptance {
+        // Exact drafting's acceptance rate, beside the rate it explains.
+        parts.push(format!("draft {:.0}% kept", a * 100.0));
+    }
     if s.ttft_ms > 0.0 {
         parts.push(format!("ttft {:.0} ms", s.ttft_ms));
     }
