@@ -94,9 +94,7 @@ fn usage_error(msg: String) -> ! {
 
 /// Every token's bytes, for the candidate search (built once per run).
 pub fn token_table(tokenizer: &Tokenizer) -> Arc<TokenTable> {
-    Arc::new(TokenTable::from_fn(tokenizer.vocab_size(), |id| {
-        tokenizer.token_bytes(id)
-    }))
+    Arc::new(TokenTable::for_tokenizer(tokenizer))
 }
 
 /// A reply's constraint state. `leading_space`: the chat format puts a space before the reply.

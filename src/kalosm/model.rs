@@ -160,11 +160,7 @@ impl GemmaModel {
         let tokenizer = &self.inner.engine.tokenizer;
         self.inner
             .table
-            .get_or_init(|| {
-                Arc::new(TokenTable::from_fn(tokenizer.vocab_size(), |id| {
-                    tokenizer.token_bytes(id)
-                }))
-            })
+            .get_or_init(|| Arc::new(TokenTable::for_tokenizer(tokenizer)))
             .clone()
     }
 

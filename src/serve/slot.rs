@@ -61,10 +61,8 @@ impl Shared {
     }
 
     fn token_table(&self) -> &Arc<TokenTable> {
-        self.token_table.get_or_init(|| {
-            let t = &self.engine.tokenizer;
-            Arc::new(TokenTable::from_fn(t.vocab_size(), |id| t.token_bytes(id)))
-        })
+        self.token_table
+            .get_or_init(|| Arc::new(TokenTable::for_tokenizer(&self.engine.tokenizer)))
     }
 }
 

@@ -22,8 +22,7 @@ impl TokenTables {
         match &self.table {
             Some((k, table)) if *k == key => table.clone(),
             _ => {
-                let t = &engine.tokenizer;
-                let table = Arc::new(TokenTable::from_fn(t.vocab_size(), |id| t.token_bytes(id)));
+                let table = Arc::new(TokenTable::for_tokenizer(&engine.tokenizer));
                 self.table = Some((key, table.clone()));
                 table
             }

@@ -18,6 +18,11 @@ pub struct TokenTable {
 }
 
 impl TokenTable {
+    /// Every token of `tokenizer`'s vocabulary, by its bytes.
+    pub fn for_tokenizer(tokenizer: &crate::engine::Tokenizer) -> Self {
+        Self::from_fn(tokenizer.vocab_size(), |id| tokenizer.token_bytes(id))
+    }
+
     /// Builds the table from each token's bytes (`n` tokens).
     pub fn from_fn(n: usize, mut bytes_of: impl FnMut(u32) -> Vec<u8>) -> Self {
         let mut bytes = Vec::new();
