@@ -47,6 +47,12 @@ pub trait ForwardPass: Send {
             "context shift is not supported by this engine".into(),
         ))
     }
+    /// Whether `shift(keep, discard)` can move the cache in place (see `KvCache::can_shift`);
+    /// when not, the caller feeds the kept tokens again.
+    fn can_shift(&self, keep: usize, discard: usize) -> bool {
+        let _ = (keep, discard);
+        true
+    }
     /// Positions in the cache.
     fn len(&self) -> usize;
     fn is_empty(&self) -> bool {
@@ -158,6 +164,10 @@ impl ForwardPass for CandlePass {
 
     fn shift(&mut self, keep: usize, discard: usize) -> Result<(), EngineError> {
         self.model.shift_cache(&mut self.cache, keep, discard)
+    }
+
+    fn can_shift(&self, keep: usize, discard: usize) -> bool {
+        self.cache.can_shift(keep, discard)
     }
 
     fn batch_cache(&mut self) -> Option<&mut KvCache> {

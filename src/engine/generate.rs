@@ -424,14 +424,14 @@ impl Engine {
         let mut logits = Vec::new();
         for chunk in ids.chunks(PREFILL_CHUNK) {
             if cancelled() {
-                session.pass.truncate(start_len);
+                session.rollback(start_len);
                 stats.finish = FinishReason::Cancelled;
                 return Ok(stats);
             }
             logits = match session.pass.forward(chunk) {
                 Ok(l) => l,
                 Err(e) => {
-                    session.pass.truncate(start_len);
+                    session.rollback(start_len);
                     return Err(e);
                 }
             };
@@ -573,40 +573,10 @@ impl Engine {
         }
         Ok(stats)
     }
-
-    /// Context shift: keeps the first `keep` cached positions (at least BOS), drops half of the
-    /// rest, as llama.cpp's n_discard default, from the cache and the token history alike.
-    pub fn shift_context(&self, session: &mut Session, keep: usize) -> Result<usize, EngineError> {
-        let len = session.pass.len();
-        let keep = keep.clamp(1, len.saturating_sub(2));
-        let discard = (len - keep) / 2;
-        session.pass.shift(keep, discard)?;
-        session.tokens.drain(keep..keep + discard);
-        session.shifted += discard;
-        tracing::info!("context shift: kept {keep}, dropped {discard} positions");
-        Ok(discard)
-    }
-
-    /// After a stop string: the conversation keeps only the tokens whose text ends before it (in
-    /// the cache), plus the text of a token it cut in two (re-tokenized, pending for the next
-    /// prefill), so the next turn follows the reply exactly as shown.
-    fn cut_at_stop(&self, session: &mut Session, reply_start: usize, reply: &ReplyState) {
-        let Some((kept, rest)) = reply.cut() else {
-            return;
-        };
-        let keep = reply_start + kept;
-        // The last sampled token was never fed to the cache; everything before it was.
-        if session.pass.len() > keep {
-            session.pass.truncate(keep);
-        }
-        session.tokens.truncate(keep);
-        if !rest.is_empty() {
-            let ids = self.tokenizer.encode(rest, false, false);
-            session.tokens.extend_from_slice(&ids);
-            session.pending = ids;
-        }
-    }
 }
+
+#[path = "generate_context.rs"]
+mod context;
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0

@@ -18,6 +18,7 @@ pub mod generate;
 pub mod gguf;
 pub mod kalosm_llama;
 pub mod kernels;
+pub mod kv_cache;
 #[cfg(feature = "llama-cpp")]
 pub mod llama_cpp;
 pub mod model;
@@ -27,6 +28,7 @@ mod q8_0_vnni;
 pub mod quant;
 pub mod reply;
 pub mod rope_scaling;
+mod scratch;
 pub mod stop;
 pub mod token_text;
 pub mod tokenizer;

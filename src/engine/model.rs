@@ -15,8 +15,11 @@ use super::config::Gemma3Config;
 use super::error::EngineError;
 use super::gemm::PackedActs;
 use super::gguf::GgufFile;
+pub use super::kv_cache::KvCache;
+use super::kv_cache::MAX_STEP_ROWS;
 use super::quant::QWeight;
 use super::rope_scaling::{RopeParams, RopeScaling};
+use super::scratch::Scratch;
 
 struct Layer {
     attn_norm: Vec<f32>,
@@ -57,64 +60,6 @@ pub struct Gemma3Model {
     layers: Vec<Layer>,
     pool: Arc<rayon::ThreadPool>,
     weight_bytes: usize,
-}
-
-/// Keys and values of every past position, per layer: `[position][kv_head][head_dim]`.
-pub struct KvCache {
-    k: Vec<Vec<f32>>,
-    v: Vec<Vec<f32>>,
-    len: usize,
-    capacity: usize,
-    kv_width: usize,
-    scratch: Scratch,
-}
-
-impl KvCache {
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    pub fn capacity(&self) -> usize {
-        self.capacity
-    }
-
-    pub fn clear(&mut self) {
-        self.len = 0;
-    }
-
-    /// Forgets every position from `len` on (to roll back an unfinished turn).
-    pub fn truncate(&mut self, len: usize) {
-        self.len = self.len.min(len);
-    }
-
-    /// An independent copy of the cached positions, with the same capacity (only the used part is
-    /// copied; the rest is fresh zeroed memory, untouched until the copy reaches it).
-    pub fn duplicate(&self) -> KvCache {
-        let used = self.len * self.kv_width;
-        let copy = |layers: &[Vec<f32>]| -> Vec<Vec<f32>> {
-            layers
-                .iter()
-                .map(|layer| {
-                    let mut fresh = vec![0f32; layer.len()];
-                    let n = used.min(layer.len());
-                    fresh[..n].copy_from_slice(&layer[..n]);
-                    fresh
-                })
-                .collect()
-        };
-        KvCache {
-            k: copy(&self.k),
-            v: copy(&self.v),
-            len: self.len,
-            capacity: self.capacity,
-            kv_width: self.kv_width,
-            scratch: Scratch::default(),
-        }
-    }
 }
 
 impl Gemma3Model {
@@ -206,24 +151,25 @@ impl Gemma3Model {
         self.weight_bytes
     }
 
-    /// A cache for up to `capacity` positions (clamped to the model's context length). Its memory is
-    /// reserved but untouched pages cost nothing until the conversation reaches them.
+    /// A cache for up to `capacity` positions (clamped to the model's context length): every
+    /// position on the global layers, a ring of the window plus one micro-batch on the sliding
+    /// ones (see `kv_cache`). Its memory is reserved but untouched pages cost nothing until the
+    /// conversation reaches them.
     pub fn new_cache(&self, capacity: usize) -> KvCache {
+        self.cache_with(capacity, true)
+    }
+
+    /// A cache that keeps every position on every layer, as before the sliding layers had rings:
+    /// the same results with more memory (tests compare the two; `bench` reports both sizes).
+    pub fn new_cache_without_rings(&self, capacity: usize) -> KvCache {
+        self.cache_with(capacity, false)
+    }
+
+    fn cache_with(&self, capacity: usize, rings: bool) -> KvCache {
         let capacity = capacity.clamp(1, self.cfg.context_length.max(1));
+        let windows: Vec<usize> = self.layers.iter().map(|l| l.window(&self.cfg)).collect();
         let kv_width = self.cfg.head_count_kv * self.cfg.head_dim;
-        let per_layer = capacity * kv_width;
-        KvCache {
-            k: (0..self.layers.len())
-                .map(|_| vec![0f32; per_layer])
-                .collect(),
-            v: (0..self.layers.len())
-                .map(|_| vec![0f32; per_layer])
-                .collect(),
-            len: 0,
-            capacity,
-            kv_width,
-            scratch: Scratch::default(),
-        }
+        KvCache::new(&windows, capacity, kv_width, rings)
     }
 
     /// Runs `tokens` after what the cache holds and returns the logits of the last one.
@@ -241,8 +187,12 @@ impl Gemma3Model {
     }
 
     fn forward_inner(&self, tokens: &[u32], cache: &mut KvCache) -> Result<Vec<f32>, EngineError> {
-        // Only the last position's logits are wanted.
-        let x = self.hidden_states(tokens, cache, tokens.len() - 1)?;
+        // Only the last position's logits are wanted; a long input runs in micro-batches (the
+        // sliding layers' rings hold one micro-batch beyond their window).
+        let mut x = Vec::new();
+        for slice in tokens.chunks(MAX_STEP_ROWS) {
+            x = self.hidden_states(slice, cache, slice.len() - 1)?;
+        }
         let mut logits = vec![0f32; self.cfg.vocab_size];
         self.logits(&x, 1, &mut logits, &mut cache.scratch.acts)?;
         Ok(logits)
@@ -250,7 +200,8 @@ impl Gemma3Model {
 
     /// Runs `tokens` (at least one) after what the cache holds and returns the final hidden states
     /// (before the output norm) of the rows from `keep_from` on. After the last layer's attention,
-    /// which needs every position, the rest of the work is done for those rows alone.
+    /// which needs every position, the rest of the work is done for those rows alone. At most
+    /// `MAX_STEP_ROWS` tokens.
     fn hidden_states(
         &self,
         tokens: &[u32],
@@ -259,6 +210,11 @@ impl Gemma3Model {
     ) -> Result<Vec<f32>, EngineError> {
         let cfg = &self.cfg;
         let m = tokens.len();
+        if m > MAX_STEP_ROWS {
+            return Err(EngineError::Kernel(format!(
+                "one pass takes at most {MAX_STEP_ROWS} tokens, not {m}"
+            )));
+        }
         let p0 = cache.len;
         let mut x = self.embed(tokens)?;
         let n_layers = self.layers.len();
@@ -349,16 +305,13 @@ impl Gemma3Model {
             cfg.head_dim,
             cfg.value_dim,
         );
-        let w = cache.kv_width;
-        cache.k[il][p0 * w..(p0 + m) * w].copy_from_slice(&s.k);
-        cache.v[il][p0 * w..(p0 + m) * w].copy_from_slice(&s.v);
+        cache.write(il, p0, &s.k, &s.v);
         let rows: Vec<usize> = (keep_from..m).collect();
         let mr = rows.len();
         let attn = sized(&mut s.attn, mr * nh * vd);
         attention(
             &s.q,
-            &cache.k[il],
-            &cache.v[il],
+            cache.view(il),
             &rows,
             p0,
             (nh, nkv, hd, vd),
@@ -375,8 +328,8 @@ impl Gemma3Model {
     }
 
     /// The layer's first half for `m` rows of `x`: the attention norm, Q/K/V projections, the Q/K
-    /// norms and RoPE (row `i` at the position `rope` has for it), into `s.q`, `s.k`, `s.v` (K
-    /// and V rounded as the cache stores them).
+    /// norms and RoPE (row `i` at the position `rope` has for it), into `s.q`, `s.k`, `s.v` (the
+    /// cache rounds K and V to f16 as it stores them).
     fn project_qkv(
         &self,
         layer: &Layer,
@@ -407,9 +360,8 @@ impl Gemma3Model {
         layer.wv.matmul(h, m, v, &mut s.acts)?;
         q.par_chunks_mut(nh * hd)
             .zip(k.par_chunks_mut(nkv * hd))
-            .zip(v.par_chunks_mut(nkv * vd))
             .enumerate()
-            .for_each_init(Vec::new, |tmp, (i, ((q, k), v))| {
+            .for_each_init(Vec::new, |tmp, (i, (q, k))| {
                 let (cos, sin) = rope.row(i);
                 for head in q.chunks_mut(hd) {
                     tmp.clear();
@@ -423,11 +375,6 @@ impl Gemma3Model {
                     tmp.extend_from_slice(head);
                     rms_norm(tmp, &layer.k_norm, eps, head);
                     apply_rope(head, cos, sin);
-                }
-                // llama.cpp keeps the KV cache in f16; rounding to it keeps our attention on its
-                // numbers.
-                for e in k.iter_mut().chain(v.iter_mut()) {
-                    *e = half::f16::from_f32(*e).to_f32();
                 }
             });
         Ok(())
@@ -494,23 +441,6 @@ mod rope;
 #[path = "model_shift.rs"]
 mod shift;
 use rope::{apply_rope, RopeTable, RopeTables};
-
-/// Buffers for one step's activations, kept across steps.
-#[derive(Default)]
-struct Scratch {
-    h: Vec<f32>,
-    q: Vec<f32>,
-    k: Vec<f32>,
-    v: Vec<f32>,
-    attn: Vec<f32>,
-    o: Vec<f32>,
-    hn: Vec<f32>,
-    g: Vec<f32>,
-    u: Vec<f32>,
-    f: Vec<f32>,
-    /// A prompt's activations quantized for the batched kernels.
-    acts: PackedActs,
-}
 
 /// `buf` as a slice of `len` (every user overwrites all of it).
 fn sized(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {

@@ -67,8 +67,7 @@ impl Gemma3Model {
             self.project_qkv(layer, &x, b, rope, s)?;
             for (i, cache) in caches.iter_mut().enumerate() {
                 let (w, p) = (cache.kv_width, cache.len);
-                cache.k[il][p * w..(p + 1) * w].copy_from_slice(&s.k[i * w..(i + 1) * w]);
-                cache.v[il][p * w..(p + 1) * w].copy_from_slice(&s.v[i * w..(i + 1) * w]);
+                cache.write(il, p, &s.k[i * w..(i + 1) * w], &s.v[i * w..(i + 1) * w]);
             }
             let window = layer.window(cfg);
             let q = &s.q;
@@ -79,8 +78,7 @@ impl Gemma3Model {
                 .for_each(|(i, (dst, cache))| {
                     attention(
                         &q[i * nh * hd..(i + 1) * nh * hd],
-                        &cache.k[il],
-                        &cache.v[il],
+                        cache.view(il),
                         &[0],
                         cache.len,
                         (nh, nkv, hd, vd),

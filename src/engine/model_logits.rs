@@ -6,7 +6,7 @@
 use super::*;
 
 /// Positions run through the layers together (llama.cpp's default micro-batch).
-const PASS_ROWS: usize = 512;
+const PASS_ROWS: usize = MAX_STEP_ROWS;
 /// Output-head rows computed at once: 32 MiB of logits with Gemma 3's vocabulary.
 const LOGIT_ROWS: usize = 32;
 

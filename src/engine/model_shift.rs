@@ -8,7 +8,11 @@
 use super::*;
 
 impl Gemma3Model {
-    /// Drops cache positions `keep..keep + discard` and moves the later ones down.
+    /// Drops cache positions `keep..keep + discard` and moves the later ones down. On a
+    /// sliding-window ring only the positions a step at the new length reaches are moved (the
+    /// others were either overwritten already or fall out of the window); if that window reaches
+    /// back into the kept positions and those are gone from the ring, nothing changes and the
+    /// error says so.
     pub fn shift_cache(
         &self,
         cache: &mut KvCache,
@@ -23,21 +27,57 @@ impl Gemma3Model {
             )));
         }
         let (w, hd) = (cache.kv_width, self.cfg.head_dim);
+        let new_len = cache.len - discard;
+        if !cache.can_shift(keep, discard) {
+            return Err(EngineError::Kernel(format!(
+                "context shift: after dropping {discard} positions the sliding window reaches \
+                 back into the first {keep}, which its ring no longer holds"
+            )));
+        }
         let (from, to) = ((keep + discard) * w, cache.len * w);
         for (il, layer) in self.layers.iter().enumerate() {
             let (cos, sin) = shift_rotation(&layer.rope, discard, hd);
-            let k = &mut cache.k[il];
-            k.copy_within(from..to, keep * w);
-            for head in k[keep * w..(cache.len - discard) * w].chunks_mut(hd) {
-                apply_rope(head, &cos, &sin);
-                // The cache holds f16-rounded keys, as llama.cpp's f16 cache does.
-                head.iter_mut()
-                    .for_each(|e| *e = half::f16::from_f32(*e).to_f32());
+            let lc = &mut cache.layers[il];
+            match lc.ring_window() {
+                None => {
+                    lc.k.copy_within(from..to, keep * w);
+                    lc.v.copy_within(from..to, keep * w);
+                    rotate_keys(&mut lc.k[keep * w..new_len * w], hd, &cos, &sin);
+                }
+                Some(window) => {
+                    // Gathered into copies: a position's new slot may hold another one still to
+                    // be moved.
+                    let (mut k, mut v) = (lc.k.clone(), lc.v.clone());
+                    for p in (new_len + 1).saturating_sub(window)..new_len {
+                        let old = if p < keep { p } else { p + discard };
+                        let (src, dst) = (lc.slot(old) * w, lc.slot(p) * w);
+                        k[dst..dst + w].copy_from_slice(&lc.k[src..src + w]);
+                        v[dst..dst + w].copy_from_slice(&lc.v[src..src + w]);
+                        if p >= keep {
+                            rotate_keys(&mut k[dst..dst + w], hd, &cos, &sin);
+                        }
+                    }
+                    (lc.k, lc.v) = (k, v);
+                }
             }
-            cache.v[il].copy_within(from..to, keep * w);
         }
-        cache.len -= discard;
+        cache.shifted_to(new_len);
         Ok(())
+    }
+}
+
+/// Rotates f16 keys (`hd` per head) by (cos, sin), rounding back to f16 as the cache stores them.
+fn rotate_keys(bits: &mut [u16], hd: usize, cos: &[f32], sin: &[f32]) {
+    let mut head = vec![0f32; hd];
+    for chunk in bits.chunks_mut(hd) {
+        head.iter_mut()
+            .zip(chunk.iter())
+            .for_each(|(h, &b)| *h = half::f16::from_bits(b).to_f32());
+        apply_rope(&mut head, cos, sin);
+        chunk
+            .iter_mut()
+            .zip(&head)
+            .for_each(|(b, &h)| *b = half::f16::from_f32(h).to_bits());
     }
 }
 
