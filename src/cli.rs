@@ -175,6 +175,24 @@ pub struct ServeArgs {
     /// The model's name in `/v1/models` and the replies (default: the model file's name).
     #[arg(long, value_name = "NAME")]
     pub alias: Option<String>,
+    /// When a reply fills its slot's context, keep BOS and the first --keep tokens, drop half of
+    /// the rest and go on (llama.cpp's context shift), instead of ending it with `length`.
+    /// Default: the profile's `context_shift`.
+    #[arg(long, conflicts_with = "no_context_shift")]
+    pub context_shift: bool,
+    /// End a reply that fills its context even if the profile turns context shift on.
+    #[arg(long)]
+    pub no_context_shift: bool,
+    /// Tokens after BOS a context shift keeps (a request's `n_keep` goes over it; default: the
+    /// profile's `keep`, else 0).
+    #[arg(long, value_name = "N")]
+    pub keep: Option<usize>,
+    /// Exact n-gram drafting in the slots (`ngram` or `off`; default: the profile's `draft`).
+    #[arg(long, value_name = "MODE")]
+    pub draft: Option<gemma_tui::engine::DraftMode>,
+    /// Most tokens guessed per verify (1..=32; default: the profile's `draft_max`, else 8).
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub draft_max: Option<u16>,
 }
 
 #[derive(Args, Debug)]

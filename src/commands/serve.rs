@@ -4,8 +4,9 @@
 //! accepting, lets the requests in flight finish and exits 0.
 use std::sync::Arc;
 
-use gemma_tui::engine::Engine;
+use gemma_tui::engine::{DraftParams, Engine};
 use gemma_tui::serve::setup::{server_config, ServeLimits};
+use gemma_tui::serve::slots::SlotOptions;
 use gemma_tui::serve::ServerState;
 
 use super::{default_threads, resolve_model, CommandError};
@@ -44,7 +45,7 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> Result<(), CommandError> {
         max_tokens_cap: args.max_tokens_cap.max(1),
         max_queue: args.queue,
     };
-    let config = server_config(
+    let mut config = server_config(
         &report.config,
         &dir,
         cli.profile.as_deref(),
@@ -52,6 +53,22 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> Result<(), CommandError> {
         limits,
     )
     .map_err(CommandError::Config)?;
+    let profile = report
+        .config
+        .profile(cli.profile.as_deref())
+        .map_err(CommandError::Config)?;
+    config.slots = slot_options(args, profile);
+    // RoPE scaling: the models.toml entry's, the profile's, then the flags (as `ask`); a value
+    // no RoPE can use is refused before the server binds.
+    let rope = report
+        .config
+        .rope_for(&path, Some(profile), &cli.rope.to_scaling());
+    rope.validate().map_err(CommandError::Config)?;
+    tracing::info!(
+        context_shift = ?config.slots.context_shift,
+        draft = ?config.slots.draft,
+        "serve: slot options"
+    );
     let state = ServerState::new(config, None);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -77,7 +94,7 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> Result<(), CommandError> {
             // A panic while loading is reported like a failed load, not left as a server that
             // answers 503 for ever.
             let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                Engine::load_with(&path, threads, engine_kind)
+                Engine::load_with_rope(&path, threads, engine_kind, &rope)
                     .map_err(|e| format!("{}: {e}", path.display()))
                     .and_then(|mut engine| {
                         if let Some(kind) = kind_override {
@@ -117,6 +134,19 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> Result<(), CommandError> {
             _ => Ok(()),
         }
     })
+}
+
+/// The flags over the profile's `context_shift`/`keep` and `draft`/`draft_max`.
+fn slot_options(args: &ServeArgs, profile: &gemma_tui::config::Profile) -> SlotOptions {
+    let keep = args.keep.unwrap_or(profile.keep);
+    let shift = (args.context_shift || profile.context_shift) && !args.no_context_shift;
+    SlotOptions {
+        context_shift: shift.then_some(keep),
+        draft: DraftParams::for_mode(
+            args.draft.unwrap_or(profile.draft),
+            args.draft_max.map_or(profile.draft_max, usize::from),
+        ),
+    }
 }
 
 /// SIGTERM or SIGINT (Ctrl-C).

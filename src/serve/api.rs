@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::error::ApiError;
 use super::fields::Fields;
 use super::render::{parse_messages, render_chat, ChatStyle};
-use super::slots::Job;
+use super::slots::{Job, JobOptions};
 use crate::engine::Limits;
 use crate::sampling::{parse_order, Mirostat, SamplerParams};
 
@@ -32,6 +32,8 @@ pub const MAX_TOP_LOGPROBS: usize = 20;
 #[derive(Debug, Clone)]
 pub struct ParsedRequest {
     pub job: Job,
+    /// llama-server's `n_keep` and `n_discard` (used when the server shifts context).
+    pub options: JobOptions,
     pub stream: bool,
     /// `stream_options.include_usage`: a usage chunk before `[DONE]`.
     pub include_usage: bool,
@@ -151,7 +153,19 @@ fn common(
         Some(stop) => stop.into_iter().filter(|s| !s.is_empty()).collect(),
         None => defaults.stop.clone(),
     };
+    let n_keep = f.i64("n_keep")?;
+    if let Some(n) = n_keep.filter(|&n| n < -1) {
+        return Err(bad(
+            "n_keep",
+            format!("must be -1 (the whole prompt) or more, got {n}"),
+        ));
+    }
+    let options = JobOptions {
+        n_keep,
+        n_discard: f.usize("n_discard")?,
+    };
     Ok(ParsedRequest {
+        options,
         job: Job {
             prompt,
             params,

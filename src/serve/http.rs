@@ -33,7 +33,8 @@ pub fn router(state: Arc<ServerState>) -> Router {
             .route(&format!("{prefix}/completions"), post(completion))
             .route(&format!("{prefix}/models"), get(models))
             .route(&format!("{prefix}/health"), get(health))
-            .route(&format!("{prefix}/metrics"), get(metrics));
+            .route(&format!("{prefix}/metrics"), get(metrics))
+            .route(&format!("{prefix}/props"), get(props));
     }
     let limit = state.config.max_body;
     app.fallback(not_found)
@@ -144,6 +145,18 @@ async fn models(State(state): State<Arc<ServerState>>) -> Json<serde_json::Value
     }))
 }
 
+/// llama-server's `/props`: the slots, the model and the effective settings.
+async fn props(State(state): State<Arc<ServerState>>) -> Response {
+    match super::props::props(&state) {
+        Some(body) => Json(body).into_response(),
+        None => match state.load_error() {
+            Some(e) => ApiError::unavailable(format!("the model failed to load: {e}")),
+            None => ApiError::loading(),
+        }
+        .into_response(),
+    }
+}
+
 async fn metrics(State(state): State<Arc<ServerState>>) -> Response {
     let text = super::metrics::render(state.status().as_ref(), &state.counters);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
@@ -229,7 +242,10 @@ fn start(
             "`ignore_eos` cannot be combined with a JSON response format (the reply ends where the JSON does)",
         ));
     }
-    let handle = ready.pool.submit(parsed.job.clone()).map_err(pool_error)?;
+    let handle = ready
+        .pool
+        .submit_with(parsed.job.clone(), parsed.options)
+        .map_err(pool_error)?;
     Ok((parsed, handle))
 }
 

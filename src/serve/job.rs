@@ -3,7 +3,7 @@
 use tokio::sync::mpsc;
 
 pub use super::response_format::JsonConstraint;
-use crate::engine::{FinishReason, Limits};
+use crate::engine::{DraftParams, FinishReason, Limits};
 use crate::sampling::SamplerParams;
 
 /// One request for the pool.
@@ -26,6 +26,28 @@ pub struct Job {
     pub top_logprobs: Option<usize>,
     /// The reply must be one JSON value of this kind (`response_format`).
     pub constraint: Option<JsonConstraint>,
+}
+
+/// How the slots run every job (the server's flags and the profile): llama.cpp's context shift
+/// and exact n-gram drafting.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SlotOptions {
+    /// `--context-shift`: when a reply fills its slot, keep BOS and this many tokens after it
+    /// (`--keep`, a request's `n_keep` over it), drop half of the rest and go on; `None` ends the
+    /// reply there (`length`).
+    pub context_shift: Option<usize>,
+    /// `--draft ngram`: guess the next tokens from earlier occurrences and verify them in one
+    /// pass (`None`: one token per step).
+    pub draft: Option<DraftParams>,
+}
+
+/// A request's own settings beyond the sampler's (llama-server's `n_keep` and `n_discard`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JobOptions {
+    /// Tokens after BOS a context shift keeps (-1: the whole prompt); `None`: the server's.
+    pub n_keep: Option<i64>,
+    /// Tokens a context shift drops (`None` or 0: half of what is not kept).
+    pub n_discard: Option<usize>,
 }
 
 /// What a job reports, in order: `Prefilled`, any number of `Token`s, then `Done` or `Failed`.
@@ -68,6 +90,14 @@ pub struct JobStats {
     pub predicted_ms: f64,
     /// From submission to the first token (queueing and prefill included).
     pub ttft_ms: f64,
+    /// Guessed tokens verified, and how many of them held (llama-server's `draft_n` and
+    /// `draft_n_accepted`).
+    pub draft_n: usize,
+    pub draft_n_accepted: usize,
+    /// Context shifts during the reply and the positions they dropped (llama-server reports a
+    /// shifted reply as `truncated`).
+    pub shifts: usize,
+    pub shifted: usize,
 }
 
 /// Why a job was not taken.

@@ -104,6 +104,7 @@ impl ReplyMeta {
             })),
         };
         chunk["timings"] = timings(stats);
+        chunk["truncated"] = json!(stats.shifts > 0);
         chunk
     }
 
@@ -153,6 +154,8 @@ impl ReplyMeta {
             "choices": [choice],
             "usage": usage(stats),
             "timings": timings(stats),
+            // llama-server's flag for a reply whose context was shifted.
+            "truncated": stats.shifts > 0,
         })
     }
 
@@ -221,7 +224,7 @@ pub fn timings(stats: &JobStats) -> Value {
     };
     let (prompt_per_token_ms, prompt_per_second) = per(stats.prompt_n, stats.prompt_ms);
     let (predicted_per_token_ms, predicted_per_second) = per(stats.predicted_n, stats.predicted_ms);
-    json!({
+    let mut t = json!({
         "cache_n": 0,
         "prompt_n": stats.prompt_n,
         "prompt_ms": stats.prompt_ms,
@@ -231,7 +234,17 @@ pub fn timings(stats: &JobStats) -> Value {
         "predicted_ms": stats.predicted_ms,
         "predicted_per_token_ms": predicted_per_token_ms,
         "predicted_per_second": predicted_per_second,
-    })
+    });
+    // As llama-server: the draft figures only when something was drafted.
+    if stats.draft_n > 0 {
+        t["draft_n"] = json!(stats.draft_n);
+        t["draft_n_accepted"] = json!(stats.draft_n_accepted);
+    }
+    if stats.shifts > 0 {
+        t["context_shifts"] = json!(stats.shifts);
+        t["context_shifted_n"] = json!(stats.shifted);
+    }
+    t
 }
 
 #[cfg(test)]
@@ -247,6 +260,10 @@ mod tests {
             predicted_n: 4,
             predicted_ms: 100.0,
             ttft_ms: 25.0,
+            draft_n: 0,
+            draft_n_accepted: 0,
+            shifts: 0,
+            shifted: 0,
         }
     }
 
@@ -297,5 +314,26 @@ mod tests {
         assert_eq!(r["timings"]["prompt_n"], 10);
         let r = m.response("abc", &pieces, false, &stats());
         assert_eq!(r["choices"][0]["logprobs"], Value::Null);
+    }
+
+    #[test]
+    fn drafts_and_shifts_show_only_when_they_happened() {
+        let m = ReplyMeta::new(Route::Chat, "gemma");
+        let plain = m.finish_chunk(&stats());
+        assert!(plain["timings"].get("draft_n").is_none(), "{plain}");
+        assert_eq!(plain["truncated"], false);
+        let busy = JobStats {
+            draft_n: 12,
+            draft_n_accepted: 9,
+            shifts: 2,
+            shifted: 200,
+            ..stats()
+        };
+        let fin = m.finish_chunk(&busy);
+        assert_eq!(fin["timings"]["draft_n"], 12);
+        assert_eq!(fin["timings"]["draft_n_accepted"], 9);
+        assert_eq!(fin["timings"]["context_shifts"], 2);
+        assert_eq!(fin["truncated"], true);
+        assert_eq!(m.response("x", &[], false, &busy)["truncated"], true);
     }
 }

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::api::RequestDefaults;
+use super::slots::SlotOptions;
 use super::state::ServerConfig;
 use crate::config::templates::{system_prompt, timestamp_now};
 use crate::config::{Config, PromptVars};
@@ -72,6 +73,11 @@ pub fn server_config(
         parallel: limits.parallel.max(1),
         ctx: limits.ctx,
         max_queue: limits.max_queue,
+        // The profile's `context_shift`/`keep` and `draft`/`draft_max`; `serve`'s flags go over.
+        slots: SlotOptions {
+            context_shift: p.context_shift.then_some(p.keep),
+            draft: p.draft_params(),
+        },
         defaults: RequestDefaults {
             params: p.sampler.clone(),
             max_tokens: p.max_tokens.min(limits.max_tokens_cap),

@@ -8,7 +8,8 @@ use std::time::Instant;
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::job::{Job, JobStats, SlotEvent, TokenLogprob, TokenOut};
+use super::job::{Job, JobOptions, JobStats, SlotEvent, SlotOptions, TokenLogprob, TokenOut};
+use crate::engine::draft::{feed_drafted, Ahead, Drafter};
 use crate::engine::generate::PREFILL_CHUNK;
 use crate::engine::{Engine, FinishReason, ReplyState, Session};
 use crate::sampling::constrained::{Constraint, FullMatchRegex, TokenTable};
@@ -22,6 +23,7 @@ const MASKED_LOGIT: f32 = -1e30;
 /// A job waiting for a slot, its prompt already tokenized.
 pub(super) struct Queued {
     pub job: Job,
+    pub options: JobOptions,
     pub ids: Vec<u32>,
     pub events: UnboundedSender<SlotEvent>,
     pub submitted: Instant,
@@ -67,7 +69,10 @@ impl Shared {
 }
 
 pub(super) struct Slot {
+    /// The slot's number (llama-server's `id_slot`), for the log.
+    id: usize,
     pub session: Session,
+    options: SlotOptions,
     job: Option<Running>,
 }
 
@@ -87,11 +92,29 @@ struct Running {
     ttft_ms: f64,
     /// The sampled token to feed in the next step, while the reply goes on.
     next: Option<u32>,
+    /// Tokens after BOS a context shift keeps (-1: the whole prompt) and drops (0: half).
+    n_keep: i64,
+    n_discard: usize,
+    shifts: usize,
+    shifted: usize,
+    max_tokens: usize,
+    drafter: Option<Drafter>,
+    /// Guesses already in the cache after the last fed token, each with the logits after it;
+    /// `verify`: the current verify's guesses and how many have held so far.
+    ahead: Ahead,
+    verify: (usize, usize),
+    draft_n: usize,
+    draft_n_accepted: usize,
 }
 
 impl Slot {
-    pub fn new(session: Session) -> Self {
-        Self { session, job: None }
+    pub fn new(id: usize, session: Session, options: SlotOptions) -> Self {
+        Self {
+            id,
+            session,
+            options,
+            job: None,
+        }
     }
 
     pub fn is_busy(&self) -> bool {
@@ -155,6 +178,19 @@ impl Slot {
             first_at: None,
             ttft_ms: 0.0,
             next: None,
+            n_keep: q
+                .options
+                .n_keep
+                .unwrap_or(self.options.context_shift.unwrap_or(0) as i64),
+            n_discard: q.options.n_discard.unwrap_or(0),
+            shifts: 0,
+            shifted: 0,
+            max_tokens: limits.max_tokens,
+            drafter: self.options.draft.map(Drafter::new),
+            ahead: Ahead::new(),
+            verify: (0, 0),
+            draft_n: 0,
+            draft_n_accepted: 0,
         });
         let mut logits = Vec::new();
         for chunk in q.ids.chunks(PREFILL_CHUNK) {
@@ -188,12 +224,61 @@ impl Slot {
         self.on_logits(logits, shared);
     }
 
-    /// The logits after this slot's last token: samples the next one and reports it; the slot
-    /// either has a token for the next step or is free again.
-    pub fn on_logits(&mut self, mut logits: Vec<f32>, shared: &Shared) {
+    /// The guesses to verify with this slot's next token (empty: a plain step). Only where the
+    /// undrafted loop would feed them: inside the cache without a shift, and within the reply's
+    /// token limit.
+    pub fn draft_guesses(&mut self) -> Vec<u32> {
+        let Some(job) = self.job.as_mut() else {
+            return Vec::new();
+        };
+        let (Some(_), Some(drafter)) = (job.next, job.drafter.as_mut()) else {
+            return Vec::new();
+        };
+        let pass = &self.session.pass;
+        let room = pass
+            .capacity()
+            .saturating_sub(pass.len() + 2)
+            .min(job.max_tokens.saturating_sub(job.reply.len() + 1));
+        drafter.propose(&self.session.tokens, room).to_vec()
+    }
+
+    /// Feeds this slot's next token and `guesses` in one pass of their own (every position's
+    /// logits), then takes the tokens as they are sampled, as many guesses as hold.
+    pub fn step_drafted(&mut self, guesses: &[u32], shared: &Shared) {
         let Some(job) = self.job.as_mut() else {
             return;
         };
+        let Some(id) = job.next else {
+            return;
+        };
+        job.verify = (guesses.len(), 0);
+        job.draft_n += guesses.len();
+        let vocab = shared.engine.cfg.vocab_size;
+        match feed_drafted(self.session.pass.as_mut(), vocab, id, guesses) {
+            Ok((logits, ahead)) => {
+                job.ahead = ahead;
+                self.on_logits(logits, shared);
+            }
+            Err(e) => self.fail(&format!("decode step failed: {e}")),
+        }
+    }
+
+    /// The logits after this slot's last token: samples the next one and reports it; the slot
+    /// either has a token for the next step or is free again. While guesses are in the cache,
+    /// a sampled token equal to the next guess takes that guess's logits and sampling goes on.
+    pub fn on_logits(&mut self, mut logits: Vec<f32>, shared: &Shared) {
+        loop {
+            match self.take_token(logits, shared) {
+                Some(next) => logits = next,
+                None => return,
+            }
+        }
+    }
+
+    /// One sampled token; `Some(logits)` when it was a guess already in the cache (the logits
+    /// after it are known, so the next token is sampled at once).
+    fn take_token(&mut self, mut logits: Vec<f32>, shared: &Shared) -> Option<Vec<f32>> {
+        let job = self.job.as_mut()?;
         job.next = None;
         let logprob_of = job.top_logprobs.map(|n| LogSoftmax::of(&logits, n));
         if job.ignore_eos {
@@ -213,7 +298,10 @@ impl Slot {
         };
         let id = match drawn {
             Ok(id) => id,
-            Err(e) => return self.fail(&format!("sampling failed: {e}")),
+            Err(e) => {
+                self.fail(&format!("sampling failed: {e}"));
+                return None;
+            }
         };
         if job.first_at.is_none() {
             job.first_at = Some(Instant::now());
@@ -222,7 +310,8 @@ impl Slot {
         let engine = &shared.engine;
         let accepted = job.reply.accept(&engine.tokenizer, id);
         if accepted.end == Some(FinishReason::EndOfTurn) {
-            return self.finish(FinishReason::EndOfTurn);
+            self.finish(FinishReason::EndOfTurn);
+            return None;
         }
         shared
             .generated_tokens_total
@@ -239,16 +328,91 @@ impl Slot {
                 logprob,
             };
             if job.events.send(SlotEvent::Token(out)).is_err() {
-                return self.release();
+                self.release();
+                return None;
             }
         }
         if let Some(end) = accepted.end {
-            return self.finish(end);
+            // The slot's cache is reset at the end, guesses ahead included.
+            self.finish(end);
+            return None;
         }
-        if self.session.pass.len() + 1 >= self.session.pass.capacity() {
-            return self.finish(FinishReason::ContextFull);
+        // The token was sampled from the logits the undrafted loop would have had, with the
+        // same history; a guess equal to it is already in the cache, with its logits.
+        if let Some((guess, next)) = job.ahead.pop_front() {
+            if guess == id {
+                job.verify.1 += 1;
+                job.draft_n_accepted += 1;
+                if job.ahead.is_empty() {
+                    if let Some(d) = job.drafter.as_mut() {
+                        d.record(job.verify.0, job.verify.1);
+                    }
+                }
+                return Some(next);
+            }
+            // Drop this guess and the later ones: the cache ends before `id` again.
+            let pass = &mut self.session.pass;
+            pass.truncate(pass.len() - job.ahead.len() - 1);
+            job.ahead.clear();
+            if let Some(d) = job.drafter.as_mut() {
+                d.record(job.verify.0, job.verify.1);
+            }
         }
-        job.next = Some(id);
+        if self.session.pass.len() + 1 >= self.session.pass.capacity() && !self.shift() {
+            self.finish(FinishReason::ContextFull);
+            return None;
+        }
+        if let Some(job) = self.job.as_mut() {
+            job.next = Some(id);
+        }
+        None
+    }
+
+    /// llama-server's context shift, when the server allows it: keeps BOS and `n_keep` tokens
+    /// after it (-1: the whole prompt; at most the context less 4), drops `n_discard` of the rest
+    /// (0: half of it) from the cache and the history, and moves the later positions down.
+    /// False when the reply must end here instead.
+    fn shift(&mut self) -> bool {
+        let Some(job) = self.job.as_mut() else {
+            return false;
+        };
+        if self.options.context_shift.is_none() {
+            return false;
+        }
+        let len = self.session.pass.len();
+        let capacity = self.session.pass.capacity();
+        let after_bos = match job.n_keep {
+            n if n < 0 => job.prompt_n.saturating_sub(1),
+            n => n as usize,
+        };
+        let keep = (after_bos + 1)
+            .min(capacity.saturating_sub(4))
+            .clamp(1, len);
+        let left = len - keep;
+        let discard = match job.n_discard {
+            0 => left / 2,
+            n => n,
+        }
+        .min(left.saturating_sub(1));
+        if discard == 0 {
+            return false;
+        }
+        if let Err(e) = self.session.pass.shift(keep, discard) {
+            tracing::warn!(slot = self.id, "context shift failed: {e}");
+            return false;
+        }
+        self.session.tokens.drain(keep..keep + discard);
+        self.session.shifted += discard;
+        job.shifts += 1;
+        job.shifted += discard;
+        tracing::info!(
+            slot = self.id,
+            n_keep = keep,
+            n_left = left,
+            n_discard = discard,
+            "slot context shift"
+        );
+        true
     }
 
     /// Reports the held-back text and `Done`, and frees the slot.
@@ -273,6 +437,10 @@ impl Slot {
                 .first_at
                 .map_or(0.0, |t| t.elapsed().as_secs_f64() * 1000.0),
             ttft_ms: job.ttft_ms,
+            draft_n: job.draft_n,
+            draft_n_accepted: job.draft_n_accepted,
+            shifts: job.shifts,
+            shifted: job.shifted,
         };
         let _ = job.events.send(SlotEvent::Done(stats));
         self.session.reset();

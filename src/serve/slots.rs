@@ -17,7 +17,8 @@ use super::slot::{Queued, Shared, Slot};
 use crate::engine::{Engine, EngineError, Session};
 
 pub use super::job::{
-    Job, JobHandle, JobStats, PoolError, PoolStatus, SlotEvent, TokenLogprob, TokenOut,
+    Job, JobHandle, JobOptions, JobStats, PoolError, PoolStatus, SlotEvent, SlotOptions,
+    TokenLogprob, TokenOut,
 };
 
 /// The slots and the thread that runs them.
@@ -29,6 +30,7 @@ pub struct SlotPool {
     /// Positions each slot holds.
     capacity: usize,
     max_queue: usize,
+    options: SlotOptions,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -72,6 +74,17 @@ impl SlotPool {
         ctx: usize,
         max_queue: usize,
     ) -> Result<Self, EngineError> {
+        Self::start_with(engine, parallel, ctx, max_queue, SlotOptions::default())
+    }
+
+    /// `start` with context shift and drafting as `options` say.
+    pub fn start_with(
+        engine: Arc<Engine>,
+        parallel: usize,
+        ctx: usize,
+        max_queue: usize,
+        options: SlotOptions,
+    ) -> Result<Self, EngineError> {
         if parallel == 0 {
             return Err(EngineError::EngineUnavailable(
                 "the server needs at least one slot (--parallel 1 or more)".into(),
@@ -81,7 +94,11 @@ impl SlotPool {
             .map(|_| engine.new_session(ctx))
             .collect::<Result<Vec<Session>, _>>()?;
         let capacity = sessions[0].pass.capacity();
-        let slots: Vec<Slot> = sessions.into_iter().map(Slot::new).collect();
+        let slots: Vec<Slot> = sessions
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| Slot::new(i, s, options))
+            .collect();
         let control = Arc::new(Control::default());
         let shared = Arc::new(Shared::new(engine.clone()));
         let thread = {
@@ -98,6 +115,7 @@ impl SlotPool {
             parallel,
             capacity,
             max_queue,
+            options,
             thread: Some(thread),
         })
     }
@@ -107,8 +125,23 @@ impl SlotPool {
         self.capacity
     }
 
+    /// The engine the slots run on.
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    /// How the slots shift and draft.
+    pub fn options(&self) -> SlotOptions {
+        self.options
+    }
+
     /// Queues a job (tokenized here, so a prompt that cannot fit is refused at once).
     pub fn submit(&self, job: Job) -> Result<JobHandle, PoolError> {
+        self.submit_with(job, JobOptions::default())
+    }
+
+    /// `submit` with the request's own context-shift settings.
+    pub fn submit_with(&self, job: Job, options: JobOptions) -> Result<JobHandle, PoolError> {
         if self.control.lock().closing {
             return Err(PoolError::Closed);
         }
@@ -135,6 +168,7 @@ impl SlotPool {
         }
         q.waiting.push_back(Queued {
             job,
+            options,
             ids,
             events,
             submitted: Instant::now(),
@@ -244,13 +278,33 @@ fn iteration(slots: &mut [Slot], control: &Control, shared: &Shared) -> bool {
     for slot in slots.iter_mut().filter(|s| s.abandoned()) {
         slot.release();
     }
+    // A slot with guesses verifies them in a pass of its own (every position's logits); the
+    // others step together.
+    let mut drafting = Vec::new();
+    for (i, slot) in slots.iter_mut().enumerate() {
+        let guesses = slot.draft_guesses();
+        if !guesses.is_empty() {
+            drafting.push((i, guesses));
+        }
+    }
+    for (i, guesses) in &drafting {
+        slots[*i].step_drafted(guesses, shared);
+    }
     let (mut sessions, mut tokens, mut stepping) = (Vec::new(), Vec::new(), Vec::new());
     for (i, slot) in slots.iter_mut().enumerate() {
+        // A slot that has just verified goes on at the next step.
+        if drafting.iter().any(|(d, _)| *d == i) {
+            continue;
+        }
         if let Some(t) = slot.next_token() {
             tokens.push(t);
             stepping.push(i);
             sessions.push(&mut slot.session);
         }
+    }
+    if tokens.is_empty() && !drafting.is_empty() {
+        update_busy(slots, control);
+        return true;
     }
     if tokens.is_empty() {
         update_busy(slots, control);

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use super::api::RequestDefaults;
 use super::metrics::Counters;
 use super::render::{ChatStyle, DialogueFor};
-use super::slots::{PoolStatus, SlotPool};
+use super::slots::{PoolStatus, SlotOptions, SlotPool};
 use crate::engine::Engine;
 
 /// How the server runs (everything but the address).
@@ -23,6 +23,8 @@ pub struct ServerConfig {
     pub ctx: usize,
     /// Requests that may wait for a slot before new ones get a 429.
     pub max_queue: usize,
+    /// Context shift and drafting in the slots.
+    pub slots: SlotOptions,
     pub defaults: RequestDefaults,
     /// The profile's system prompt (for a request without a system message).
     pub default_system: Option<String>,
@@ -85,11 +87,12 @@ impl ServerState {
             default_system: self.config.default_system.clone(),
             dialogue_for: self.config.dialogue_for.clone(),
         };
-        let pool = SlotPool::start(
+        let pool = SlotPool::start_with(
             engine,
             self.config.parallel,
             self.config.ctx,
             self.config.max_queue,
+            self.config.slots,
         )
         .map_err(|e| format!("cannot start the slots: {e}"))?;
         self.ready

@@ -33,7 +33,18 @@ impl Server {
 
     /// The same with `threads` forward-pass threads (several nodes on the two cores).
     pub fn spawn_with_threads(threads: usize, args: &[&str]) -> Server {
-        let home = tempfile::tempdir().unwrap();
+        Self::spawn_in(tempfile::tempdir().unwrap(), threads, args)
+    }
+
+    /// Started in `home` (whose `config/` a test may have filled: profiles, models.toml); waits
+    /// until the model is loaded.
+    pub async fn start_in(home: tempfile::TempDir, args: &[&str]) -> Server {
+        let server = Self::spawn_in(home, 2, args);
+        server.wait_ready().await;
+        server
+    }
+
+    pub fn spawn_in(home: tempfile::TempDir, threads: usize, args: &[&str]) -> Server {
         let mut cmd = super::common::headless_with_model(home.path());
         cmd.args(["serve", "--port", "0", "--threads", &threads.to_string()])
             .args(args)
