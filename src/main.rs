@@ -149,6 +149,7 @@ fn run_dashboard(cli: &Cli, matches: &clap::ArgMatches) -> Result<(), CommandErr
         startup_warnings: warnings,
         rag: (report.config.settings.rag.enabled && profile.rag)
             .then(|| report.config.settings.rag.clone()),
+        rope: cli.rope.to_scaling(),
         ..RunOptions::new(
             model,
             cli.threads.unwrap_or_else(commands::default_threads),

@@ -82,6 +82,7 @@ fn the_inference_actor_streams_a_remote_model_like_a_local_one() {
                             engine: d.opts.engine,
                             context: 4096,
                             kind_override: None,
+                            rope: Default::default(),
                         });
                 }
                 _ => {}
@@ -256,6 +257,7 @@ fn the_inference_actor_streams_a_remote_model_like_a_local_one() {
                 engine: d.opts.engine,
                 context: 4096,
                 config: std::sync::Arc::new(config),
+                rope: Default::default(),
             });
         loop {
             match d.next(Duration::from_secs(30)).await {

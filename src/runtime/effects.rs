@@ -145,6 +145,8 @@ pub fn apply_effect(
                 engine: opts.engine,
                 context: opts.context,
                 models_dir: opts.paths.models_dir.clone(),
+                profile: opts.active_profile.clone(),
+                rope_flags: opts.rope,
             };
             super::models::apply(e, &actors.inference, &actors.events, &load);
             false

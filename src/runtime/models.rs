@@ -17,6 +17,10 @@ pub struct LoadSettings {
     pub context: usize,
     /// Where the picker looks for GGUFs.
     pub models_dir: PathBuf,
+    /// The profile the dashboard started with and the `--rope-*` flags: with models.toml's
+    /// entry they give the new model's RoPE scaling.
+    pub profile: String,
+    pub rope_flags: crate::engine::RopeScaling,
 }
 
 pub fn apply(
@@ -42,6 +46,7 @@ pub fn apply(
             });
         }
         ModelEffect::Load { name, path, config } => {
+            let rope = config.rope_for(&path, config.profiles.get(&load.profile), &load.rope_flags);
             inference.addr.do_send(SwitchModel {
                 name,
                 path,
@@ -49,6 +54,7 @@ pub fn apply(
                 engine: load.engine,
                 context: load.context,
                 config,
+                rope,
             });
         }
         ModelEffect::Commit {

@@ -39,6 +39,9 @@ pub struct RunOptions {
     pub rag: Option<crate::rag::RagSettings>,
     /// Every store and dir the actors read or write: given, never looked up by the actors.
     pub paths: ActorPaths,
+    /// The `--rope-*` flags: laid over models.toml's entry and the profile's `rope` whenever a
+    /// model loads.
+    pub rope: crate::engine::RopeScaling,
 }
 
 /// The files and dirs the actors use. The dashboard's entry point resolves the user's (from the
@@ -115,6 +118,7 @@ impl RunOptions {
             theme: crate::ui::theme::Theme::default(),
             rag: None,
             paths,
+            rope: Default::default(),
         }
     }
 }
@@ -215,6 +219,11 @@ pub fn start_actors(tx: UnboundedSender<AppEvent>, opts: &RunOptions) -> Actors 
         engine: opts.engine,
         context: opts.context,
         kind_override: opts.config.kind_override(&opts.model_path()),
+        rope: opts.config.rope_for(
+            &opts.model_path(),
+            opts.config.profiles.get(&opts.active_profile),
+            &opts.rope,
+        ),
     });
     // The last conversation comes back (after the model load, which is queued first).
     conversations.addr.do_send(conv::ResumeLast);

@@ -212,7 +212,7 @@ impl Handler<LoadModel> for InferenceActor {
                 fraction: 0.95,
                 message: format!("loading {}", path.display()),
             });
-            match Engine::load_with(&path, msg.threads, msg.engine) {
+            match Engine::load_with_rope(&path, msg.threads, msg.engine, &msg.rope) {
                 Ok(mut engine) => {
                     if let Some(kind) = msg.kind_override {
                         engine.model_kind = kind;
@@ -253,7 +253,29 @@ pub fn summarize(engine: &Engine, session: &Session) -> ModelSummary {
         threads: engine.threads(),
         load_ms: engine.load_time.as_secs_f64() * 1000.0,
         kind: engine.model_kind.clone(),
+        rope: rope_note(engine),
     }
+}
+
+/// The global layers' RoPE in a few words, when the user's settings changed it from the file's.
+fn rope_note(engine: &Engine) -> Option<String> {
+    let file = crate::engine::RopeScaling::default().resolve(&engine.cfg.rope);
+    let r = engine.rope;
+    if r == file {
+        return None;
+    }
+    let kind = if r.ext_factor > 0.0 {
+        "yarn"
+    } else if r.freq_scale != 1.0 {
+        "linear"
+    } else {
+        "base"
+    };
+    Some(format!(
+        "rope {kind} x{} base {}",
+        1.0 / r.freq_scale,
+        r.freq_base
+    ))
 }
 
 impl Handler<Generate> for InferenceActor {

@@ -26,6 +26,8 @@ pub struct LoadModel {
     pub context: usize,
     /// models.toml's `kind` for this file, over what the GGUF's metadata says.
     pub kind_override: Option<DetectedKind>,
+    /// RoPE scaling over the file's settings (models.toml's, the profile's, the flags').
+    pub rope: crate::engine::RopeScaling,
 }
 
 /// Generate a reply; tokens stream out as `EngineEvent::Token`.
@@ -105,6 +107,8 @@ pub struct ModelSummary {
     pub load_ms: f64,
     /// Base or instruction-tuned, and what said so.
     pub kind: crate::engine::DetectedKind,
+    /// The global layers' RoPE when the settings changed it from the file's ("rope linear x2").
+    pub rope: Option<String>,
 }
 
 /// Timing of one finished reply.

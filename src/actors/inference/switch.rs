@@ -29,6 +29,8 @@ pub struct SwitchModel {
     pub context: usize,
     /// The config as the dashboard has it: models.toml's `kind` for `path` wins over the metadata.
     pub config: Arc<Config>,
+    /// RoPE scaling over the file's settings (models.toml's, the profile's, the flags').
+    pub rope: crate::engine::RopeScaling,
 }
 
 /// From the loading thread: the new engine, ready.
@@ -118,7 +120,7 @@ fn load(seq: u64, msg: SwitchModel, sink: EngineSink, addr: Addr<InferenceActor>
         })
         .map_err(|e| format!("{}: {e}", msg.path.display()))?;
         progress(0.8, "preparing the weights".into());
-        let mut engine = Engine::load_with(&msg.path, msg.threads, msg.engine)
+        let mut engine = Engine::load_with_rope(&msg.path, msg.threads, msg.engine, &msg.rope)
             .map_err(|e| format!("{}: {e}", msg.path.display()))?;
         if let Some(kind) = msg.config.kind_override(&msg.path) {
             engine.model_kind = kind;

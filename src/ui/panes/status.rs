@@ -19,10 +19,13 @@ pub fn status_text(state: &AppState) -> Vec<String> {
             other => format!("{} · {} · {other}", m.name, m.kind.kind),
         },
     );
-    let ctx = match state.model.as_ref().map(|m| m.context_size) {
+    let mut ctx = match state.model.as_ref().map(|m| m.context_size) {
         Some(n) if n > 0 => format!("ctx {}/{}", state.context_used, n),
         _ => format!("ctx {}", state.context_used),
     };
+    if let Some(rope) = state.model.as_ref().and_then(|m| m.rope.as_deref()) {
+        ctx = format!("{ctx} · {rope}");
+    }
     let rate = state.metrics.latest.as_ref().map_or(0.0, |s| s.token_rate);
     // The profile and template the next message goes out with (the template only when it is
     // not the profile's own).
