@@ -108,7 +108,7 @@ async fn replies_outgrow_the_context_with_the_flag_and_stop_at_it_without() {
     let (status, text) = post(&server, &huge).await;
     assert_eq!(status, 400, "{text}");
     assert!(text.contains("context_length_exceeded"), "{text}");
-    let props = props(&server).await;
+    let props = get_props(&server).await;
     assert_eq!(props["context_shift"], true, "{props}");
     assert_eq!(
         props["default_generation_settings"]["n_ctx"], 256,
@@ -130,7 +130,7 @@ async fn replies_outgrow_the_context_with_the_flag_and_stop_at_it_without() {
 }
 
 /// The server's `GET /props`.
-async fn props(server: &Server) -> Value {
+async fn get_props(server: &Server) -> Value {
     reqwest::get(server.url("/props"))
         .await
         .unwrap()
@@ -151,12 +151,12 @@ async fn rope_settings_from_the_profile_and_the_flags_reach_the_server() {
     )
     .unwrap();
     let server = Server::start_in(home, &["--rope-freq-base", "20000"]).await;
-    let props = props(&server).await;
+    let props = get_props(&server).await;
     assert_eq!(props["rope"]["freq_base"], 20000.0, "{props}");
     assert_eq!(props["rope"]["freq_scale"], 0.5, "{props}");
     drop(server);
     let server = Server::start(&[]).await;
-    let props = props(&server).await;
+    let props = get_props(&server).await;
     // The GGUF's own: base 1e6, no scaling.
     assert_eq!(props["rope"]["freq_base"], 1_000_000.0, "{props}");
     assert_eq!(props["rope"]["freq_scale"], 1.0, "{props}");
