@@ -145,6 +145,13 @@ pub struct PerplexityArgs {
     /// running estimates go to stderr.
     #[arg(long)]
     pub json: bool,
+    /// Read the text as one stream through a --ctx cache that shifts when full (as an endless
+    /// chat does) instead of independent chunks; predictions from --ctx/2 on are scored.
+    #[arg(long)]
+    pub stream: bool,
+    /// With --stream: the first positions a shift keeps (at least BOS).
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub keep: usize,
 }
 
 #[derive(Args, Debug)]

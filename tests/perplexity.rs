@@ -193,3 +193,37 @@ mod against_llama_cpp {
         }
     }
 }
+
+/// `--stream`: the text read as one stream through a shifting 256-position cache, as an endless
+/// chat reads it. It shifts again and again, scores every prediction from position 128 on, and
+/// stays near the chunked figure (the two score different predictions: within 15%).
+#[test]
+fn a_stream_with_context_shifts_scores_near_the_chunked_figure() {
+    let json = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec![TEXT, "--ctx", "256", "--threads", "2", "--json"];
+        args.extend_from_slice(extra);
+        let out = perplexity(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("one JSON object")
+    };
+    let chunked = json(&[]);
+    let stream = json(&["--stream", "--keep", "4"]);
+    let n = text_tokens();
+    assert_eq!(stream["mode"], "stream");
+    assert_eq!(
+        stream["tokens_scored"].as_u64().unwrap() as usize,
+        n - 1 - 128
+    );
+    // Each shift drops half of the 252 positions after the kept 4.
+    let shifts = stream["shifts"].as_u64().unwrap() as usize;
+    assert!(shifts >= (n - 256) / 126, "{shifts} shifts over {n} tokens");
+    let (a, b) = (
+        chunked["ppl"].as_f64().unwrap(),
+        stream["ppl"].as_f64().unwrap(),
+    );
+    assert!((b / a - 1.0).abs() < 0.15, "chunked {a}, stream {b}");
+}

@@ -7,6 +7,7 @@ pub mod machine;
 pub mod parallel;
 pub mod perplexity;
 pub mod perplexity_chunks;
+pub mod perplexity_stream;
 pub mod plan;
 pub mod record;
 pub mod remote_run;

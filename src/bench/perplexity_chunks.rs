@@ -184,7 +184,7 @@ fn score_chunk(
 
 /// `-log softmax(logits)[target]` as llama-perplexity computes it: single-precision exponentials
 /// (half the cost of double ones over a 262,144-token row) summed in double precision.
-fn nll_as_llama_cpp(logits: &[f32], target: u32) -> f64 {
+pub(crate) fn nll_as_llama_cpp(logits: &[f32], target: u32) -> f64 {
     let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let sum: f64 = logits.iter().map(|&l| (l - max).exp() as f64).sum();
     let Some(&logit) = logits.get(target as usize) else {

@@ -5,6 +5,7 @@ use std::io::Write;
 use std::time::Instant;
 
 use gemma_tui::bench::perplexity_chunks::{score_chunks, ChunkPlan, PerplexityReport};
+use gemma_tui::bench::perplexity_stream::score_stream;
 use gemma_tui::engine::Engine;
 
 use super::{default_threads, resolve_model, CommandError};
@@ -53,6 +54,9 @@ pub fn run(
         )));
     }
     let tokens = engine.tokenizer.encode(&text, true, false);
+    if args.stream {
+        return run_stream(&engine, &tokens, n_ctx, args);
+    }
     let plan = ChunkPlan::new(tokens.len(), n_ctx)
         .map_err(|e| CommandError::Generation(format!("{}: {e}", args.file.display())))?;
     eprintln!(
@@ -139,6 +143,63 @@ pub fn run(
         "perplexity: {} predictions scored in {:.1} s",
         report.tokens_scored, report.seconds
     );
+    Ok(())
+}
+
+/// `--stream`: the text through one shifting cache (see bench::perplexity_stream).
+fn run_stream(
+    engine: &Engine,
+    tokens: &[u32],
+    n_ctx: usize,
+    args: &PerplexityArgs,
+) -> Result<(), CommandError> {
+    if tokens.len() < n_ctx / 2 + 2 {
+        return Err(CommandError::Generation(format!(
+            "{}: {} tokens is too short for --stream with --ctx {n_ctx} (it scores from {} on)",
+            args.file.display(),
+            tokens.len(),
+            n_ctx / 2
+        )));
+    }
+    eprintln!(
+        "perplexity: {} tokens as one stream through a {n_ctx}-position cache, shifting when full \
+         (keep {}, drop half the rest), scoring from position {} ({} engine)",
+        tokens.len(),
+        args.keep,
+        n_ctx / 2,
+        engine.kind
+    );
+    let start = Instant::now();
+    let (sums, shifts) = score_stream(engine, tokens, n_ctx, args.keep, &mut |i, sums| {
+        eprint!("[shift {i}]{:.4},", sums.perplexity());
+        let _ = std::io::stderr().flush();
+    })
+    .map_err(|e| CommandError::Generation(e.to_string()))?;
+    eprintln!();
+    let seconds = start.elapsed().as_secs_f64();
+    if args.json {
+        let report = serde_json::json!({
+            "mode": "stream",
+            "engine": engine.kind.to_string(),
+            "file": args.file.display().to_string(),
+            "tokens": tokens.len(),
+            "n_ctx": n_ctx,
+            "keep": args.keep,
+            "shifts": shifts,
+            "tokens_scored": sums.count,
+            "ppl": sums.perplexity(),
+            "ppl_error": sums.error(),
+            "seconds": seconds,
+        });
+        println!("{report:#}");
+    } else {
+        println!(
+            "Stream estimate: PPL = {:.4} +/- {:.5} ({} predictions, {shifts} context shifts)",
+            sums.perplexity(),
+            sums.error(),
+            sums.count
+        );
+    }
     Ok(())
 }
 
