@@ -104,6 +104,14 @@ fn a_small_long_context_suite_records_every_point_and_the_report_charts_them() {
         assert!(r.perplexity_ctx[2].ppl > r.perplexity_ctx[0].ppl);
     }
 
+    // `bench show` prints the new figures too.
+    let out = gemma(data.path(), config.path(), &["bench", "show", "latest"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let shown = String::from_utf8_lossy(&out.stdout);
+    for line in ["pp1024 peak RSS (MB)", "perplexity ctx 256 linear:8"] {
+        assert!(shown.contains(line), "{line}: {shown}");
+    }
+
     let html_path = data.path().join("report.html");
     let out = gemma(
         data.path(),

@@ -17,7 +17,7 @@ pub enum Stop {
 }
 
 /// The bundled long text (four FSF licences, verbatim; see `assets/long.txt.origin`): about
-/// 23,000 tokens, enough for two chunks at a context of 8192 as llama-perplexity requires.
+/// 22,328 tokens, enough for two chunks at a context of 8192 as llama-perplexity requires.
 pub const LONG_TEXT: &str = include_str!("../../assets/long.txt");
 
 /// The RoPE settings a `perplexity_rope` entry stands for: "none" forces no scaling (frequency
