@@ -3,6 +3,8 @@
 //! (runner, perplexity) or the disk (store).
 pub mod ab;
 pub mod compare;
+pub mod ctx_perplexity;
+pub mod long_series;
 pub mod machine;
 pub mod parallel;
 pub mod perplexity;

@@ -59,7 +59,21 @@ pub fn plans_for(
     let engines = if suite.engines.is_empty() {
         vec![over.engine]
     } else {
-        suite.engines.clone()
+        // A built-in suite names llama-cpp for builds that have it; without it the suite runs on
+        // the engines this build has (the command says which were left out: `missing_engines`).
+        let built: Vec<EngineKind> = suite
+            .engines
+            .iter()
+            .copied()
+            .filter(|e| e.available())
+            .collect();
+        if built.is_empty() {
+            return Err(format!(
+                "suite `{suite_name}`: none of its engines ({}) is in this build",
+                names(&suite.engines)
+            ));
+        }
+        built
     };
     let mut out = Vec::new();
     for (model_name, model_path) in &models {
@@ -126,6 +140,24 @@ pub struct SuiteFlags {
     pub pipeline: bool,
     /// `--parallel`: concurrent stream counts to measure on the slot pool.
     pub parallel: Vec<usize>,
+}
+
+/// The suite's engines this build cannot run (left out of its plans).
+pub fn missing_engines(suite: &Suite) -> Vec<EngineKind> {
+    suite
+        .engines
+        .iter()
+        .copied()
+        .filter(|e| !e.available())
+        .collect()
+}
+
+fn names(engines: &[EngineKind]) -> String {
+    engines
+        .iter()
+        .map(|e| e.name())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The pp/tg measurement `gemma-tui bench` runs without `--suite` or `--quick`, as llama-bench
@@ -284,15 +316,34 @@ mod tests {
             .iter()
             .map(|p| (p.profile_name.as_str(), p.engine))
             .collect();
-        assert_eq!(
-            what,
-            [
-                ("precise", EngineKind::Candle),
-                ("precise", EngineKind::LlamaCpp),
-                ("creative", EngineKind::Candle),
-                ("creative", EngineKind::LlamaCpp)
-            ]
-        );
+        if EngineKind::LlamaCpp.available() {
+            assert_eq!(
+                what,
+                [
+                    ("precise", EngineKind::Candle),
+                    ("precise", EngineKind::LlamaCpp),
+                    ("creative", EngineKind::Candle),
+                    ("creative", EngineKind::LlamaCpp)
+                ]
+            );
+            assert!(missing_engines(&suite).is_empty());
+        } else {
+            // A build without llama.cpp runs the rest and names what it left out.
+            assert_eq!(
+                what,
+                [
+                    ("precise", EngineKind::Candle),
+                    ("creative", EngineKind::Candle)
+                ]
+            );
+            assert_eq!(missing_engines(&suite), [EngineKind::LlamaCpp]);
+            let only = Suite {
+                engines: vec![EngineKind::LlamaCpp],
+                ..suite.clone()
+            };
+            let e = plans_for(&config, "s", &only, &over).unwrap_err();
+            assert!(e.contains("none of its engines (llama-cpp)"), "{e}");
+        }
         let greedy = Suite {
             greedy: true,
             engines: Vec::new(),

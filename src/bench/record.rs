@@ -48,6 +48,24 @@ pub struct PromptFigures {
     pub prefill_tok_s: Vec<f64>,
     /// Per iteration: the decode steps after it over their time (0 with no decode step).
     pub decode_tok_s: Vec<f64>,
+    /// Per iteration: the process's peak resident memory while this prompt ran (the model
+    /// included), in MB; the long-context suite plots it against the prompt length. Records
+    /// stored before it was measured have none.
+    #[serde(default)]
+    pub peak_rss_mb: Vec<f64>,
+}
+
+/// The chunked perplexity (llama-perplexity's method) of the bundled long text at one context
+/// and one RoPE setting, for the perplexity-against-context chart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct CtxPerplexity {
+    pub n_ctx: usize,
+    /// The suite's `perplexity_rope` entry it ran under ("none", "linear:8", ...).
+    pub rope: String,
+    pub ppl: f64,
+    pub ppl_error: f64,
+    /// Predictions scored.
+    pub tokens: usize,
 }
 
 /// One stored run: one suite under one model, one profile and one engine.
@@ -88,6 +106,9 @@ pub struct RunRecord {
     /// A run on a remote engine: where, and which metrics it could not measure and why.
     #[serde(default)]
     pub remote: Option<RemoteTarget>,
+    /// When the suite sets `perplexity_ctx`: the chunked perplexity per (context, RoPE setting).
+    #[serde(default)]
+    pub perplexity_ctx: Vec<CtxPerplexity>,
 }
 
 impl RunRecord {
@@ -116,6 +137,7 @@ impl RunRecord {
             pipeline_overhead_pct: Vec::new(),
             parallel: Vec::new(),
             remote: None,
+            perplexity_ctx: Vec::new(),
         }
     }
 
@@ -129,6 +151,9 @@ impl RunRecord {
             .extend(other.pipeline_overhead_pct);
         if self.perplexity.is_none() {
             self.perplexity = other.perplexity;
+        }
+        if self.perplexity_ctx.is_empty() {
+            self.perplexity_ctx = other.perplexity_ctx;
         }
         for theirs in other.parallel {
             match self
@@ -149,6 +174,7 @@ impl RunRecord {
             for (mine, theirs) in self.prompts.iter_mut().zip(other.prompts) {
                 mine.prefill_tok_s.extend(theirs.prefill_tok_s);
                 mine.decode_tok_s.extend(theirs.decode_tok_s);
+                mine.peak_rss_mb.extend(theirs.peak_rss_mb);
             }
         }
     }
@@ -370,6 +396,7 @@ mod tests {
             prompt_tokens: 8,
             prefill_tok_s: vec![v],
             decode_tok_s: vec![v / 10.0],
+            peak_rss_mb: vec![v * 2.0],
         };
         let streams = |n: usize, v: f64| ParallelFigures {
             streams: n,
@@ -398,12 +425,34 @@ mod tests {
         assert_eq!(a.values(&METRICS[0]), [50.0, 60.0]);
         assert_eq!(a.prompts[0].prefill_tok_s, [100.0, 200.0]);
         assert_eq!(a.prompts[0].decode_tok_s, [10.0, 20.0]);
+        assert_eq!(a.prompts[0].peak_rss_mb, [200.0, 400.0]);
         assert_eq!(a.pipeline_overhead_pct, [1.0, 2.0]);
         assert_eq!(a.parallel.len(), 2);
         assert_eq!(a.parallel[0].aggregate_tok_s, [80.0, 90.0]);
         assert_eq!(a.parallel[1].aggregate_tok_s, [200.0]);
         assert_eq!(a.token_latencies_ms, [10.0, 20.0]);
         assert_eq!(a.perplexity.map(|p| p.value), Some(3.0));
+    }
+
+    #[test]
+    fn records_stored_before_per_prompt_memory_still_read() {
+        // A record as version 0.1 stored it: prompts without peak_rss_mb, no perplexity_ctx, and
+        // suite settings without the long-context keys.
+        let old = serde_json::json!({
+            "schema": 1, "id": 3, "started_at": 1_795_914_000u64, "suite": "long-context",
+            "suite_settings": {"prompt_lengths": [2048], "gen_tokens": 64},
+            "model": "m", "model_path": "m", "profile": "p", "profile_settings": {},
+            "engine": "candle", "threads": 2,
+            "machine": {"cpu": "c", "cores": 2, "physical_cores": null, "memory_bytes": 1, "os": ""},
+            "version": "0", "iterations": [], "token_latencies_ms": [], "perplexity": null,
+            "prompts": [{"label": "pp2048", "prompt_tokens": 2048, "prefill_tok_s": [900.0],
+                         "decode_tok_s": [50.0]}]
+        });
+        let r: RunRecord = serde_json::from_value(old).unwrap();
+        assert!(r.prompts[0].peak_rss_mb.is_empty());
+        assert!(r.perplexity_ctx.is_empty());
+        assert!(r.suite_settings.perplexity_ctx.is_empty());
+        assert_eq!(r.suite_settings.prompt_lengths, [2048]);
     }
 
     #[test]

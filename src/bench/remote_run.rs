@@ -252,6 +252,8 @@ pub async fn run(
             generated_tokens,
             not_measured,
         }),
+        // A server measures no chunked perplexity.
+        perplexity_ctx: Vec::new(),
     })
 }
 

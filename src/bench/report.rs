@@ -5,6 +5,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
+use super::long_series::{ppl_series, prompt_series};
 use super::record::{format_time, RunRecord, METRICS};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -184,6 +185,134 @@ fn chart_svg(title: &str, y_desc: &str, ids: &[u64], lines: &[Line]) -> Result<S
     Ok(svg)
 }
 
+/// One series on an x-y chart: a label, a colour and its (x, y) points (NaN y: no point).
+struct XySeries {
+    label: String,
+    color: RGBColor,
+    points: Vec<(f64, f64)>,
+}
+
+/// A line chart of y against a numeric x (prompt length, context) as an SVG string.
+fn xy_chart_svg(
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    series: &[XySeries],
+) -> Result<String, String> {
+    let err = |e: &dyn std::fmt::Display| format!("drawing `{title}`: {e}");
+    let finite = || {
+        series
+            .iter()
+            .flat_map(|s| s.points.iter().copied())
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+    };
+    let right = finite().map(|p| p.0).fold(0.0f64, f64::max).max(1.0) * 1.05;
+    let top = finite().map(|p| p.1).fold(0.0f64, f64::max);
+    let top = if top > 0.0 { top * 1.15 } else { 1.0 };
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (760, 320)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| err(&e))?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(32)
+            .y_label_area_size(56)
+            .build_cartesian_2d(0f64..right, 0f64..top)
+            .map_err(|e| err(&e))?;
+        chart
+            .configure_mesh()
+            .x_desc(x_desc)
+            .y_desc(y_desc)
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .draw()
+            .map_err(|e| err(&e))?;
+        for s in series {
+            let points: Vec<(f64, f64)> = s
+                .points
+                .iter()
+                .copied()
+                .filter(|(x, y)| x.is_finite() && y.is_finite())
+                .collect();
+            let color = s.color;
+            chart
+                .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
+                .map_err(|e| err(&e))?
+                .label(s.label.clone())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color));
+            chart
+                .draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))
+                .map_err(|e| err(&e))?;
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()
+            .map_err(|e| err(&e))?;
+        root.present().map_err(|e| err(&e))?;
+    }
+    Ok(svg)
+}
+
+const PALETTE: [RGBColor; 4] = [BLUE_, ORANGE, GREEN_, RED_];
+
+/// The long-context figures: prompt speed and peak memory against prompt length per engine, and
+/// perplexity against context per RoPE setting; empty when no run measured them.
+fn long_context_figures(runs: &[RunRecord]) -> Result<String, String> {
+    let mut out = String::new();
+    let engines = prompt_series(runs);
+    if !engines.is_empty() {
+        let of = |f: fn(&super::long_series::PromptPoint) -> f64| -> Vec<XySeries> {
+            engines
+                .iter()
+                .enumerate()
+                .map(|(i, e)| XySeries {
+                    label: format!("{} (run #{})", e.engine, e.run_id),
+                    color: PALETTE[i % PALETTE.len()],
+                    points: e.points.iter().map(|p| (p.tokens as f64, f(p))).collect(),
+                })
+                .collect()
+        };
+        let speed = xy_chart_svg(
+            "Prompt speed against prompt length",
+            "prompt tokens",
+            "prefill tokens/s",
+            &of(|p| p.prefill_tok_s),
+        )?;
+        let memory = xy_chart_svg(
+            "Peak memory against prompt length",
+            "prompt tokens",
+            "peak RSS MB",
+            &of(|p| p.peak_rss_mb),
+        )?;
+        out.push_str(&format!(
+            "<h2>Long context</h2>\n<figure>{speed}</figure>\n<figure>{memory}</figure>\n"
+        ));
+    }
+    let ropes = ppl_series(runs);
+    if !ropes.is_empty() {
+        let series: Vec<XySeries> = ropes
+            .iter()
+            .enumerate()
+            .map(|(i, s)| XySeries {
+                label: format!("rope {} (run #{})", s.label, s.run_id),
+                color: PALETTE[i % PALETTE.len()],
+                points: s.points.iter().map(|&(c, p)| (c as f64, p)).collect(),
+            })
+            .collect();
+        let ppl = xy_chart_svg(
+            "Perplexity against context",
+            "context tokens",
+            "perplexity",
+            &series,
+        )?;
+        out.push_str(&format!("<figure>{ppl}</figure>\n"));
+    }
+    Ok(out)
+}
+
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -254,6 +383,7 @@ pub fn to_html(runs: &[RunRecord]) -> Result<String, String> {
             },
         ],
     )?;
+    let long = long_context_figures(runs)?;
     let mut rows = String::new();
     for r in runs {
         let cell = |key: &str| {
@@ -311,7 +441,7 @@ interval (Student's t).</p>
 <figure>{throughput}</figure>
 <figure>{latency}</figure>
 <figure>{memory}</figure>
-</body></html>
+{long}</body></html>
 "#,
         count = runs.len(),
     ))
@@ -374,5 +504,36 @@ mod tests {
         assert!(html.contains("Throughput") && html.contains("#2"));
         // An empty history still renders (empty charts) rather than failing.
         assert_eq!(to_html(&[]).unwrap().matches("<svg").count(), 3);
+    }
+
+    #[test]
+    fn long_context_runs_add_three_charts() {
+        use crate::bench::record::{CtxPerplexity, PromptFigures};
+        let mut r = run(1, 60.0);
+        r.prompts = [256, 1024]
+            .map(|n| PromptFigures {
+                label: format!("pp{n}"),
+                prompt_tokens: n,
+                prefill_tok_s: vec![900.0],
+                decode_tok_s: vec![50.0],
+                peak_rss_mb: vec![400.0],
+            })
+            .to_vec();
+        r.perplexity_ctx = vec![CtxPerplexity {
+            n_ctx: 128,
+            rope: "linear:8".into(),
+            ppl: 20.0,
+            ..Default::default()
+        }];
+        let html = to_html(&[r]).unwrap();
+        assert_eq!(html.matches("<svg").count(), 6);
+        for title in [
+            "Prompt speed against prompt length",
+            "Peak memory against prompt length",
+            "Perplexity against context",
+            "rope linear:8",
+        ] {
+            assert!(html.contains(title), "{title}");
+        }
     }
 }

@@ -133,6 +133,7 @@ pub fn run_with(
         let load_ms = t_load.elapsed().as_secs_f64() * 1000.0;
         threads = engine.threads();
         let mut results = Vec::new();
+        let (mut load_peak, mut prompt_peaks) = (0u64, Vec::new());
         for (i, spec) in specs.iter().enumerate() {
             let unit = (pass * specs.len() + i) as f64;
             let mut report = |done: usize, token_ms: Option<f64>| {
@@ -146,6 +147,10 @@ pub fn run_with(
                 })
             };
             report(0, None);
+            // Each prompt's own peak: the mark is reset before it, and what came before (the load,
+            // an earlier prompt) is kept for the iteration's peak first.
+            load_peak = load_peak.max(peak_rss_bytes().unwrap_or(0));
+            reset_peak_rss();
             results.push(measure_prompt(
                 &engine,
                 spec,
@@ -156,6 +161,7 @@ pub fn run_with(
                 &mut report,
                 cancelled,
             )?);
+            prompt_peaks.push(peak_rss_bytes().unwrap_or(0));
         }
         let cpu_ms = (cpu_time() - cpu0).as_secs_f64() * 1000.0;
         drop(engine);
@@ -163,8 +169,9 @@ pub fn run_with(
         if warmup {
             continue;
         }
-        for (fig, r) in prompts.iter_mut().zip(&results) {
+        for ((fig, r), &peak) in prompts.iter_mut().zip(&results).zip(&prompt_peaks) {
             fig.prompt_tokens = r.prompt_tokens;
+            fig.peak_rss_mb.push(peak as f64 / 1e6);
             fig.prefill_tok_s
                 .push(r.prompt_tokens as f64 / r.prefill_s.max(1e-9));
             let decode_s = r.latencies_ms.iter().sum::<f64>() / 1000.0;
@@ -181,7 +188,11 @@ pub fn run_with(
         let prompt_tokens: usize = results.iter().map(|r| r.prompt_tokens).sum();
         let prefill_s: f64 = results.iter().map(|r| r.prefill_s).sum();
         let decode_s: f64 = latencies.iter().sum::<f64>() / 1000.0;
-        let peak = peak_rss_bytes().unwrap_or(0).max(sampled_peak);
+        let peak = peak_rss_bytes()
+            .unwrap_or(0)
+            .max(sampled_peak)
+            .max(load_peak)
+            .max(prompt_peaks.iter().copied().max().unwrap_or(0));
         iterations.push(IterationMetrics {
             load_ms,
             ttft_ms: results.iter().map(|r| r.ttft_ms).sum::<f64>() / results.len() as f64,
@@ -245,6 +256,27 @@ pub fn run_with(
     } else {
         None
     };
+    let perplexity_ctx = super::ctx_perplexity::measure(
+        suite,
+        &plan.model_path,
+        plan.threads,
+        plan.engine,
+        &mut |done, total, phase| {
+            on_progress(&Progress {
+                fraction: done as f64 / total as f64,
+                iteration: done + 1,
+                iterations: total,
+                warmup: false,
+                phase,
+                token_ms: None,
+            })
+        },
+        cancelled,
+    )
+    .map_err(|e| match e {
+        super::ctx_perplexity::Stop::Cancelled => RunError::Cancelled,
+        super::ctx_perplexity::Stop::Failed(e) => RunError::Engine(e),
+    })?;
     on_progress(&Progress {
         fraction: 1.0,
         iteration: suite.iterations,
@@ -274,6 +306,7 @@ pub fn run_with(
         pipeline_overhead_pct,
         parallel,
         remote: None,
+        perplexity_ctx,
     })
 }
 

@@ -48,6 +48,14 @@ pub struct Suite {
     /// Run each profile under these drafting modes (e.g. ["ngram", "off"]), a run each, named
     /// `PROFILE+draft-MODE`; empty: the profile's own `draft`.
     pub drafts: Vec<crate::engine::DraftMode>,
+    /// Contexts to measure the chunked perplexity of the bundled long text at (llama-perplexity's
+    /// method, `perplexity_chunks`), e.g. [512, 2048, 8192]; empty skips it.
+    pub perplexity_ctx: Vec<usize>,
+    /// RoPE settings for `perplexity_ctx`, each a series: "none" (the GGUF's own), or
+    /// "linear:F", "yarn:F" or "ntk:F" (factor F); empty: ["none"].
+    pub perplexity_rope: Vec<String>,
+    /// The text `perplexity_ctx` scores: a file's path; empty: the bundled `assets/long.txt`.
+    pub perplexity_text: String,
 }
 
 impl Default for Suite {
@@ -67,6 +75,9 @@ impl Default for Suite {
             pipeline: false,
             parallel: Vec::new(),
             drafts: Vec::new(),
+            perplexity_ctx: Vec::new(),
+            perplexity_rope: Vec::new(),
+            perplexity_text: String::new(),
         }
     }
 }
@@ -125,11 +136,36 @@ impl Suite {
         if let Some(n) = self.parallel.iter().find(|&&n| n == 0 || n > MAX_STREAMS) {
             return Err(format!("parallel: {n} is outside 1..={MAX_STREAMS}"));
         }
+        if let Some(n) = self
+            .perplexity_ctx
+            .iter()
+            .find(|&&n| !(super::perplexity_chunks::MIN_CTX..=32_768).contains(&n))
+        {
+            return Err(format!("perplexity_ctx: {n} is outside 4..=32768"));
+        }
+        for r in &self.perplexity_rope {
+            parse_rope(r).map_err(|e| format!("perplexity_rope: {e}"))?;
+        }
         if self.warmup > 100 {
             return Err(format!("warmup: {} is above 100", self.warmup));
         }
         Ok(())
     }
+}
+
+/// A `perplexity_rope` entry: "none" for no scaling, or "METHOD:FACTOR" with METHOD linear, yarn
+/// or ntk and a finite FACTOR of at least 1 (a context extension).
+pub fn parse_rope(s: &str) -> Result<Option<(String, f64)>, String> {
+    if s == "none" {
+        return Ok(None);
+    }
+    let bad = || format!("`{s}` is not none, linear:F, yarn:F or ntk:F (F >= 1)");
+    let (method, factor) = s.split_once(':').ok_or_else(bad)?;
+    let factor: f64 = factor.parse().map_err(|_| bad())?;
+    if !matches!(method, "linear" | "yarn" | "ntk") || !factor.is_finite() || factor < 1.0 {
+        return Err(bad());
+    }
+    Ok(Some((method.to_string(), factor)))
 }
 
 #[derive(Deserialize)]
@@ -244,6 +280,31 @@ mod tests {
         let suites = parse_suites(None).unwrap();
         let e = find(&suites, "fast").unwrap_err();
         assert!(e.contains("long-context, quick, spec, standard"), "{e}");
+    }
+
+    #[test]
+    fn the_long_context_suite_measures_long_prompts_and_ppl_against_context() {
+        let suites = parse_suites(None).unwrap();
+        let long = &suites["long-context"];
+        assert_eq!(long.prompt_lengths, [4096, 16384, 32752]);
+        assert_eq!(long.iterations, 1);
+        assert_eq!(long.engines, [EngineKind::Candle, EngineKind::LlamaCpp]);
+        assert_eq!(long.perplexity_ctx, [512, 2048, 8192]);
+        assert_eq!(long.perplexity_rope, ["none", "linear:8"]);
+    }
+
+    #[test]
+    fn rope_entries_parse_and_bad_ones_are_refused() {
+        assert_eq!(parse_rope("none"), Ok(None));
+        assert_eq!(parse_rope("linear:8"), Ok(Some(("linear".into(), 8.0))));
+        assert_eq!(parse_rope("yarn:4.5"), Ok(Some(("yarn".into(), 4.5))));
+        for bad in ["linear", "linear:0.5", "cubic:2", "yarn:x", "ntk:inf", ""] {
+            assert!(parse_rope(bad).is_err(), "{bad}");
+        }
+        let e = parse_suites(Some("[suites.x]\nperplexity_rope = [\"linear:x\"]\n")).unwrap_err();
+        assert!(e.contains("perplexity_rope: `linear:x`"), "{e}");
+        let e = parse_suites(Some("[suites.x]\nperplexity_ctx = [2]\n")).unwrap_err();
+        assert!(e.contains("perplexity_ctx: 2"), "{e}");
     }
 
     #[test]

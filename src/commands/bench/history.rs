@@ -267,7 +267,20 @@ pub fn print_run(r: &RunRecord) {
             if p.decode_tok_s.iter().any(|&v| v > 0.0) {
                 line(format!("{} decode (tok/s)", p.label), &p.decode_tok_s);
             }
+            if !p.peak_rss_mb.is_empty() {
+                line(format!("{} peak RSS (MB)", p.label), &p.peak_rss_mb);
+            }
         }
+    }
+    // Perplexity against context (the long-context suite), one line per point.
+    for p in &r.perplexity_ctx {
+        println!(
+            "{:<28} {:>10.3}   ± {:.3} ({} tokens scored)",
+            format!("perplexity ctx {} {}", p.n_ctx, p.rope),
+            p.ppl,
+            p.ppl_error,
+            p.tokens
+        );
     }
 }
 

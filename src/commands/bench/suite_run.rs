@@ -6,7 +6,9 @@
 use std::process::Command;
 use std::time::Duration;
 
-use gemma_tui::bench::plan::{apply_flags, plans_for, pp_tg_suite, Overrides, SuiteFlags};
+use gemma_tui::bench::plan::{
+    apply_flags, missing_engines, plans_for, pp_tg_suite, Overrides, SuiteFlags,
+};
 use gemma_tui::bench::suite::{find, load_suites};
 use gemma_tui::bench::{compare, runner, BenchStore, Progress, RunPlan, RunRecord};
 use gemma_tui::engine::EngineKind;
@@ -68,6 +70,16 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Result<(), CommandError> {
         None => apply_flags(None, &pp_tg_suite(), &flags),
     };
     let mut plans = plans_for(&config, &suite_name, &suite, &over).map_err(CommandError::Config)?;
+    let missing = missing_engines(&suite);
+    if !missing.is_empty() {
+        let names: Vec<&str> = missing.iter().map(|e| e.name()).collect();
+        eprintln!(
+            "note: suite `{suite_name}` also names {}, which this build does not have (cargo \
+             feature `llama-cpp`): it runs on {} alone",
+            names.join(", "),
+            plans.first().map_or("candle", |p| p.engine.name())
+        );
+    }
     let mut done = Finished::default();
     if let Some(remote) = remote {
         // The engine runs on the server: one plan per profile, whatever engines the suite names.
@@ -250,6 +262,7 @@ fn in_children(plans: &[RunPlan], json: bool) -> Result<Vec<RunRecord>, CommandE
             one.suite.iterations = 1;
             if measured != Some(0) {
                 one.suite.perplexity_tokens = 0;
+                one.suite.perplexity_ctx.clear();
             }
             if measured.is_none() {
                 one.suite.pipeline = false;

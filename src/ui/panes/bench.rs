@@ -188,6 +188,24 @@ fn render_charts(t: Theme, frame: &mut Frame, area: Rect, pane: &BenchPane) {
         );
     }
     frame.render_widget(chart, top);
+    // The long-context series, when a run measured them, beside the latency histogram.
+    let long = long_context_lines(&pane.history);
+    let bottom = if long.is_empty() {
+        bottom
+    } else {
+        let [hist, table] =
+            Layout::horizontal([Constraint::Percentage(45), Constraint::Min(0)]).areas(bottom);
+        frame.render_widget(
+            Paragraph::new(long.into_iter().map(Line::from).collect::<Vec<_>>()).block(
+                Block::bordered().title(Line::styled(
+                    " long context: per prompt length / perplexity per context ",
+                    theme::title(t, false),
+                )),
+            ),
+            table,
+        );
+        hist
+    };
     // The latest run's per-token latencies.
     let Some(latest) = pane.history.last() else {
         return;
@@ -218,6 +236,48 @@ fn render_charts(t: Theme, frame: &mut Frame, area: Rect, pane: &BenchPane) {
             .data(BarGroup::default().bars(&bars)),
         bottom,
     );
+}
+
+/// The long-context series as table rows: per engine and prompt length, prefill and decode tok/s
+/// and peak RSS; then per RoPE setting, the perplexity at each context. Empty without such runs.
+pub fn long_context_lines(history: &[crate::bench::RunRecord]) -> Vec<String> {
+    use crate::bench::long_series::{ppl_series, prompt_series};
+    let num = |v: f64, digits: usize| {
+        if v.is_finite() {
+            format!("{v:.digits$}")
+        } else {
+            "-".to_string()
+        }
+    };
+    let mut lines = Vec::new();
+    let engines = prompt_series(history);
+    if !engines.is_empty() {
+        lines.push(format!(
+            "{:<10} {:>6} {:>9} {:>7} {:>8}",
+            "engine", "tokens", "prefill/s", "decode/s", "peak MB"
+        ));
+        for e in &engines {
+            for p in &e.points {
+                lines.push(format!(
+                    "{:<10} {:>6} {:>9} {:>7} {:>8}",
+                    e.engine,
+                    p.tokens,
+                    num(p.prefill_tok_s, 0),
+                    num(p.decode_tok_s, 1),
+                    num(p.peak_rss_mb, 0)
+                ));
+            }
+        }
+    }
+    for s in ppl_series(history) {
+        let points: Vec<String> = s
+            .points
+            .iter()
+            .map(|&(ctx, ppl)| format!("{ctx}:{}", num(ppl, 2)))
+            .collect();
+        lines.push(format!("ppl {:<16} {}", s.label, points.join("  ")));
+    }
+    lines
 }
 
 fn render_comparison(t: Theme, frame: &mut Frame, area: Rect, pane: &BenchPane) {
@@ -276,4 +336,39 @@ fn render_comparison(t: Theme, frame: &mut Frame, area: Rect, pane: &BenchPane) 
         lines.push(Line::styled(format!("note: {w}"), theme::dim(t)));
     }
     frame.render_widget(Paragraph::new(lines), area);
+}
+
+#[cfg(test)]
+mod long_context_tests {
+    use super::long_context_lines;
+    use crate::bench::record::{CtxPerplexity, PromptFigures};
+    use crate::bench::RunRecord;
+
+    #[test]
+    fn the_table_has_a_row_per_prompt_length_and_one_per_rope() {
+        assert!(long_context_lines(&[]).is_empty());
+        let mut r = RunRecord::example("long-context", Vec::new());
+        r.prompts = [4096, 16384]
+            .map(|n| PromptFigures {
+                label: format!("pp{n}"),
+                prompt_tokens: n,
+                prefill_tok_s: vec![800.0],
+                decode_tok_s: vec![40.0],
+                peak_rss_mb: vec![420.0],
+            })
+            .to_vec();
+        r.perplexity_ctx = vec![CtxPerplexity {
+            n_ctx: 512,
+            rope: "none".into(),
+            ppl: 13.25,
+            ..Default::default()
+        }];
+        let lines = long_context_lines(&[r]);
+        assert_eq!(lines.len(), 4, "{lines:?}");
+        assert!(
+            lines[2].contains("16384") && lines[2].contains("420"),
+            "{lines:?}"
+        );
+        assert!(lines[3].contains("512:13.25"), "{lines:?}");
+    }
 }
