@@ -129,13 +129,23 @@ fn remove_stale_temps(dir: &Path, path: &Path) {
             continue;
         };
         // Only where /proc tells whether the writer is alive; elsewhere they stay (harmless).
-        if pid != std::process::id()
-            && Path::new("/proc/self").exists()
-            && !Path::new(&format!("/proc/{pid}")).exists()
-        {
+        if pid != std::process::id() && Path::new("/proc/self").exists() && !process_alive(pid) {
             let _ = fs::remove_file(entry.path());
         }
     }
+}
+
+/// Whether a process `pid` runs. `/proc/N` also exists when N is a thread of another process (a
+/// thread id taken from the same counter after the writer died, which a busy machine reaches in
+/// seconds): only a thread-group leader (`Tgid` equal to N) is the process.
+fn process_alive(pid: u32) -> bool {
+    let Ok(status) = fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return false;
+    };
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Tgid:"))
+        .is_none_or(|tgid| tgid.trim() == pid.to_string())
 }
 
 /// Which version of a file the running config came from.
@@ -283,6 +293,25 @@ mod tests {
         write_atomic(&path, b"new").unwrap();
         assert!(!dead.exists() && !dead_bak.exists());
         assert!(live.exists() && other.exists());
+    }
+
+    /// A thread id is in /proc too; a dead writer's pid reused as another process's thread id
+    /// must not keep its temp file.
+    #[test]
+    fn a_thread_id_is_not_a_live_writer() {
+        assert!(process_alive(std::process::id()));
+        assert!(!process_alive(999_999_999));
+        // Asked from the thread itself, while it runs: its /proc entry exists.
+        let (tid, alive) = std::thread::spawn(|| {
+            let link = fs::read_link("/proc/thread-self").unwrap();
+            let tid: u32 = link.file_name().unwrap().to_str().unwrap().parse().unwrap();
+            assert!(Path::new(&format!("/proc/{tid}/status")).exists());
+            (tid, process_alive(tid))
+        })
+        .join()
+        .unwrap();
+        assert_ne!(tid, std::process::id());
+        assert!(!alive, "thread {tid} taken for a process");
     }
 
     #[test]
