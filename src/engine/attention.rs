@@ -1,10 +1,12 @@
 //! Causal grouped-query attention over the KV cache.
 //!
-//! The query heads that share a KV head are processed together: every key and value row is loaded
-//! once for four query heads, in register tiles (four queries by two keys for the scores, four
-//! queries by sixteen value dimensions for the weighted sum), instead of once per head. The cache
-//! is f16 (converted with F16C as it is loaded) and may be a ring (see `kv_cache`): the keys of
-//! positions `start..=pos` are then two runs of slots, before and after the wrap.
+//! On x86-64 with AVX2 it runs in tiles with a running softmax (`attention_tiled`): the query
+//! heads that share a KV head are processed together, every key and value row is loaded once for
+//! four query heads in register tiles (`attention_simd`), and a block of keys serves eight query
+//! rows while it is in cache. The cache is f16 (converted with F16C as it is loaded) and may be a
+//! ring (see `kv_cache`): the keys of positions `start..=pos` are then two runs of slots, before
+//! and after the wrap. Elsewhere, `attention_scalar`, which is also what the tiles are tested
+//! against.
 use half::f16;
 use rayon::prelude::*;
 
@@ -33,50 +35,19 @@ pub fn attention(
 ) {
     let group = nh / nkv;
     #[cfg(target_arch = "x86_64")]
-    if simd_usable() && group.is_multiple_of(4) && hd % 8 == 0 && vd % 16 == 0 {
-        assert!(kv.k.len() >= kv.slots * nkv * hd && kv.v.len() >= kv.slots * nkv * vd);
-        out.par_chunks_mut(nh * vd)
-            .zip(rows.par_iter())
-            .for_each_init(Vec::new, |scores, (dst, &row)| {
-                let pos = p0 + row;
-                let start = (pos + 1).saturating_sub(window);
-                let nk = pos + 1 - start;
-                assert!(nk <= kv.slots, "attention reaches past the cache's slots");
-                let first = start % kv.slots;
-                scores.resize(4 * nk, 0f32);
-                for h0 in (0..nh).step_by(4) {
-                    let kvh = h0 / group;
-                    let qs = |i: usize| q[(row * nh + h0 + i) * hd..].as_ptr();
-                    let ring = |cache: &[u16], dim: usize| simd::Ring {
-                        base: cache[kvh * dim..].as_ptr(),
-                        stride: nkv * dim,
-                        first,
-                        slots: kv.slots,
-                    };
-                    let (k, v) = (ring(kv.k, hd), ring(kv.v, vd));
-                    let (s, d) = (scores.as_mut_ptr(), dst[h0 * vd..].as_mut_ptr());
-                    // SAFETY: AVX2, FMA and F16C were detected; the rings stay inside their
-                    // caches (slots x stride values, asserted above, nk <= slots), the four score
-                    // rows hold nk each and `dst` four heads of vd outputs.
-                    unsafe {
-                        simd::scores4([qs(0), qs(1), qs(2), qs(3)], k, nk, hd, s);
-                        for i in 0..4 {
-                            softmax(&mut scores[i * nk..(i + 1) * nk]);
-                        }
-                        simd::weighted_values4(scores.as_ptr(), nk, v, vd, d);
-                    }
-                }
-            });
+    if super::attention_simd::usable() && group.is_multiple_of(4) && hd % 8 == 0 && vd % 16 == 0 {
+        let layout = super::attention_tiled::Layout {
+            k: kv.k,
+            v: kv.v,
+            slots: kv.slots,
+            p0,
+            window,
+            dims: (nh, nkv, hd, vd),
+        };
+        super::attention_tiled::attention(q, layout, rows, out);
         return;
     }
     attention_scalar(q, kv, rows, p0, (nh, nkv, hd, vd), window, out);
-}
-
-#[cfg(target_arch = "x86_64")]
-fn simd_usable() -> bool {
-    use std::sync::OnceLock;
-    static F16C: OnceLock<bool> = OnceLock::new();
-    super::kernels::has_avx2() && *F16C.get_or_init(|| is_x86_feature_detected!("f16c"))
 }
 
 /// In place: exp(s - max) / sum.
@@ -145,104 +116,6 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     }
     let tail: f32 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
     acc.iter().sum::<f32>() + tail
-}
-
-#[cfg(target_arch = "x86_64")]
-#[allow(clippy::needless_range_loop)] // register tiles read best by their indices
-mod simd {
-    use std::arch::x86_64::*;
-
-    #[target_feature(enable = "avx2,fma")]
-    #[inline]
-    unsafe fn hsum(v: __m256) -> f32 {
-        let s = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
-        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-        _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)))
-    }
-
-    /// Rows of f16 values in a ring of `slots` rows `stride` values apart; row `j` of a run is
-    /// in slot `first + j`, wrapping to slot 0.
-    pub struct Ring {
-        pub base: *const u16,
-        pub stride: usize,
-        pub first: usize,
-        pub slots: usize,
-    }
-
-    impl Ring {
-        #[inline(always)]
-        fn row(&self, j: usize) -> *const u16 {
-            let mut slot = self.first + j;
-            if slot >= self.slots {
-                slot -= self.slots;
-            }
-            self.base.wrapping_add(slot * self.stride)
-        }
-    }
-
-    /// Eight f16 values at `p` as f32.
-    #[target_feature(enable = "avx2,fma,f16c")]
-    #[inline]
-    unsafe fn load8(p: *const u16) -> __m256 {
-        _mm256_cvtph_ps(_mm_loadu_si128(p as *const __m128i))
-    }
-
-    /// `s[i * nk + j] = q[i] . k[j]` for four queries and the `nk` keys of the ring.
-    #[target_feature(enable = "avx2,fma,f16c")]
-    pub unsafe fn scores4(q: [*const f32; 4], k: Ring, nk: usize, hd: usize, s: *mut f32) {
-        let mut j = 0;
-        while j + 2 <= nk {
-            let (k0, k1) = (k.row(j), k.row(j + 1));
-            let mut acc = [[_mm256_setzero_ps(); 2]; 4];
-            for c in (0..hd).step_by(8) {
-                let (a, b) = (load8(k0.add(c)), load8(k1.add(c)));
-                for i in 0..4 {
-                    let qv = _mm256_loadu_ps(q[i].add(c));
-                    acc[i][0] = _mm256_fmadd_ps(qv, a, acc[i][0]);
-                    acc[i][1] = _mm256_fmadd_ps(qv, b, acc[i][1]);
-                }
-            }
-            for i in 0..4 {
-                *s.add(i * nk + j) = hsum(acc[i][0]);
-                *s.add(i * nk + j + 1) = hsum(acc[i][1]);
-            }
-            j += 2;
-        }
-        if j < nk {
-            let k0 = k.row(j);
-            let mut acc = [_mm256_setzero_ps(); 4];
-            for c in (0..hd).step_by(8) {
-                let a = load8(k0.add(c));
-                for i in 0..4 {
-                    acc[i] = _mm256_fmadd_ps(_mm256_loadu_ps(q[i].add(c)), a, acc[i]);
-                }
-            }
-            for i in 0..4 {
-                *s.add(i * nk + j) = hsum(acc[i]);
-            }
-        }
-    }
-
-    /// `out[i * vd + d] = sum_j p[i * nk + j] * v[j][d]` for four weight rows.
-    #[target_feature(enable = "avx2,fma,f16c")]
-    pub unsafe fn weighted_values4(p: *const f32, nk: usize, v: Ring, vd: usize, out: *mut f32) {
-        for c in (0..vd).step_by(16) {
-            let mut acc = [[_mm256_setzero_ps(); 2]; 4];
-            for j in 0..nk {
-                let row = v.row(j).add(c);
-                let (a, b) = (load8(row), load8(row.add(8)));
-                for i in 0..4 {
-                    let w = _mm256_set1_ps(*p.add(i * nk + j));
-                    acc[i][0] = _mm256_fmadd_ps(w, a, acc[i][0]);
-                    acc[i][1] = _mm256_fmadd_ps(w, b, acc[i][1]);
-                }
-            }
-            for i in 0..4 {
-                _mm256_storeu_ps(out.add(i * vd + c), acc[i][0]);
-                _mm256_storeu_ps(out.add(i * vd + c + 8), acc[i][1]);
-            }
-        }
-    }
 }
 
 #[cfg(test)]
@@ -326,6 +199,69 @@ mod tests {
             for (a, b) in got.iter().zip(&want) {
                 assert!((a - b).abs() <= 1e-5, "{a} vs {b}");
             }
+        }
+    }
+
+    /// A long step: many tiles of rows, keys across several 1024-position spans and 64-key
+    /// blocks, with and without a window, and on one thread and two.
+    #[test]
+    fn long_steps_across_spans_match_the_reference() {
+        let (nh, _, hd, vd) = DIMS;
+        let (p0, m) = (1900, 40);
+        let len = p0 + m;
+        let q: Vec<f32> = (0..m * nh * hd).map(|i| val(i, 11) * 0.3).collect();
+        let (k, v) = (cache(len, len, hd, 12), cache(len, len, vd, 13));
+        let kv = KvView {
+            k: &k,
+            v: &v,
+            slots: len,
+        };
+        let rows: Vec<usize> = (0..m).collect();
+        for window in [usize::MAX, 300] {
+            let mut slow = vec![0f32; m * nh * vd];
+            attention_scalar(&q, kv, &rows, p0, DIMS, window, &mut slow);
+            for threads in [1, 2] {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                let mut fast = vec![0f32; m * nh * vd];
+                pool.install(|| attention(&q, kv, &rows, p0, DIMS, window, &mut fast));
+                for (a, b) in fast.iter().zip(&slow) {
+                    assert!((a - b).abs() <= 1e-5, "window {window}: {a} vs {b}");
+                }
+            }
+        }
+    }
+
+    /// A row gives the same bits alone (a decode step, its spans spread over threads) as inside
+    /// a many-row step (a prefill, one thread per tile): drafting's verify and a cache continued
+    /// token by token rely on it.
+    #[test]
+    fn a_row_alone_gives_the_bits_it_gives_in_a_prefill() {
+        let (nh, _, hd, vd) = DIMS;
+        let (p0, m) = (2500, 24);
+        let len = p0 + m;
+        let q: Vec<f32> = (0..m * nh * hd).map(|i| val(i, 21) * 0.3).collect();
+        let (k, v) = (cache(len, len, hd, 22), cache(len, len, vd, 23));
+        let kv = KvView {
+            k: &k,
+            v: &v,
+            slots: len,
+        };
+        let rows: Vec<usize> = (0..m).collect();
+        let mut all = vec![0f32; m * nh * vd];
+        attention(&q, kv, &rows, p0, DIMS, usize::MAX, &mut all);
+        for row in [0, 7, 8, m - 1] {
+            let mut one = vec![0f32; nh * vd];
+            attention(&q, kv, &[row], p0, DIMS, usize::MAX, &mut one);
+            let want = &all[row * nh * vd..(row + 1) * nh * vd];
+            assert!(
+                one.iter()
+                    .zip(want)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                "row {row}"
+            );
         }
     }
 }

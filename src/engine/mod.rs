@@ -3,6 +3,8 @@
 //! that asks a caller-supplied sampler for each token, so the sampling actor, the CLI and the tests
 //! all drive the same code.
 pub mod attention;
+mod attention_simd;
+mod attention_tiled;
 pub mod backend;
 pub mod chat;
 pub mod config;
