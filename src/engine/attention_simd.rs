@@ -8,9 +8,7 @@ use std::arch::x86_64::*;
 
 /// Whether these kernels can run here (AVX2, FMA and F16C).
 pub fn usable() -> bool {
-    use std::sync::OnceLock;
-    static F16C: OnceLock<bool> = OnceLock::new();
-    super::kernels::has_avx2() && *F16C.get_or_init(|| is_x86_feature_detected!("f16c"))
+    super::kernels::has_avx2_f16c()
 }
 
 /// Rows of f16 values in a ring of `slots` rows `stride` values apart; row `j` of a run is in slot

@@ -19,6 +19,19 @@ pub fn has_avx2() -> bool {
     false
 }
 
+/// Whether this CPU also converts f16 in hardware (F16C), as the attention and Q5_0 row kernels
+/// need.
+pub fn has_avx2_f16c() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::sync::OnceLock;
+        static F16C: OnceLock<bool> = OnceLock::new();
+        has_avx2() && *F16C.get_or_init(|| is_x86_feature_detected!("f16c"))
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
 /// The raw fields of a Q5_0 block: scale, the 32 fifth bits, the 32 low nibbles.
 #[inline(always)]
 fn q5_0_parts(b: &BlockQ5_0) -> (f32, u32, &[u8; 16]) {

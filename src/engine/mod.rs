@@ -26,6 +26,7 @@ pub mod llama_cpp;
 pub mod model;
 pub mod model_kind;
 mod par_columns;
+mod q5_0_rows;
 mod q8_0_vnni;
 pub mod quant;
 pub mod reply;

@@ -332,16 +332,13 @@ impl QWeight {
             );
         }
         if self.kind == QKind::Q5_0 {
-            return matmul_blocks::<BlockQ5_0>(
-                self.blocks(),
-                self.rows,
-                k,
-                x,
-                m,
-                out,
-                super::kernels::dot_q5_0_q8_0_blockwise,
-                None,
-            );
+            let bpr = k / BlockQ8_0::BLCK_SIZE;
+            let mut xq = vec![BlockQ8_0::zeros(); m * bpr];
+            for (src, dst) in x.chunks_exact(k).zip(xq.chunks_exact_mut(bpr)) {
+                quantize_q8_0(src, dst);
+            }
+            super::q5_0_rows::matmul(self.blocks(), self.rows, bpr, &xq, m, out);
+            return Ok(());
         }
         with_block_type!(self.kind, T => matmul_blocks::<T>(
             self.blocks::<T>(),
