@@ -452,6 +452,10 @@ pub struct BenchArgs {
     /// Print the stored record (an array of them when there are several runs).
     #[arg(long)]
     pub json: bool,
+    /// Skip the read-bandwidth probe (about a second, after the iterations) and so the decode
+    /// bound: the speed no decode can pass, from the bandwidth and the bytes a step reads.
+    #[arg(long)]
+    pub no_bandwidth: bool,
     /// Internal: run this plan (JSON) in this process, print its record, store nothing.
     #[arg(long, hide = true, value_name = "JSON")]
     pub child_plan: Option<String>,

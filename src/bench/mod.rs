@@ -2,6 +2,7 @@
 //! statistics, comparisons, report rendering) are separate from the ones that touch the engine
 //! (runner, perplexity) or the disk (store).
 pub mod ab;
+pub mod bandwidth;
 pub mod compare;
 pub mod ctx_perplexity;
 pub mod long_series;

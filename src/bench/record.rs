@@ -2,6 +2,7 @@
 //! every measured iteration; and the metric table that every view (CLI, TUI, report) reads.
 use serde::{Deserialize, Serialize};
 
+use super::bandwidth::DecodeBound;
 use super::machine::Machine;
 use super::stats::{summarize, Summary};
 use super::suite::Suite;
@@ -109,6 +110,11 @@ pub struct RunRecord {
     /// When the suite sets `perplexity_ctx`: the chunked perplexity per (context, RoPE setting).
     #[serde(default)]
     pub perplexity_ctx: Vec<CtxPerplexity>,
+    /// The machine's read bandwidth and the bytes a decode step reads, measured once per bench
+    /// run after its iterations: the decode speed no engine can pass here. None when the run did
+    /// not decode, ran remotely or with `--no-bandwidth`, and in records stored before it.
+    #[serde(default)]
+    pub decode_bound: Option<DecodeBound>,
 }
 
 impl RunRecord {
@@ -138,6 +144,7 @@ impl RunRecord {
             parallel: Vec::new(),
             remote: None,
             perplexity_ctx: Vec::new(),
+            decode_bound: None,
         }
     }
 
@@ -436,8 +443,8 @@ mod tests {
 
     #[test]
     fn records_stored_before_per_prompt_memory_still_read() {
-        // A record as version 0.1 stored it: prompts without peak_rss_mb, no perplexity_ctx, and
-        // suite settings without the long-context keys.
+        // A record as version 0.1 stored it: prompts without peak_rss_mb, no perplexity_ctx or
+        // decode_bound, and suite settings without the long-context keys.
         let old = serde_json::json!({
             "schema": 1, "id": 3, "started_at": 1_795_914_000u64, "suite": "long-context",
             "suite_settings": {"prompt_lengths": [2048], "gen_tokens": 64},
@@ -451,6 +458,7 @@ mod tests {
         let r: RunRecord = serde_json::from_value(old).unwrap();
         assert!(r.prompts[0].peak_rss_mb.is_empty());
         assert!(r.perplexity_ctx.is_empty());
+        assert!(r.decode_bound.is_none());
         assert!(r.suite_settings.perplexity_ctx.is_empty());
         assert_eq!(r.suite_settings.prompt_lengths, [2048]);
     }

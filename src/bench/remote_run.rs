@@ -254,6 +254,7 @@ pub async fn run(
         }),
         // A server measures no chunked perplexity.
         perplexity_ctx: Vec::new(),
+        decode_bound: None,
     })
 }
 

@@ -307,6 +307,7 @@ pub fn run_with(
         parallel,
         remote: None,
         perplexity_ctx,
+        decode_bound: None,
     })
 }
 

@@ -151,6 +151,37 @@ impl Gemma3Model {
         self.weight_bytes
     }
 
+    /// The weight bytes one decode step reads: every layer's matrices and norms, the final norm
+    /// and the output head. The token embedding counts only as the head (a tied model reads all
+    /// of it there; its lookup reads one row, which is left out, as is an untied model's table).
+    /// The KV cache is not counted: it depends on the context, not on the model.
+    pub fn decode_bytes_per_step(&self) -> u64 {
+        let f32s = |v: &[f32]| std::mem::size_of_val(v);
+        let layers: usize = self
+            .layers
+            .iter()
+            .map(|l| {
+                [&l.wq, &l.wk, &l.wv, &l.wo, &l.gate, &l.up, &l.down]
+                    .iter()
+                    .map(|w| w.size_in_bytes())
+                    .sum::<usize>()
+                    + [
+                        &l.attn_norm,
+                        &l.q_norm,
+                        &l.k_norm,
+                        &l.post_attn_norm,
+                        &l.ffn_norm,
+                        &l.post_ffn_norm,
+                    ]
+                    .iter()
+                    .map(|n| f32s(n))
+                    .sum::<usize>()
+            })
+            .sum();
+        let head = self.output.as_ref().unwrap_or(&self.embed).size_in_bytes();
+        (layers + head + f32s(&self.output_norm)) as u64
+    }
+
     /// A cache for up to `capacity` positions (clamped to the model's context length): every
     /// position on the global layers, a ring of the window plus one micro-batch on the sliding
     /// ones (see `kv_cache`). Its memory is reserved but untouched pages cost nothing until the

@@ -226,6 +226,10 @@ pub fn print_run(r: &RunRecord) {
             ci
         );
     }
+    if let Some(bound) = &r.decode_bound {
+        let decode = r.metric("decode_tok_s").map_or(0.0, |s| s.mean);
+        println!("{}", bound.describe(decode));
+    }
     if let Some(p) = r.perplexity {
         println!(
             "{:<28} {:>10.3}   (held-out text, {} tokens scored)",

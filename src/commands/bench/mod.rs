@@ -5,6 +5,7 @@
 //! history, printed by the one report printer (or `--json`, the stored record) and checked against
 //! its suite's baseline; with several engines, every iteration of every engine runs in a child
 //! process of its own, alternating engines, and the engines are compared side by side.
+mod bound;
 mod history;
 mod pipeline;
 mod remote;

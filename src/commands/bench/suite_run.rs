@@ -14,6 +14,7 @@ use gemma_tui::bench::{compare, runner, BenchStore, Progress, RunPlan, RunRecord
 use gemma_tui::engine::EngineKind;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::bound::DecodeBounds;
 use super::history::{print_comparison, print_engines, print_run};
 use super::pipeline;
 use crate::cli::{BenchArgs, Cli};
@@ -81,6 +82,7 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Result<(), CommandError> {
         );
     }
     let mut done = Finished::default();
+    let mut bounds = DecodeBounds::new(!args.no_bandwidth);
     if let Some(remote) = remote {
         // The engine runs on the server: one plan per profile, whatever engines the suite names.
         plans.dedup_by(|a, b| a.profile_name == b.profile_name);
@@ -110,12 +112,12 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Result<(), CommandError> {
         .any(|&e| e != engines[0] || e == EngineKind::LlamaCpp)
     {
         for record in in_children(&plans, args.json)? {
-            done.store(record, args)?;
+            done.store(bounds.attach(record), args)?;
         }
     } else {
         for (i, plan) in plans.iter().enumerate() {
             let record = in_process(plan, &format!("{suite_name} {}/{}", i + 1, plans.len()));
-            done.store(record?, args)?;
+            done.store(bounds.attach(record?), args)?;
         }
     }
     finish(done, args)
