@@ -5,60 +5,26 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-use gemma_tui::bench::record::RunRecord;
-
-fn gemma(data: &Path, config: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gemma-tui"))
-        .args(args)
-        .env("GEMMA_TUI_DATA_DIR", data)
-        .env("GEMMA_TUI_CONFIG_DIR", config)
-        .env("GEMMA_TUI_LOG_DIR", data.join("logs"))
-        .env("GEMMA_TUI_MODEL", common::model_path())
-        .args(["--model", common::model_path().to_str().unwrap()])
-        .args(["--threads", "2"])
-        .output()
-        .expect("run gemma-tui")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use common::bench::{records, text, BenchHome};
 
 #[test]
 fn a_small_long_context_suite_records_every_point_and_the_report_charts_them() {
-    let data = tempfile::tempdir().unwrap();
-    let config = tempfile::tempdir().unwrap();
+    let bench = BenchHome::with_model().args(&["--threads", "2"]);
     let fixture =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/perplexity/harbour.txt");
     // Overlays the built-in suite key by key: its engines and RoPE list stay.
-    std::fs::write(
-        config.path().join("suites.toml"),
-        format!(
+    bench.write_config(
+        "suites.toml",
+        &format!(
             "[suites.long-context]\nprompt_lengths = [256, 1024]\ngen_tokens = 4\n\
              perplexity_ctx = [128, 256]\nperplexity_text = {:?}\n",
             fixture.to_str().unwrap()
         ),
-    )
-    .unwrap();
-    let out = gemma(
-        data.path(),
-        config.path(),
-        &["bench", "--suite", "long-context", "--json"],
     );
+    let out = bench.run(&["bench", "--suite", "long-context", "--json"]);
     assert!(out.status.success(), "{}", text(&out));
-    let value: serde_json::Value = serde_json::from_slice(&out.stdout).expect("--json");
-    let records: Vec<RunRecord> = if value.is_array() {
-        serde_json::from_value(value).unwrap()
-    } else {
-        vec![serde_json::from_value(value).unwrap()]
-    };
+    let records = records(&out);
     let engines: Vec<&str> = records.iter().map(|r| r.engine.as_str()).collect();
     if cfg!(feature = "llama-cpp") {
         assert_eq!(engines, ["candle", "llama-cpp"]);
@@ -105,19 +71,15 @@ fn a_small_long_context_suite_records_every_point_and_the_report_charts_them() {
     }
 
     // `bench show` prints the new figures too.
-    let out = gemma(data.path(), config.path(), &["bench", "show", "latest"]);
+    let out = bench.run(&["bench", "show", "latest"]);
     assert!(out.status.success(), "{}", text(&out));
     let shown = String::from_utf8_lossy(&out.stdout);
     for line in ["pp1024 peak RSS (MB)", "perplexity ctx 256 linear:8"] {
         assert!(shown.contains(line), "{line}: {shown}");
     }
 
-    let html_path = data.path().join("report.html");
-    let out = gemma(
-        data.path(),
-        config.path(),
-        &["bench", "report", "-o", html_path.to_str().unwrap()],
-    );
+    let html_path = bench.home.path().join("report.html");
+    let out = bench.run(&["bench", "report", "-o", html_path.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out));
     let html = std::fs::read_to_string(&html_path).unwrap();
     assert_eq!(

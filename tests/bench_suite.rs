@@ -3,34 +3,8 @@
 //! constructed runs, and the exports parsed back.
 mod common;
 
-use std::path::Path;
-use std::process::{Command, Output};
-
+use common::bench::{record, records, text, BenchHome};
 use gemma_tui::bench::record::{IterationMetrics, RunRecord, SCHEMA_VERSION};
-use gemma_tui::bench::store::STORE_FILE;
-use gemma_tui::bench::BenchStore;
-
-/// Runs the binary with its history in `data` and its config in `config`.
-fn gemma(data: &Path, config: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gemma-tui"))
-        .args(args)
-        .env("GEMMA_TUI_DATA_DIR", data)
-        .env("GEMMA_TUI_CONFIG_DIR", config)
-        .env("GEMMA_TUI_LOG_DIR", data.join("logs"))
-        .env("GEMMA_TUI_MODEL", common::model_path())
-        .args(["--model", common::model_path().to_str().unwrap()])
-        .output()
-        .expect("run gemma-tui")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 /// A stored-shape run of suite `suite` whose iterations decode at these rates.
 fn constructed(suite: &str, decode: &[f64]) -> RunRecord {
@@ -59,18 +33,13 @@ fn constructed(suite: &str, decode: &[f64]) -> RunRecord {
 
 #[test]
 fn the_quick_suite_on_the_real_model_is_stored_and_checked_against_the_baseline() {
-    let data = tempfile::tempdir().unwrap();
-    let config = tempfile::tempdir().unwrap();
-    let out = gemma(
-        data.path(),
-        config.path(),
-        &["bench", "--suite", "quick", "--json"],
-    );
+    let bench = BenchHome::with_model();
+    let out = bench.run(&["bench", "--suite", "quick", "--json"]);
     assert!(out.status.success(), "{}", text(&out));
-    let printed: RunRecord = serde_json::from_slice(&out.stdout).expect("--json prints the run");
+    let printed = record(&out);
 
     // The record as stored, read back from the redb file itself.
-    let store = BenchStore::open(&data.path().join(STORE_FILE)).unwrap();
+    let store = bench.store();
     let stored = store.get(printed.id).unwrap().expect("the run is stored");
     assert_eq!(stored, printed);
     assert_eq!((stored.id, stored.schema), (1, SCHEMA_VERSION));
@@ -110,13 +79,13 @@ fn the_quick_suite_on_the_real_model_is_stored_and_checked_against_the_baseline(
     // better than a perfect predictor.
     assert!(ppl.value > 1.0 && ppl.value < 200.0, "{ppl:?}");
 
-    let list = gemma(data.path(), config.path(), &["bench", "list"]);
+    let list = bench.run(&["bench", "list"]);
     assert!(
         String::from_utf8_lossy(&list.stdout).contains("#1"),
         "{}",
         text(&list)
     );
-    let show = gemma(data.path(), config.path(), &["bench", "show", "latest"]);
+    let show = bench.run(&["bench", "show", "latest"]);
     let shown = String::from_utf8_lossy(&show.stdout);
     assert!(
         shown.contains("decode (tok/s)") && shown.contains("95% CI"),
@@ -125,33 +94,28 @@ fn the_quick_suite_on_the_real_model_is_stored_and_checked_against_the_baseline(
 
     // A constructed baseline far faster than any real run: the next run regresses against it,
     // is still stored, and the command exits with 6.
-    let store = BenchStore::open(&data.path().join(STORE_FILE)).unwrap();
+    let store = bench.store();
     let fast = store
         .insert(constructed("quick", &[5000.0, 5001.0, 4999.0]))
         .unwrap();
     drop(store);
-    let pin = gemma(
-        data.path(),
-        config.path(),
-        &["bench", "baseline", &fast.id.to_string()],
-    );
+    let pin = bench.run(&["bench", "baseline", &fast.id.to_string()]);
     assert!(pin.status.success(), "{}", text(&pin));
-    let again = gemma(data.path(), config.path(), &["bench", "--quick"]);
+    let again = bench.run(&["bench", "--quick"]);
     assert_eq!(again.status.code(), Some(6), "{}", text(&again));
     let out = String::from_utf8_lossy(&again.stdout);
     assert!(
         out.contains("REGRESSION") && out.contains("slower"),
         "{out}"
     );
-    let store = BenchStore::open(&data.path().join(STORE_FILE)).unwrap();
+    let store = bench.store();
     assert_eq!(store.list().unwrap().len(), 3, "the regressed run is kept");
 }
 
 #[test]
 fn compare_gives_verdicts_and_exits_6_on_a_regression() {
-    let data = tempfile::tempdir().unwrap();
-    let config = tempfile::tempdir().unwrap();
-    let store = BenchStore::open(&data.path().join(STORE_FILE)).unwrap();
+    let bench = BenchHome::with_model();
+    let store = bench.store();
     store
         .insert(constructed("standard", &[60.0, 61.0, 59.5, 60.5, 60.2]))
         .unwrap();
@@ -162,7 +126,7 @@ fn compare_gives_verdicts_and_exits_6_on_a_regression() {
         .insert(constructed("standard", &[60.1, 59.0, 61.2, 60.3, 60.0]))
         .unwrap();
     drop(store);
-    let worse = gemma(data.path(), config.path(), &["bench", "compare", "1", "2"]);
+    let worse = bench.run(&["bench", "compare", "1", "2"]);
     assert_eq!(worse.status.code(), Some(6), "{}", text(&worse));
     let out = String::from_utf8_lossy(&worse.stdout);
     assert!(out.contains("verdict: REGRESSION"), "{out}");
@@ -172,15 +136,11 @@ fn compare_gives_verdicts_and_exits_6_on_a_regression() {
         "{decode}"
     );
 
-    let better = gemma(data.path(), config.path(), &["bench", "compare", "2", "1"]);
+    let better = bench.run(&["bench", "compare", "2", "1"]);
     assert!(better.status.success(), "{}", text(&better));
     assert!(String::from_utf8_lossy(&better.stdout).contains("faster"));
 
-    let same = gemma(
-        data.path(),
-        config.path(),
-        &["bench", "compare", "1", "3", "--json"],
-    );
+    let same = bench.run(&["bench", "compare", "1", "3", "--json"]);
     assert!(same.status.success(), "{}", text(&same));
     let v: serde_json::Value = serde_json::from_slice(&same.stdout).unwrap();
     assert_eq!(v["regression"], false);
@@ -193,15 +153,11 @@ fn compare_gives_verdicts_and_exits_6_on_a_regression() {
     assert_eq!(d["verdict"], "no_significant_change", "{d}");
 
     // Baseline by name: `compare baseline latest`.
-    let pin = gemma(data.path(), config.path(), &["bench", "baseline", "1"]);
+    let pin = bench.run(&["bench", "baseline", "1"]);
     assert!(pin.status.success(), "{}", text(&pin));
-    let vs = gemma(
-        data.path(),
-        config.path(),
-        &["bench", "compare", "baseline", "2"],
-    );
+    let vs = bench.run(&["bench", "compare", "baseline", "2"]);
     assert_eq!(vs.status.code(), Some(6), "{}", text(&vs));
-    let list = gemma(data.path(), config.path(), &["bench", "list"]);
+    let list = bench.run(&["bench", "list"]);
     assert!(
         String::from_utf8_lossy(&list.stdout).contains("#1*"),
         "{}",
@@ -211,9 +167,8 @@ fn compare_gives_verdicts_and_exits_6_on_a_regression() {
 
 #[test]
 fn exports_parse_and_the_report_holds_svg_charts() {
-    let data = tempfile::tempdir().unwrap();
-    let config = tempfile::tempdir().unwrap();
-    let store = BenchStore::open(&data.path().join(STORE_FILE)).unwrap();
+    let bench = BenchHome::with_model();
+    let store = bench.store();
     for rates in [[60.0, 61.0], [58.0, 59.0], [62.0, 63.5]] {
         store.insert(constructed("quick", &rates)).unwrap();
     }
@@ -221,11 +176,7 @@ fn exports_parse_and_the_report_holds_svg_charts() {
     let out_dir = tempfile::tempdir().unwrap();
     let path = |name: &str| out_dir.path().join(name);
     for name in ["runs.json", "runs.csv", "report.html"] {
-        let o = gemma(
-            data.path(),
-            config.path(),
-            &["bench", "report", "-o", path(name).to_str().unwrap()],
-        );
+        let o = bench.run(&["bench", "report", "-o", path(name).to_str().unwrap()]);
         assert!(o.status.success(), "{}", text(&o));
     }
     let runs: Vec<RunRecord> =
@@ -254,45 +205,35 @@ fn exports_parse_and_the_report_holds_svg_charts() {
     assert!(html.contains("Throughput") && html.contains("Memory"));
 
     // --last and an unknown extension.
-    let o = gemma(
-        data.path(),
-        config.path(),
-        &[
-            "bench",
-            "report",
-            "-o",
-            path("two.json").to_str().unwrap(),
-            "--last",
-            "2",
-        ],
-    );
+    let o = bench.run(&[
+        "bench",
+        "report",
+        "-o",
+        path("two.json").to_str().unwrap(),
+        "--last",
+        "2",
+    ]);
     assert!(o.status.success(), "{}", text(&o));
     let two: Vec<RunRecord> =
         serde_json::from_str(&std::fs::read_to_string(path("two.json")).unwrap()).unwrap();
     assert_eq!(two.len(), 2);
-    let bad = gemma(
-        data.path(),
-        config.path(),
-        &["bench", "report", "-o", path("r.pdf").to_str().unwrap()],
-    );
+    let bad = bench.run(&["bench", "report", "-o", path("r.pdf").to_str().unwrap()]);
     assert_eq!(bad.status.code(), Some(5), "{}", text(&bad));
     assert!(!path("r.pdf").exists());
 }
 
 #[test]
 fn bad_suites_and_runs_are_refused_clearly() {
-    let data = tempfile::tempdir().unwrap();
-    let config = tempfile::tempdir().unwrap();
-    let o = gemma(data.path(), config.path(), &["bench", "--suite", "nope"]);
+    let bench = BenchHome::with_model();
+    let o = bench.run(&["bench", "--suite", "nope"]);
     assert_eq!(o.status.code(), Some(5), "{}", text(&o));
     assert!(text(&o).contains("unknown suite `nope` (known: long-context, quick, spec, standard)"));
 
-    std::fs::write(
-        config.path().join("suites.toml"),
+    bench.write_config(
+        "suites.toml",
         "[suites.mine]\nprompt_lengths = [16]\ngen_tokns = 4\n",
-    )
-    .unwrap();
-    let o = gemma(data.path(), config.path(), &["bench", "--suite", "mine"]);
+    );
+    let o = bench.run(&["bench", "--suite", "mine"]);
     assert_eq!(o.status.code(), Some(5), "{}", text(&o));
     assert!(
         text(&o).contains("line 3") && text(&o).contains("gen_tokns"),
@@ -300,46 +241,32 @@ fn bad_suites_and_runs_are_refused_clearly() {
         text(&o)
     );
 
-    let o = gemma(data.path(), config.path(), &["bench", "show", "7"]);
+    let o = bench.run(&["bench", "show", "7"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("no run #7"), "{}", text(&o));
-    let o = gemma(
-        data.path(),
-        config.path(),
-        &["bench", "compare", "baseline"],
-    );
+    let o = bench.run(&["bench", "compare", "baseline"]);
     assert!(!o.status.success());
     assert!(text(&o).contains("no runs are stored yet"), "{}", text(&o));
     // A subcommand and run flags together are a usage error.
-    let o = gemma(
-        data.path(),
-        config.path(),
-        &["bench", "--suite", "quick", "list"],
-    );
+    let o = bench.run(&["bench", "--suite", "quick", "list"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
 
 #[test]
 fn a_user_suite_runs_and_lists() {
-    let data = tempfile::tempdir().unwrap();
-    let config = tempfile::tempdir().unwrap();
-    std::fs::write(
-        config.path().join("suites.toml"),
+    let bench = BenchHome::with_model();
+    bench.write_config(
+        "suites.toml",
         "[suites.tiny]\ndescription = \"two literal prompts\"\nprompt_lengths = []\n\
          prompts = [\"The capital of France is\", \"def add(a, b):\"]\ngen_tokens = 4\n\
          warmup = 0\niterations = 2\nprofiles = [\"precise\", \"creative\"]\n\
          [suites.one]\nprompt_lengths = [8]\ngen_tokens = 1\nwarmup = 0\niterations = 2\n",
-    )
-    .unwrap();
-    let suites = gemma(data.path(), config.path(), &["bench", "suites"]);
-    assert!(String::from_utf8_lossy(&suites.stdout).contains("tiny           two literal prompts"));
-    let o = gemma(
-        data.path(),
-        config.path(),
-        &["bench", "--suite", "tiny", "--json"],
     );
+    let suites = bench.run(&["bench", "suites"]);
+    assert!(String::from_utf8_lossy(&suites.stdout).contains("tiny           two literal prompts"));
+    let o = bench.run(&["bench", "--suite", "tiny", "--json"]);
     assert!(o.status.success(), "{}", text(&o));
-    let runs: Vec<RunRecord> = serde_json::from_slice(&o.stdout).expect("one run per profile");
+    let runs = records(&o);
     let profiles: Vec<&str> = runs.iter().map(|r| r.profile.as_str()).collect();
     assert_eq!(profiles, ["precise", "creative"]);
     assert!(runs
@@ -348,19 +275,11 @@ fn a_user_suite_runs_and_lists() {
     assert_eq!(runs[0].token_latencies_ms.len(), 2 * 2 * 3);
 
     // One generated token: no decode steps, and the record still stores and reads back.
-    let o = gemma(
-        data.path(),
-        config.path(),
-        &["bench", "--suite", "one", "--json"],
-    );
+    let o = bench.run(&["bench", "--suite", "one", "--json"]);
     assert!(o.status.success(), "{}", text(&o));
-    let shown = gemma(
-        data.path(),
-        config.path(),
-        &["bench", "show", "latest", "--json"],
-    );
+    let shown = bench.run(&["bench", "show", "latest", "--json"]);
     assert!(shown.status.success(), "{}", text(&shown));
-    let r: RunRecord = serde_json::from_slice(&shown.stdout).unwrap();
+    let r = record(&shown);
     assert!(r.token_latencies_ms.is_empty());
     assert!(r
         .iterations
@@ -372,25 +291,20 @@ fn a_user_suite_runs_and_lists() {
 /// its lengths, greedy, and with `--full` each prompt's own figures, in the record and the report.
 #[test]
 fn the_pp_tg_measurement_is_a_stored_suite_run() {
-    let data = tempfile::tempdir().unwrap();
-    let config = tempfile::tempdir().unwrap();
-    let out = gemma(
-        data.path(),
-        config.path(),
-        &[
-            "bench",
-            "--prompt-tokens",
-            "16",
-            "--gen-tokens",
-            "4",
-            "--runs",
-            "2",
-            "--full",
-            "--json",
-        ],
-    );
+    let bench = BenchHome::with_model();
+    let out = bench.run(&[
+        "bench",
+        "--prompt-tokens",
+        "16",
+        "--gen-tokens",
+        "4",
+        "--runs",
+        "2",
+        "--full",
+        "--json",
+    ]);
     assert!(out.status.success(), "{}", text(&out));
-    let r: RunRecord = serde_json::from_slice(&out.stdout).expect("--json prints the stored run");
+    let r = record(&out);
     assert_eq!(
         (r.id, r.suite.as_str(), r.profile.as_str()),
         (1, "pp16-tg4-full", "greedy")
@@ -411,10 +325,10 @@ fn the_pp_tg_measurement_is_a_stored_suite_run() {
     }
     assert_eq!(r.prompts[2].prompt_tokens, 512);
     assert!(r.pipeline_overhead_pct.is_empty());
-    let store = BenchStore::open(&data.path().join(STORE_FILE)).unwrap();
+    let store = bench.store();
     assert_eq!(store.get(1).unwrap().as_ref(), Some(&r));
     drop(store);
-    let shown = gemma(data.path(), config.path(), &["bench", "show", "latest"]);
+    let shown = bench.run(&["bench", "show", "latest"]);
     let shown = String::from_utf8_lossy(&shown.stdout);
     assert!(
         shown.contains("suite pp16-tg4-full") && shown.contains("pp512 prefill (tok/s)"),
@@ -428,8 +342,7 @@ fn the_pp_tg_measurement_is_a_stored_suite_run() {
 fn a_child_plan_prints_its_record_and_stores_nothing() {
     use gemma_tui::bench::suite::Suite;
     use gemma_tui::bench::RunPlan;
-    let data = tempfile::tempdir().unwrap();
-    let config = tempfile::tempdir().unwrap();
+    let bench = BenchHome::with_model();
     let plan = RunPlan {
         suite_name: "pp8-tg2".into(),
         suite: Suite {
@@ -450,16 +363,12 @@ fn a_child_plan_prints_its_record_and_stores_nothing() {
         engine: Default::default(),
     };
     let json = serde_json::to_string(&plan).unwrap();
-    let out = gemma(
-        data.path(),
-        config.path(),
-        &["bench", "--child-plan", &json],
-    );
+    let out = bench.run(&["bench", "--child-plan", &json]);
     assert!(out.status.success(), "{}", text(&out));
-    let r: RunRecord = serde_json::from_slice(&out.stdout).expect("the record on stdout");
+    let r = record(&out);
     assert_eq!((r.id, r.suite.as_str(), r.threads), (0, "pp8-tg2", 1));
     assert_eq!(r.iterations.len(), 1);
     assert_eq!(r.prompts[0].prompt_tokens, 8);
-    let store = BenchStore::open(&data.path().join(STORE_FILE)).unwrap();
+    let store = bench.store();
     assert!(store.list().unwrap().is_empty(), "a child stores nothing");
 }

@@ -16,7 +16,8 @@ use ratatui::Terminal;
 
 const TINY_SUITE: &str = "[suites.tiny]\ndescription = \"a test suite\"\nprompt_lengths = [16]\n\
 gen_tokens = 12\nwarmup = 0\niterations = 2\nperplexity_tokens = 16\n\
-[suites.slow]\nprompt_lengths = [16]\ngen_tokens = 4000\nwarmup = 0\niterations = 3\n";
+[suites.slow]\nprompt_lengths = [16]\ngen_tokens = 4000\nwarmup = 0\niterations = 3\n\
+engines = [\"candle\", \"llama-cpp\"]\n";
 
 /// Selects `suite` in the open bench pane with the arrow keys, as a user would.
 fn select(state: &mut AppState, suite: &str) {
@@ -42,6 +43,8 @@ fn the_bench_pane_runs_a_suite_through_the_actors_and_cancels_one() {
         let mut screens_with_gauge = 0;
         let mut progress_events = 0;
         let mut cancelled = false;
+        // The status line each suite's start showed.
+        let mut started = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(300);
         while !cancelled {
             assert!(
@@ -58,7 +61,11 @@ fn the_bench_pane_runs_a_suite_through_the_actors_and_cancels_one() {
             }
             let done = matches!(&event, AppEvent::Bench(BenchEvent::Done));
             let token = matches!(&event, AppEvent::Bench(BenchEvent::Progress { progress, .. }) if progress.token_ms.is_some());
+            let start = matches!(&event, AppEvent::Bench(BenchEvent::Started { .. }));
             d.fold(&mut state, event);
+            if start {
+                started.push(state.status.as_ref().unwrap().text.clone());
+            }
             let screen = dashboard::draw(&mut terminal, &mut state);
             if state.bench.running() && screen.contains("tiny · run 1/1") {
                 screens_with_gauge += 1;
@@ -87,6 +94,16 @@ fn the_bench_pane_runs_a_suite_through_the_actors_and_cancels_one() {
                 phase = 3;
             }
         }
+        // The slow suite names llama-cpp too: a build without it runs candle alone and says so,
+        // as the headless `bench` does; the tiny suite names no engine it lacks.
+        assert_eq!(started.len(), 2, "{started:?}");
+        assert!(!started[0].contains("note"), "{started:?}");
+        let lacks = "also names llama-cpp, which this build does not have";
+        assert_eq!(
+            started[1].contains(lacks),
+            !cfg!(feature = "llama-cpp"),
+            "{started:?}"
+        );
         assert!(progress_events > 10, "{progress_events} progress events");
         assert!(screens_with_gauge > 0, "the gauge was drawn while running");
         assert!(!state.bench.running());
@@ -155,6 +172,7 @@ fn busy_pane() -> AppState {
         AppEvent::Bench(BenchEvent::Started {
             suite: "quick".into(),
             runs: 1,
+            note: None,
         }),
         now,
     );
@@ -252,6 +270,7 @@ fn keys_start_cancel_and_pin_through_effects() {
         AppEvent::Bench(BenchEvent::Started {
             suite: "standard".into(),
             runs: 1,
+            note: None,
         }),
         now,
     );

@@ -122,6 +122,15 @@ fn bad_input_gets_one_clear_line() {
     assert_eq!(tiny.status.code(), Some(4), "{err}");
     assert!(err.contains("too small"), "{err}");
 
+    // Beyond the model's 32k context: found once the model is loaded, a usage error as above.
+    let long = perplexity(&[TEXT, "--ctx", "40000"]);
+    let err = String::from_utf8_lossy(&long.stderr);
+    assert_eq!(long.status.code(), Some(4), "{err}");
+    assert!(
+        err.contains("--ctx 40000 is beyond the model's context of 32768 tokens"),
+        "{err}"
+    );
+
     let scale = perplexity(&[TEXT, "--rope-scale", "0"]);
     let err = String::from_utf8_lossy(&scale.stderr);
     assert!(!scale.status.success() && err.contains("positive"), "{err}");

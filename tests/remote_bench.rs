@@ -5,10 +5,9 @@
 mod common;
 mod serve_support;
 
-use std::process::Output;
 use std::time::{Duration, Instant};
 
-use gemma_tui::bench::RunRecord;
+use common::bench::{record, text, BenchHome};
 
 /// Waits until the node's model is loaded (`/health` 200).
 fn wait_healthy(url: &str) {
@@ -26,30 +25,14 @@ fn wait_healthy(url: &str) {
     });
 }
 
-fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
 #[test]
 fn a_remote_model_is_benchmarked_stored_and_listed() {
     let node = serve_support::Server::spawn_with_threads(1, &[]);
     let url = node.v1();
     wait_healthy(&url);
 
-    let home = tempfile::tempdir().unwrap();
-    let config = home.path().join("config");
-    std::fs::create_dir_all(&config).unwrap();
-    std::fs::write(
-        config.join("models.toml"),
-        format!("[models.far]\nurl = \"{url}\"\n"),
-    )
-    .unwrap();
-    let gemma = |args: &[&str]| common::headless(home.path()).args(args).output().unwrap();
+    let bench = BenchHome::without_model();
+    bench.write_config("models.toml", &format!("[models.far]\nurl = \"{url}\"\n"));
 
     let args = [
         "bench",
@@ -62,9 +45,9 @@ fn a_remote_model_is_benchmarked_stored_and_listed() {
         "--gen-tokens",
         "16",
     ];
-    let out = gemma(&[&args[..], &["--json"][..]].concat());
+    let out = bench.run(&[&args[..], &["--json"][..]].concat());
     assert!(out.status.success(), "{}", text(&out));
-    let r: RunRecord = serde_json::from_slice(&out.stdout).expect("--json prints the run");
+    let r = record(&out);
     let remote = r.remote.as_ref().expect("the record says it ran remotely");
     assert_eq!(remote.urls, std::slice::from_ref(&url));
     assert_eq!(remote.backend, "gemma-tui");
@@ -103,7 +86,7 @@ fn a_remote_model_is_benchmarked_stored_and_listed() {
     assert!(!keys.contains(&"prefill_tok_s"), "{keys:?}");
 
     // The text report marks what was not measured, and the history lists the run.
-    let out = gemma(&args);
+    let out = bench.run(&args);
     assert!(out.status.success(), "{}", text(&out));
     let report = String::from_utf8_lossy(&out.stdout);
     assert!(report.contains("remote gemma-tui"), "{report}");
@@ -111,7 +94,7 @@ fn a_remote_model_is_benchmarked_stored_and_listed() {
         report.contains("not measured: the model's memory is the server's process"),
         "{report}"
     );
-    let list = gemma(&["bench", "list"]);
+    let list = bench.run(&["bench", "list"]);
     assert!(list.status.success(), "{}", text(&list));
     let listed = String::from_utf8_lossy(&list.stdout);
     assert!(listed.contains(&format!("#{}", r.id)), "{listed}");
@@ -120,29 +103,20 @@ fn a_remote_model_is_benchmarked_stored_and_listed() {
 
 #[test]
 fn a_remote_model_nobody_serves_is_a_clear_error() {
-    let home = tempfile::tempdir().unwrap();
-    let config = home.path().join("config");
-    std::fs::create_dir_all(&config).unwrap();
+    let bench = BenchHome::without_model();
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let dead = format!("http://{}/v1", l.local_addr().unwrap());
     drop(l);
-    std::fs::write(
-        config.join("models.toml"),
-        format!("[models.gone]\nurl = \"{dead}\"\n"),
-    )
-    .unwrap();
-    let out = common::headless(home.path())
-        .args([
-            "bench",
-            "--model",
-            "gone",
-            "--runs",
-            "1",
-            "--gen-tokens",
-            "4",
-        ])
-        .output()
-        .unwrap();
+    bench.write_config("models.toml", &format!("[models.gone]\nurl = \"{dead}\"\n"));
+    let out = bench.run(&[
+        "bench",
+        "--model",
+        "gone",
+        "--runs",
+        "1",
+        "--gen-tokens",
+        "4",
+    ]);
     assert!(!out.status.success(), "{}", text(&out));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(

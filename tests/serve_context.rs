@@ -118,6 +118,9 @@ async fn replies_outgrow_the_context_with_the_flag_and_stop_at_it_without() {
     // The log says so, as llama-server's does.
     let log = std::fs::read_to_string(server.home.path().join("log/gemma-tui.log")).unwrap();
     assert!(log.contains("slot context shift"), "{log}");
+    // 256 positions are less than a sliding layer's window plus a micro-batch: no rings, so
+    // every shift moved the cache in place.
+    assert!(!log.contains(FED_AGAIN), "{log}");
     drop(server);
 
     let server = Server::start(&["--ctx", "256"]).await;
@@ -127,6 +130,41 @@ async fn replies_outgrow_the_context_with_the_flag_and_stop_at_it_without() {
         assert!(n < 256, "the reply stops at the context: {n} tokens");
         assert!(!truncated);
     }
+}
+
+/// What the log says when a shift feeds the kept tokens again (src/engine/generate_context.rs).
+const FED_AGAIN: &str = "kept tokens fed again";
+
+/// A shift that drops nearly the whole context: the sliding layers' rings no longer hold the
+/// positions the kept tokens' windows reach, so it cannot be made in place. The kept tokens are
+/// fed again and the reply still goes on to its max_tokens (it used to end at the context with
+/// `length`, short of them).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_shift_the_rings_cannot_make_in_place_feeds_the_kept_tokens_again() {
+    // More positions than a ring holds (the 512-token window plus a 512-row micro-batch), so the
+    // sliding layers keep rings and those wrap before the context is full.
+    let server = Server::start(&["--ctx", "1100", "--context-shift"]).await;
+    let text = std::fs::read_to_string("tests/fixtures/perplexity/harbour.txt").unwrap();
+    let mut body = long_reply(400, false);
+    body["prompt"] = json!(text.chars().take(3600).collect::<String>());
+    // Keep BOS, drop 1000 of the 1099 positions: the 99 left reach back to position 0 through
+    // a window the rings wrapped past long ago.
+    body["n_keep"] = json!(0);
+    body["n_discard"] = json!(1000);
+    let (status, text) = post(&server, &body).await;
+    assert_eq!(status, 200, "{text}");
+    let r: Value = serde_json::from_str(&text).unwrap();
+    let prompt = r["usage"]["prompt_tokens"].as_u64().unwrap();
+    assert!(
+        prompt < 1000 && prompt + 400 > 1100,
+        "the reply must outgrow the context: {prompt} prompt tokens"
+    );
+    assert_eq!(r["choices"][0]["finish_reason"], "length", "{r}");
+    assert_eq!(r["usage"]["completion_tokens"], 400, "{r}");
+    assert_eq!(r["truncated"], true, "{r}");
+    assert!(r["timings"]["context_shifts"].as_u64().unwrap() >= 1, "{r}");
+    let log = std::fs::read_to_string(server.home.path().join("log/gemma-tui.log")).unwrap();
+    assert!(log.contains(FED_AGAIN), "{log}");
 }
 
 /// The server's `GET /props`.

@@ -31,6 +31,8 @@ pub struct BenchRun {
     pub progress: Option<Progress>,
     pub recent_ms: VecDeque<f64>,
     pub cancelling: bool,
+    /// What the suite names that this build cannot run (see `BenchEvent::Started`).
+    pub note: Option<String>,
 }
 
 impl BenchRun {
@@ -115,10 +117,13 @@ impl BenchPane {
                 self.baselines = baselines;
                 None
             }
-            BenchEvent::Started { suite, runs } => {
+            BenchEvent::Started { suite, runs, note } => {
                 self.message = None;
                 self.last_verdict = None;
-                let text = format!("benchmark `{suite}` started ({runs} runs)");
+                let mut text = format!("benchmark `{suite}` started ({runs} runs)");
+                if let Some(note) = &note {
+                    text.push_str(&format!("; note: {note}"));
+                }
                 self.run = Some(BenchRun {
                     suite,
                     runs,
@@ -126,6 +131,7 @@ impl BenchPane {
                     progress: None,
                     recent_ms: VecDeque::with_capacity(LIVE_LATENCIES),
                     cancelling: false,
+                    note,
                 });
                 Some(text)
             }
@@ -160,9 +166,18 @@ impl BenchPane {
                 }
             }
             BenchEvent::Done => {
-                let suite = self.run.take().map(|r| r.suite).unwrap_or_default();
+                let (suite, note) = self
+                    .run
+                    .take()
+                    .map(|r| (r.suite, r.note))
+                    .unwrap_or_default();
                 if self.message.is_none() {
-                    self.message = Some(format!("suite `{suite}` done"));
+                    // The note stays with the result, so what the suite left out is not
+                    // forgotten once the status bar moves on.
+                    self.message = Some(match note {
+                        Some(note) => format!("suite `{suite}` done; note: {note}"),
+                        None => format!("suite `{suite}` done"),
+                    });
                 }
                 Some(format!("benchmark `{suite}` done"))
             }
@@ -270,10 +285,14 @@ mod tests {
         assert_eq!(p.selected_suite(), Some("quick"), "quick is preselected");
         p.select(1);
         assert_eq!(p.selected_suite(), Some("long-context"), "wraps around");
-        p.on_event(BenchEvent::Started {
+        let status = p.on_event(BenchEvent::Started {
             suite: "quick".into(),
             runs: 2,
+            note: Some("suite `quick` also names llama-cpp".into()),
         });
+        assert!(status
+            .unwrap()
+            .ends_with("; note: suite `quick` also names llama-cpp"));
         assert!(p.running());
         p.on_event(BenchEvent::Progress {
             run: 1,
@@ -297,6 +316,11 @@ mod tests {
         p.on_event(BenchEvent::Done);
         assert!(!p.running());
         assert_eq!(p.history.len(), 1);
+        assert_eq!(
+            p.message.as_deref(),
+            Some("suite `quick` done; note: suite `quick` also names llama-cpp"),
+            "what the suite left out stays in the pane"
+        );
     }
 
     #[test]
@@ -311,6 +335,7 @@ mod tests {
         p.on_event(BenchEvent::Started {
             suite: "quick".into(),
             runs: 1,
+            note: None,
         });
         let c = compare(&base, &slow, 5.0);
         let status = p.on_event(BenchEvent::Finished {

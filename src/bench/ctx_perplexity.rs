@@ -2,12 +2,12 @@
 //! `perplexity_chunks`) of a long text at each of a suite's `perplexity_ctx` contexts, under each
 //! of its `perplexity_rope` settings, so that the report can show how the model's quality holds
 //! up as the context grows, with and without RoPE scaling.
-use super::perplexity_chunks::{score_chunks, ChunkPlan};
+use super::perplexity_chunks::{load_engine, score_chunks, ChunkPlan, LoadError};
 use std::path::Path;
 
 use super::record::CtxPerplexity;
 use super::suite::{parse_rope, Suite};
-use crate::engine::{Engine, EngineKind, RopeScaling, RopeScalingKind};
+use crate::engine::{EngineKind, RopeScaling, RopeScalingKind};
 
 /// Why a measurement stopped (the runner maps it to its own error).
 #[derive(Debug, PartialEq)]
@@ -83,8 +83,11 @@ pub fn measure(
     let mut out = Vec::with_capacity(total);
     for entry in &ropes {
         let rope = rope_settings(entry).map_err(Stop::Failed)?;
-        let engine = Engine::load_with_rope(model_path, threads, kind, &rope)
-            .map_err(|e| Stop::Failed(format!("{}: {e}", model_path.display())))?;
+        let largest = suite.perplexity_ctx.iter().copied().max().unwrap_or(0);
+        let engine = load_engine(model_path, threads, kind, &rope, largest, "perplexity_ctx")
+            .map_err(|e| match e {
+                LoadError::Model(m) | LoadError::Context(m) => Stop::Failed(m),
+            })?;
         let tokens = engine.tokenizer.encode(&text, true, false);
         for &n_ctx in &suite.perplexity_ctx {
             if cancelled() {
@@ -95,12 +98,6 @@ pub fn measure(
                 total,
                 format!("perplexity ctx {n_ctx} rope {entry}"),
             );
-            if n_ctx > engine.cfg.context_length {
-                return Err(Stop::Failed(format!(
-                    "perplexity_ctx {n_ctx} is beyond the model's context of {} tokens",
-                    engine.cfg.context_length
-                )));
-            }
             let chunks = ChunkPlan::new(tokens.len(), n_ctx)
                 .map_err(|e| Stop::Failed(format!("perplexity_ctx {n_ctx}: {e}")))?;
             let mut session = engine

@@ -7,7 +7,7 @@
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::engine::{EngineError, ForwardPass};
+use crate::engine::{Engine, EngineError, EngineKind, ForwardPass, RopeScaling};
 
 /// The smallest context that scores anything per chunk (n_ctx - n_ctx/2 - 1 >= 1).
 pub const MIN_CTX: usize = 4;
@@ -120,6 +120,39 @@ pub struct PerplexityReport {
     /// Each chunk's own perplexity.
     pub per_chunk: Vec<f64>,
     pub seconds: f64,
+}
+
+/// Why [`load_engine`] gave no engine; the caller words and files it (a command's exit code, a
+/// suite's failure).
+#[derive(Debug, PartialEq)]
+pub enum LoadError {
+    /// The model would not load (the message names the file).
+    Model(String),
+    /// The context asked for is beyond the model's (the message names `ctx_name`).
+    Context(String),
+}
+
+/// The model at `path` with the RoPE settings already resolved (a suite's entry; models.toml,
+/// the profile and the flags), checked to hold a context of `n_ctx`: what `gemma-tui perplexity`
+/// and a suite's perplexity against context both need before they score. `ctx_name` is the
+/// setting that asked for `n_ctx`, for the error.
+pub fn load_engine(
+    path: &std::path::Path,
+    threads: usize,
+    kind: EngineKind,
+    rope: &RopeScaling,
+    n_ctx: usize,
+    ctx_name: &str,
+) -> Result<Engine, LoadError> {
+    let engine = Engine::load_with_rope(path, threads, kind, rope)
+        .map_err(|e| LoadError::Model(format!("{}: {e}", path.display())))?;
+    if n_ctx > engine.cfg.context_length {
+        return Err(LoadError::Context(format!(
+            "{ctx_name} {n_ctx} is beyond the model's context of {} tokens",
+            engine.cfg.context_length
+        )));
+    }
+    Ok(engine)
 }
 
 /// Scores every chunk of `tokens` on `pass` (emptied before each chunk; its logits have `vocab`

@@ -18,15 +18,19 @@ pub struct Overrides {
     pub engine: EngineKind,
 }
 
+/// The runs of the suite named `suite_name` in `config_dir`'s suites, with the note of
+/// [`left_out_note`] when the build lacks an engine it names.
 pub fn plans(
     config_dir: &Path,
     config: &Config,
     suite_name: &str,
     over: &Overrides,
-) -> Result<Vec<RunPlan>, String> {
+) -> Result<(Vec<RunPlan>, Option<String>), String> {
     let suites = load_suites(config_dir)?;
     let suite = find(&suites, suite_name)?.clone();
-    plans_for(config, suite_name, &suite, over)
+    let plans = plans_for(config, suite_name, &suite, over)?;
+    let note = left_out_note(suite_name, &suite, &plans);
+    Ok((plans, note))
 }
 
 /// The runs of `suite` (named `suite_name` in the history), which need not be in any file.
@@ -150,6 +154,22 @@ pub fn missing_engines(suite: &Suite) -> Vec<EngineKind> {
         .copied()
         .filter(|e| !e.available())
         .collect()
+}
+
+/// What to tell the user when `plans` leave out engines `suite` names that this build lacks
+/// (the built-in long-context suite names llama-cpp): a suite that quietly measured less than
+/// it says would mislead. `None` when nothing was left out.
+pub fn left_out_note(suite_name: &str, suite: &Suite, plans: &[RunPlan]) -> Option<String> {
+    let missing = missing_engines(suite);
+    if missing.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "suite `{suite_name}` also names {}, which this build does not have (cargo feature \
+         `llama-cpp`): it runs on {} alone",
+        names(&missing),
+        plans.first().map_or("candle", |p| p.engine.name())
+    ))
 }
 
 fn names(engines: &[EngineKind]) -> String {

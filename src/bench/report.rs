@@ -120,69 +120,38 @@ fn mean_of(runs: &[RunRecord], key: &str) -> Vec<f64> {
 
 /// A line chart over runs as an SVG string.
 fn chart_svg(title: &str, y_desc: &str, ids: &[u64], lines: &[Line]) -> Result<String, String> {
-    let err = |e: &dyn std::fmt::Display| format!("drawing `{title}`: {e}");
-    let top = lines
+    let series: Vec<XySeries> = lines
         .iter()
-        .flat_map(|l| l.values.iter().copied())
-        .filter(|v| v.is_finite())
-        .fold(0.0f64, f64::max);
-    let top = if top > 0.0 { top * 1.15 } else { 1.0 };
-    let n = ids.len().max(1) as f64;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (760, 320)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| err(&e))?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 20))
-            .margin(12)
-            .x_label_area_size(32)
-            .y_label_area_size(56)
-            .build_cartesian_2d(-0.5f64..n - 0.5, 0f64..top)
-            .map_err(|e| err(&e))?;
-        let label_of = |x: &f64| {
-            let i = x.round();
-            if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < ids.len() {
-                format!("#{}", ids[i as usize])
-            } else {
-                String::new()
-            }
-        };
-        chart
-            .configure_mesh()
-            .x_desc("run")
-            .y_desc(y_desc)
-            .x_labels(ids.len().clamp(1, 20))
-            .x_label_formatter(&label_of)
-            .draw()
-            .map_err(|e| err(&e))?;
-        for line in lines {
-            let points: Vec<(f64, f64)> = line
+        .map(|l| XySeries {
+            label: l.label.to_string(),
+            color: l.color,
+            points: l
                 .values
                 .iter()
                 .enumerate()
-                .filter(|(_, v)| v.is_finite())
                 .map(|(i, &v)| (i as f64, v))
-                .collect();
-            let color = line.color;
-            chart
-                .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
-                .map_err(|e| err(&e))?
-                .label(line.label)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color));
-            chart
-                .draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))
-                .map_err(|e| err(&e))?;
+                .collect(),
+        })
+        .collect();
+    let n = ids.len().max(1) as f64;
+    let label_of = |x: &f64| {
+        let i = x.round();
+        if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < ids.len() {
+            format!("#{}", ids[i as usize])
+        } else {
+            String::new()
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::LowerRight)
-            .draw()
-            .map_err(|e| err(&e))?;
-        root.present().map_err(|e| err(&e))?;
-    }
-    Ok(svg)
+    };
+    let frame = Frame {
+        title,
+        x: -0.5..n - 0.5,
+        x_desc: "run",
+        y_desc,
+        x_labels: Some(ids.len().clamp(1, 20)),
+        x_label: &label_of,
+        legend: SeriesLabelPosition::LowerRight,
+    };
+    draw_lines(&frame, &series)
 }
 
 /// One series on an x-y chart: a label, a colour and its (x, y) points (NaN y: no point).
@@ -199,34 +168,66 @@ fn xy_chart_svg(
     y_desc: &str,
     series: &[XySeries],
 ) -> Result<String, String> {
-    let err = |e: &dyn std::fmt::Display| format!("drawing `{title}`: {e}");
-    let finite = || {
-        series
-            .iter()
-            .flat_map(|s| s.points.iter().copied())
-            .filter(|(x, y)| x.is_finite() && y.is_finite())
+    let right = finite(series).map(|p| p.0).fold(0.0f64, f64::max).max(1.0) * 1.05;
+    let frame = Frame {
+        title,
+        x: 0f64..right,
+        x_desc,
+        y_desc,
+        x_labels: None,
+        x_label: &|x| format!("{x:.0}"),
+        legend: SeriesLabelPosition::UpperRight,
     };
-    let right = finite().map(|p| p.0).fold(0.0f64, f64::max).max(1.0) * 1.05;
-    let top = finite().map(|p| p.1).fold(0.0f64, f64::max);
+    draw_lines(&frame, series)
+}
+
+/// The points of `series` that can be drawn.
+fn finite(series: &[XySeries]) -> impl Iterator<Item = (f64, f64)> + '_ {
+    series
+        .iter()
+        .flat_map(|s| s.points.iter().copied())
+        .filter(|(x, y)| x.is_finite() && y.is_finite())
+}
+
+/// What differs between the report's charts: the title, the x range, the axes' labels and where
+/// the legend goes.
+struct Frame<'a> {
+    title: &'a str,
+    x: std::ops::Range<f64>,
+    x_desc: &'a str,
+    y_desc: &'a str,
+    /// How many x labels at most (`None`: plotters' default).
+    x_labels: Option<usize>,
+    x_label: &'a dyn Fn(&f64) -> String,
+    legend: SeriesLabelPosition,
+}
+
+/// Draws `series` as lines with a dot at each point and a legend, on a 760×320 SVG whose y axis
+/// runs from 0 to 15% above the highest point. The one drawing of every chart in the report, so
+/// they all look alike.
+fn draw_lines(frame: &Frame, series: &[XySeries]) -> Result<String, String> {
+    let err = |e: &dyn std::fmt::Display| format!("drawing `{}`: {e}", frame.title);
+    let top = finite(series).map(|p| p.1).fold(0.0f64, f64::max);
     let top = if top > 0.0 { top * 1.15 } else { 1.0 };
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (760, 320)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| err(&e))?;
         let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 20))
+            .caption(frame.title, ("sans-serif", 20))
             .margin(12)
             .x_label_area_size(32)
             .y_label_area_size(56)
-            .build_cartesian_2d(0f64..right, 0f64..top)
+            .build_cartesian_2d(frame.x.clone(), 0f64..top)
             .map_err(|e| err(&e))?;
-        chart
-            .configure_mesh()
-            .x_desc(x_desc)
-            .y_desc(y_desc)
-            .x_label_formatter(&|x| format!("{x:.0}"))
-            .draw()
-            .map_err(|e| err(&e))?;
+        let mut mesh = chart.configure_mesh();
+        mesh.x_desc(frame.x_desc)
+            .y_desc(frame.y_desc)
+            .x_label_formatter(frame.x_label);
+        if let Some(n) = frame.x_labels {
+            mesh.x_labels(n);
+        }
+        mesh.draw().map_err(|e| err(&e))?;
         for s in series {
             let points: Vec<(f64, f64)> = s
                 .points
@@ -248,7 +249,7 @@ fn xy_chart_svg(
             .configure_series_labels()
             .background_style(WHITE.mix(0.8))
             .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperRight)
+            .position(frame.legend.clone())
             .draw()
             .map_err(|e| err(&e))?;
         root.present().map_err(|e| err(&e))?;

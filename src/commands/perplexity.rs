@@ -4,7 +4,9 @@
 use std::io::Write;
 use std::time::Instant;
 
-use gemma_tui::bench::perplexity_chunks::{score_chunks, ChunkPlan, PerplexityReport};
+use gemma_tui::bench::perplexity_chunks::{
+    load_engine, score_chunks, ChunkPlan, LoadError, PerplexityReport,
+};
 use gemma_tui::bench::perplexity_stream::score_stream;
 use gemma_tui::engine::Engine;
 
@@ -45,14 +47,11 @@ pub fn run(
     let rope = config
         .config
         .rope_for(&path, profile, &cli.rope.to_scaling());
-    let engine = Engine::load_with_rope(&path, threads, cli.engine, &rope)
-        .map_err(|e| CommandError::Model(format!("{}: {e}", path.display())))?;
-    if n_ctx > engine.cfg.context_length {
-        return Err(CommandError::Generation(format!(
-            "--ctx {n_ctx} is beyond the model's context of {} tokens",
-            engine.cfg.context_length
-        )));
-    }
+    let engine =
+        load_engine(&path, threads, cli.engine, &rope, n_ctx, "--ctx").map_err(|e| match e {
+            LoadError::Model(m) => CommandError::Model(m),
+            LoadError::Context(m) => CommandError::Generation(m),
+        })?;
     let tokens = engine.tokenizer.encode(&text, true, false);
     if args.stream {
         return run_stream(&engine, &tokens, n_ctx, args);

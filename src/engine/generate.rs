@@ -330,11 +330,9 @@ impl Engine {
         if skip == turns.len() {
             return Ok(0);
         }
-        for chunk in ids.chunks(PREFILL_CHUNK) {
-            if let Err(e) = session.pass.forward(chunk) {
-                session.reset();
-                return Err(e);
-            }
+        if let Err(e) = session.feed(&ids) {
+            session.reset();
+            return Err(e);
         }
         session.tokens = ids;
         session.turns = turns.len() - skip;

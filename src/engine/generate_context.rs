@@ -15,6 +15,48 @@ impl Session {
             self.pending = lost;
         }
     }
+
+    /// Context shift: drops cached positions `keep..keep + discard` from the cache and the token
+    /// history, moving the later ones down. When a sliding layer's window would reach kept
+    /// positions its ring has overwritten (a shift well before the context is full, or one that
+    /// drops nearly all), the tokens that stay are fed again instead, so the caller (chat or a
+    /// server slot) goes on either way. On an error the cache is empty and the history pending.
+    pub fn shift(&mut self, keep: usize, discard: usize) -> Result<(), EngineError> {
+        let len = self.pass.len();
+        if self.pass.can_shift(keep, discard) {
+            self.pass.shift(keep, discard)?;
+            self.tokens.drain(keep..keep + discard);
+        } else {
+            self.tokens.drain(keep..keep + discard);
+            let ids = self.tokens[..len - discard].to_vec();
+            if let Err(e) = self.feed(&ids) {
+                self.pending = self.tokens.clone();
+                return Err(e);
+            }
+            // Said in the log so that a slow shift can be told from an in-place one (and tests
+            // can see which way it went).
+            tracing::info!(
+                keep,
+                discard,
+                "context shift: the rings could not move in place, kept tokens fed again"
+            );
+        }
+        self.shifted += discard;
+        Ok(())
+    }
+
+    /// Fills the cache anew with `ids`, a micro-batch at a time (a restored conversation, or the
+    /// kept tokens after a shift). On an error the cache is left empty, never half-filled.
+    pub(super) fn feed(&mut self, ids: &[u32]) -> Result<(), EngineError> {
+        self.pass.truncate(0);
+        for chunk in ids.chunks(PREFILL_CHUNK) {
+            if let Err(e) = self.pass.forward(chunk) {
+                self.pass.truncate(0);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Engine {
@@ -24,24 +66,7 @@ impl Engine {
         let len = session.pass.len();
         let keep = keep.clamp(1, len.saturating_sub(2));
         let discard = (len - keep) / 2;
-        if session.pass.can_shift(keep, discard) {
-            session.pass.shift(keep, discard)?;
-            session.tokens.drain(keep..keep + discard);
-        } else {
-            // A sliding layer's window would reach kept positions its ring has overwritten (a
-            // shift well before the context is full): the tokens that stay are fed again.
-            session.tokens.drain(keep..keep + discard);
-            let ids = session.tokens[..len - discard].to_vec();
-            session.pass.truncate(0);
-            for chunk in ids.chunks(PREFILL_CHUNK) {
-                if let Err(e) = session.pass.forward(chunk) {
-                    session.pass.truncate(0);
-                    session.pending = session.tokens.clone();
-                    return Err(e);
-                }
-            }
-        }
-        session.shifted += discard;
+        session.shift(keep, discard)?;
         tracing::info!("context shift: kept {keep}, dropped {discard} positions");
         Ok(discard)
     }

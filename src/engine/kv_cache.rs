@@ -36,6 +36,11 @@ impl LayerCache {
         self.window != usize::MAX
     }
 
+    /// The ring's window (`None` on a global layer).
+    pub(crate) fn ring_window(&self) -> Option<usize> {
+        self.ring().then_some(self.window)
+    }
+
     /// The slot of position `p`.
     pub(crate) fn slot(&self, p: usize) -> usize {
         p % self.slots
@@ -205,13 +210,6 @@ impl KvCache {
         for layer in self.layers.iter_mut().filter(|l| l.ring()) {
             layer.oldest = (len + 1).saturating_sub(layer.window);
         }
-    }
-}
-
-impl LayerCache {
-    /// The ring's window (`None` on a global layer).
-    pub(crate) fn ring_window(&self) -> Option<usize> {
-        self.ring().then_some(self.window)
     }
 }
 

@@ -397,12 +397,10 @@ impl Slot {
         if discard == 0 {
             return false;
         }
-        if let Err(e) = self.session.pass.shift(keep, discard) {
+        if let Err(e) = self.session.shift(keep, discard) {
             tracing::warn!(slot = self.id, "context shift failed: {e}");
             return false;
         }
-        self.session.tokens.drain(keep..keep + discard);
-        self.session.shifted += discard;
         job.shifts += 1;
         job.shifted += discard;
         tracing::info!(

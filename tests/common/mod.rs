@@ -1,6 +1,8 @@
 //! Shared helpers for the integration tests: the real default model, the llama.cpp reference,
-//! the dashboard's actors in a sandbox (dashboard.rs) and the kill-and-check loop (crash.rs).
+//! the dashboard's actors in a sandbox (dashboard.rs), `bench` runs in a sandbox (bench.rs) and the
+//! kill-and-check loop (crash.rs).
 #![allow(dead_code)]
+pub mod bench;
 pub mod crash;
 pub mod dashboard;
 pub mod tmux;

@@ -145,15 +145,20 @@ impl Handler<StartBench> for BenchActor {
                 return (self.sink)(BenchEvent::Failed("a suite is already running".into()));
             }
             let config = crate::config::load(&self.config_dir).config;
-            let plans = match plans(&self.config_dir, &config, &msg.suite, &self.overrides) {
+            let (plans, note) = match plans(&self.config_dir, &config, &msg.suite, &self.overrides)
+            {
                 Ok(p) => p,
                 Err(e) => return (self.sink)(BenchEvent::Failed(e)),
             };
+            if let Some(note) = &note {
+                tracing::warn!("{note}");
+            }
             self.running = true;
             self.cancel.store(false, Ordering::SeqCst);
             (self.sink)(BenchEvent::Started {
                 suite: msg.suite.clone(),
                 runs: plans.len(),
+                note,
             });
             let (progress_sink, finished_sink) = (self.sink.clone(), self.sink.clone());
             let (path, threshold) = (self.store_path.clone(), self.threshold_pct);

@@ -12,10 +12,12 @@ pub enum BenchEvent {
         runs: Vec<RunRecord>,
         baselines: Vec<(String, u64)>,
     },
-    /// A suite started: `runs` runs (models × profiles).
+    /// A suite started: `runs` runs (models × profiles); `note` says what of the suite this
+    /// build cannot run (an engine it lacks), as the headless `bench` does.
     Started {
         suite: String,
         runs: usize,
+        note: Option<String>,
     },
     /// Where the current run is; `run` counts from 0.
     Progress {

@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use gemma_tui::bench::plan::{
-    apply_flags, missing_engines, plans_for, pp_tg_suite, Overrides, SuiteFlags,
+    apply_flags, left_out_note, plans_for, pp_tg_suite, Overrides, SuiteFlags,
 };
 use gemma_tui::bench::suite::{find, load_suites};
 use gemma_tui::bench::{compare, runner, BenchStore, Progress, RunPlan, RunRecord};
@@ -71,15 +71,8 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Result<(), CommandError> {
         None => apply_flags(None, &pp_tg_suite(), &flags),
     };
     let mut plans = plans_for(&config, &suite_name, &suite, &over).map_err(CommandError::Config)?;
-    let missing = missing_engines(&suite);
-    if !missing.is_empty() {
-        let names: Vec<&str> = missing.iter().map(|e| e.name()).collect();
-        eprintln!(
-            "note: suite `{suite_name}` also names {}, which this build does not have (cargo \
-             feature `llama-cpp`): it runs on {} alone",
-            names.join(", "),
-            plans.first().map_or("candle", |p| p.engine.name())
-        );
+    if let Some(note) = left_out_note(&suite_name, &suite, &plans) {
+        eprintln!("note: {note}");
     }
     let mut done = Finished::default();
     let mut bounds = DecodeBounds::new(!args.no_bandwidth);
