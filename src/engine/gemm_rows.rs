@@ -1,8 +1,7 @@
-//! A few activation rows against a K-quant matrix: a batched decode step (one row per
-//! conversation). The prompt kernels (`gemm`) decode each tile of weights into a buffer once
-//! and pay for it over many rows; with two to seven rows that decode costs more than it saves.
-//! Here each weight row is read from memory once and, still in the L1 cache, dotted with every
-//! activation row by the one-row kernel, so each result is bit for bit a one-token step's.
+//! A few activation rows against a K-quant matrix whose row count is not a multiple of the
+//! tile (eight rows; every matrix of Gemma 3 270M is, so they take `gemm::matmul`): each weight
+//! row is read from memory once and, still in the L1 cache, dotted with every activation row by
+//! the one-row kernel, so each result is bit for bit a one-token step's.
 use rayon::prelude::*;
 
 use super::gemm::dot_row_blockwise;

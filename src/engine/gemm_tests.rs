@@ -158,3 +158,60 @@ fn packed_activations_round_trip_within_half_a_step() {
         }
     }
 }
+
+/// `cargo test --release --lib decode_speed -- --ignored --nocapture`: one activation row
+/// through the one-row kernel against the tile kernel, per K-quant, on an FFN-down-sized matrix.
+#[test]
+#[ignore]
+fn decode_speed_of_the_one_row_and_tile_kernels() {
+    let mut rng = Lcg(9);
+    for kind in [PackKind::Q5_0, PackKind::Q4K, PackKind::Q6K] {
+        let (n, k) = (640, 2048);
+        let bpr = k / kind.block();
+        let w = random_weights(kind, n, bpr, &mut rng);
+        let scales = TileScales::new(kind, &w, n, bpr);
+        let x: Vec<f32> = (0..k).map(|_| rng.unit()).collect();
+        let (mut a, mut b) = (vec![0f32; n], vec![0f32; n]);
+        let mut acts = PackedActs::default();
+        for round in 0..3 {
+            let t = std::time::Instant::now();
+            for _ in 0..300 {
+                matvec_blockwise(kind, &w, k, &x, &mut a, &mut acts);
+            }
+            let one = t.elapsed();
+            let t = std::time::Instant::now();
+            for _ in 0..300 {
+                matmul(kind, &w, n, k, &x, 1, &mut b, &mut acts, scales.as_ref());
+            }
+            let tile = t.elapsed();
+            let mut rows8 = tile;
+            if kind == PackKind::Q5_0 {
+                let mut wb = vec![BlockQ5_0::zeros(); w.len() / 22];
+                // SAFETY: plain repr(C) blocks of 22 bytes.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(w.as_ptr(), wb.as_mut_ptr() as *mut u8, w.len())
+                };
+                let mut xq = vec![candle_core::quantized::k_quants::BlockQ8_0::zeros(); k / 32];
+                candle_core::quantized::k_quants::BlockQ8_0::from_float(&x, &mut xq).unwrap();
+                let t = std::time::Instant::now();
+                for _ in 0..300 {
+                    crate::engine::q5_0_rows::matmul(&wb, n, k / 32, &xq, 1, &mut b);
+                }
+                rows8 = t.elapsed();
+            }
+            let gbs = |d: std::time::Duration| (300 * w.len()) as f64 / d.as_secs_f64() / 1e9;
+            eprintln!(
+                "{kind:?} round {round}: one-row {:.1} GB/s, tile {:.1} GB/s, rows8 {:.1}",
+                gbs(one),
+                gbs(tile),
+                gbs(rows8)
+            );
+            if kind != PackKind::Q5_0 {
+                assert_eq!(
+                    a.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                    b.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+                );
+            }
+        }
+    }
+}

@@ -277,9 +277,14 @@ impl QWeight {
         debug_assert_eq!(out.len(), m * self.rows);
         let k = self.cols;
         // A prompt: the batched kernels decode each tile of weight rows once for all the rows.
+        // The K-quants take them for a decode step too: with their scales decoded at load,
+        // decoding a tile's quants and one `vpdpbusd` per four columns of eight rows runs at
+        // about twice the one-row kernel's speed (`decode_speed_of_the_one_row_and_tile_kernels`),
+        // with the same bits. Q5_0 has its own eight-row decode kernel (`q5_0_rows`).
         let batched = pack_kind(self.kind);
-        if let Some(kind) = batched.filter(|_| m >= GEMM_MIN_ROWS && self.rows.is_multiple_of(TILE))
-        {
+        if let Some(kind) = batched.filter(|&k| {
+            (m >= GEMM_MIN_ROWS || k != PackKind::Q5_0) && self.rows.is_multiple_of(TILE)
+        }) {
             let w = &self.map[self.offset..self.offset + self.byte_len];
             gemm::matmul(
                 kind,
