@@ -5,9 +5,9 @@
 //! (`kernels::dot_q5_0_q8_0_blockwise`) spends a horizontal sum and a scalar multiply-add per
 //! 32-value block, which kept it at about a third of the memory bandwidth. Here eight rows'
 //! integer sums are reduced together (six `hadd`s for eight blocks) and their scales applied in
-//! one vector multiply-add; with AVX-512 VNNI the weights are made unsigned (value + 16) so one
-//! `vpdpbusd` replaces the sign juggling, and `16 * sum(y)` is taken off once per activation
-//! block for all rows. Each lane does, in order, what the one-row kernel does for its row (exact
+//! one vector multiply-add; with AVX-512 (VNNI, BW) the fifth bits are a byte mask as stored, the
+//! weights are made unsigned (value + 16) so one `vpdpbusd` replaces the sign juggling, and
+//! `16 * sum(y)` is taken off once per activation block for all rows. Each lane does, in order, what the one-row kernel does for its row (exact
 //! integer sum, `dx * dy` rounded, one fused multiply-add), so every result is bit for bit the
 //! one-row kernel's, and so the prompt kernels'.
 use candle_core::quantized::k_quants::{BlockQ5_0, BlockQ8_0};
@@ -59,11 +59,11 @@ pub fn matmul(w: &[BlockQ5_0], n: usize, bpr: usize, xq: &[BlockQ8_0], m: usize,
 fn dot8(rows: &[BlockQ5_0], bpr: usize, y: &[BlockQ8_0]) -> [f32; ROWS] {
     #[cfg(target_arch = "x86_64")]
     if super::kernels::has_avx2_f16c() {
-        // SAFETY: AVX2, FMA and F16C were detected (and VNNI for that variant); `rows` holds
+        // SAFETY: AVX2, FMA and F16C were detected (and AVX-512 VNNI and BW for that variant); `rows` holds
         // eight rows of `bpr` blocks and `y` `bpr` blocks.
         return unsafe {
-            if super::gemm_simd::has_vnni() {
-                x86::dot8_vnni(rows, bpr, y)
+            if x86::has_avx512() {
+                x86::dot8_avx512(rows, bpr, y)
             } else {
                 x86::dot8_avx2(rows, bpr, y)
             }
@@ -105,10 +105,11 @@ mod x86 {
     #[inline]
     unsafe fn unpack(p: *const u8) -> (__m256i, __m256i) {
         let qh = (p.add(2) as *const u32).read_unaligned();
-        let qs = _mm_loadu_si128(p.add(6) as *const __m128i);
+        // Both halves hold the 16 bytes; the high half shifted by 4 gives elements 16-31.
+        let qs = _mm256_broadcastsi128_si256(_mm_loadu_si128(p.add(6) as *const __m128i));
         let nibbles = _mm256_and_si256(
             _mm256_set1_epi8(0x0f),
-            _mm256_set_m128i(_mm_srli_epi16(qs, 4), qs),
+            _mm256_srlv_epi64(qs, _mm256_set_epi64x(4, 4, 0, 0)),
         );
         let spread = _mm256_shuffle_epi8(
             _mm256_set1_epi32(qh as i32),
@@ -126,15 +127,14 @@ mod x86 {
         (nibbles, bits)
     }
 
-    /// The eight rows' f16 scales of block `b`, times `dy`.
+    /// The eight rows' f16 scales of block `b`, times `dy` (inserted one by one: eight scalar
+    /// stores read back as one vector would stall on store forwarding).
     #[target_feature(enable = "avx2,fma,f16c")]
     #[inline]
     unsafe fn scales(base: *const u8, row_bytes: usize, b: usize, dy: f32) -> __m256 {
-        let mut d = [0i16; ROWS];
-        for (i, d) in d.iter_mut().enumerate() {
-            *d = (base.add(i * row_bytes + b * BLOCK_BYTES) as *const i16).read_unaligned();
-        }
-        let bits = _mm_loadu_si128(d.as_ptr() as *const __m128i);
+        let p = base.add(b * BLOCK_BYTES);
+        let d = |i: usize| (p.add(i * row_bytes) as *const i16).read_unaligned();
+        let bits = _mm_set_epi16(d(7), d(6), d(5), d(4), d(3), d(2), d(1), d(0));
         _mm256_mul_ps(_mm256_cvtph_ps(bits), _mm256_set1_ps(dy))
     }
 
@@ -179,15 +179,33 @@ mod x86 {
         store(acc)
     }
 
-    /// AVX-512 VNNI: unsigned weights (value + 16) times signed activations in one `vpdpbusd`,
-    /// less `16 * y` per lane, which is shared by the eight rows.
-    #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512vl,avx512vnni")]
-    pub unsafe fn dot8_vnni(rows: &[BlockQ5_0], bpr: usize, y: &[BlockQ8_0]) -> [f32; ROWS] {
+    /// Whether the AVX-512 kernel can run: VNNI and byte masks on 256-bit vectors.
+    pub fn has_avx512() -> bool {
+        use std::sync::OnceLock;
+        static BW: OnceLock<bool> = OnceLock::new();
+        crate::engine::gemm_simd::has_vnni()
+            && *BW.get_or_init(|| is_x86_feature_detected!("avx512bw"))
+    }
+
+    /// AVX-512: the 32 fifth bits are a byte mask as they are (one `kmov`, one masked add puts
+    /// the 16s in), unsigned weights (value + 16) times signed activations in one `vpdpbusd`,
+    /// less `16 * y` per lane, which the eight rows share; the next group of rows is prefetched
+    /// while this one is summed.
+    #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni")]
+    pub unsafe fn dot8_avx512(rows: &[BlockQ5_0], bpr: usize, y: &[BlockQ8_0]) -> [f32; ROWS] {
         let base = rows.as_ptr() as *const u8;
         let row_bytes = bpr * BLOCK_BYTES;
+        let next = base.wrapping_add(ROWS * row_bytes);
         let sixteen = _mm256_set1_epi8(16);
+        let low_mask = _mm256_set1_epi8(0x0f);
+        // Elements 0-15 are the low nibbles, 16-31 the high ones.
+        let shifts = _mm256_set_epi64x(4, 4, 0, 0);
         let mut acc = _mm256_setzero_ps();
         for (b, y) in y.iter().enumerate().take(bpr) {
+            for line in 0..3 {
+                let ahead = next.wrapping_add(b * ROWS * BLOCK_BYTES + 64 * line);
+                _mm_prefetch::<_MM_HINT_T0>(ahead as *const i8);
+            }
             let (dy, qy) = q8(y);
             let start = _mm256_sub_epi32(
                 _mm256_setzero_si256(),
@@ -195,8 +213,11 @@ mod x86 {
             );
             let mut sums = [_mm256_setzero_si256(); ROWS];
             for (i, sum) in sums.iter_mut().enumerate() {
-                let (nibbles, bits) = unpack(base.add(i * row_bytes + b * BLOCK_BYTES));
-                let ux = _mm256_or_si256(nibbles, _mm256_and_si256(bits, sixteen));
+                let p = base.add(i * row_bytes + b * BLOCK_BYTES);
+                let qh = (p.add(2) as *const u32).read_unaligned();
+                let qs = _mm256_broadcastsi128_si256(_mm_loadu_si128(p.add(6) as *const __m128i));
+                let nibbles = _mm256_and_si256(_mm256_srlv_epi64(qs, shifts), low_mask);
+                let ux = _mm256_mask_add_epi8(nibbles, qh, nibbles, sixteen);
                 *sum = _mm256_dpbusd_epi32(start, ux, qy);
             }
             let isum = _mm256_cvtepi32_ps(sum_lanes8(sums));
@@ -247,15 +268,15 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn both_instruction_sets_agree() {
-        if !crate::engine::kernels::has_avx2_f16c() || !crate::engine::gemm_simd::has_vnni() {
-            eprintln!("no AVX-512 VNNI here: only the AVX2 kernel runs");
+        if !crate::engine::kernels::has_avx2_f16c() || !x86::has_avx512() {
+            eprintln!("no AVX-512 VNNI/BW here: only the AVX2 kernel runs");
             return;
         }
         let (k, bpr) = (256, 8);
         let w: Vec<BlockQ5_0> = quantized(8 * k, 3, 1.0 / 5.0);
         let x: Vec<BlockQ8_0> = quantized(k, 4, 1.0 / 3.0);
         // SAFETY: both instruction sets were detected; eight rows of bpr blocks, bpr blocks of x.
-        let (a, b) = unsafe { (x86::dot8_avx2(&w, bpr, &x), x86::dot8_vnni(&w, bpr, &x)) };
+        let (a, b) = unsafe { (x86::dot8_avx2(&w, bpr, &x), x86::dot8_avx512(&w, bpr, &x)) };
         assert_eq!(a.map(f32::to_bits), b.map(f32::to_bits));
     }
 
