@@ -27,7 +27,14 @@ pub unsafe fn decode_tile(
 ) {
     let (bb, nb) = (kind.block_bytes(), kind.block());
     let vals = t.vals.as_mut_ptr();
+    // The next tile's rows follow this tile's in memory: fetch a share of them with every block,
+    // so a decode step (one activation row, where the decode is most of the work) does not wait
+    // on memory at each of the eight row streams. Prefetches past the matrix do not fault.
+    let next = w.as_ptr().wrapping_add((j0 + TILE) * bpr * bb);
     for b in 0..bpr {
+        for line in (0..TILE * bb).step_by(64) {
+            _mm_prefetch::<_MM_HINT_T0>(next.wrapping_add(b * TILE * bb + line) as *const i8);
+        }
         let mut blocks = [std::ptr::null::<u8>(); TILE];
         for (r, p) in blocks.iter_mut().enumerate() {
             let off = ((j0 + r) * bpr + b) * bb;

@@ -316,11 +316,7 @@ impl QWeight {
             return Ok(());
         }
         if self.kind == QKind::Q8_0 && super::q8_0_vnni::available() {
-            let xbpr = k / BlockQ8_0::BLCK_SIZE;
-            let mut xq = vec![BlockQ8_0::zeros(); m * xbpr];
-            for (src, dst) in x.chunks_exact(k).zip(xq.chunks_exact_mut(xbpr)) {
-                quantize_q8_0(src, dst);
-            }
+            let xq = quantize_rows_q8_0(x, k);
             super::q8_0_vnni::matmul(self.blocks(), self.rows, k, &xq, m, out);
             return Ok(());
         }
@@ -337,11 +333,8 @@ impl QWeight {
             );
         }
         if self.kind == QKind::Q5_0 {
+            let xq = quantize_rows_q8_0(x, k);
             let bpr = k / BlockQ8_0::BLCK_SIZE;
-            let mut xq = vec![BlockQ8_0::zeros(); m * bpr];
-            for (src, dst) in x.chunks_exact(k).zip(xq.chunks_exact_mut(bpr)) {
-                quantize_q8_0(src, dst);
-            }
             super::q5_0_rows::matmul(self.blocks(), self.rows, bpr, &xq, m, out);
             return Ok(());
         }
@@ -356,6 +349,16 @@ impl QWeight {
             None,
         ))
     }
+}
+
+/// The rows of `x` (`k` values each) quantized to Q8_0 as ggml does.
+fn quantize_rows_q8_0(x: &[f32], k: usize) -> Vec<BlockQ8_0> {
+    let bpr = k / BlockQ8_0::BLCK_SIZE;
+    let mut xq = vec![BlockQ8_0::zeros(); x.len() / k * bpr];
+    for (src, dst) in x.chunks_exact(k).zip(xq.chunks_exact_mut(bpr)) {
+        quantize_q8_0(src, dst);
+    }
+    xq
 }
 
 /// A kernel that dots one weight row with four activation rows at once.
