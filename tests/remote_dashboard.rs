@@ -233,7 +233,11 @@ fn the_inference_actor_streams_a_remote_model_like_a_local_one() {
                 .iter()
                 .rfind(|u| u.side == side)
                 .expect("a side streamed");
-            assert!(last.done && last.tokens == 6, "{last:?}");
+            // Greedy side A runs to max_tokens, which so reached the remote; side B draws at
+            // temperature 1, where the end of the turn may come first (any change to the
+            // logits' last bits moves its draws), but never past max_tokens.
+            let full = if side == 0 { 6..=6 } else { 1..=6 };
+            assert!(last.done && full.contains(&last.tokens), "{last:?}");
         }
 
         // Switching to another remote entry from the picker: connected in the background, then
